@@ -23,7 +23,7 @@ fi
 
 mkdir -p "$DEST"
 work="$(mktemp -d)"
-chmod 755 "$work"  # apt drops to user _apt to download; let it write here
+chmod 777 "$work"  # apt drops to user _apt to download; let it write here
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download opencv-doc >/dev/null)
 deb="$(ls "$work"/opencv-doc_*.deb)"
