@@ -1,0 +1,176 @@
+"""One validated configuration for the whole gate, read from a TOML file.
+
+Every field has a default, a unit in its description and bounds, so the demo runs with no file
+at all and a bad file is refused with a message that names the key and the fix. Models use
+``extra="forbid"``: a misspelt key is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge.gate.rules import Direction, Rules
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GateSettings(Section):
+    id: str = Field(
+        default="demo-gate",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+        description="gate id used in records and MQTT topics: lowercase letters, digits, '-'",
+    )
+    name: str = Field(default="Main gate", max_length=64, description="name shown to guards")
+    direction: Direction = Field(
+        default=Direction.IN, description="direction of the reader: 'in' or 'out'"
+    )
+    language: Literal["zh", "en"] = Field(default="zh", description="language of door messages")
+
+
+class DoorSettings(Section):
+    relay_pin: int = Field(default=17, ge=0, le=27, description="BCM GPIO pin driving the relay")
+    active_high: bool = Field(
+        default=True, description="true when the relay board energises on a high pin"
+    )
+    pulse_s: float = Field(
+        default=3.0, ge=0.2, le=30.0, description="seconds the lock stays released on an allow"
+    )
+
+
+class CameraSettings(Section):
+    source: str = Field(
+        default="synthetic",
+        min_length=1,
+        description="'synthetic', a USB index ('0'), a video file, an RTSP URL or an image folder",
+    )
+    width: int = Field(default=1280, ge=160, le=4096, description="frame width, pixels")
+    height: int = Field(default=720, ge=120, le=3072, description="frame height, pixels")
+
+
+class ScannerSettings(Section):
+    budget_ms: float = Field(
+        default=80.0, ge=5.0, le=2000.0, description="time budget for reading one frame, ms"
+    )
+
+
+class StoreSettings(Section):
+    path: Path = Field(
+        default=Path("var/edge-gate.sqlite3"), description="SQLite database file of the gate"
+    )
+
+
+class TrustSettings(Section):
+    pass_issuer_keys: list[Path] = Field(
+        default_factory=list, description="PEM files of community pass issuer public keys"
+    )
+    dynamic_skew_steps: int = Field(
+        default=1, ge=0, le=4, description="dynamic codes: accepted clock skew, in 30 s steps"
+    )
+
+
+class ListsSettings(Section):
+    path: Path | None = Field(
+        default=None, description="JSON lists snapshot to start from (households, revocations)"
+    )
+
+
+class Config(Section):
+    """The root of the TOML file: one table per section."""
+
+    gate: GateSettings = GateSettings()
+    door: DoorSettings = DoorSettings()
+    camera: CameraSettings = CameraSettings()
+    scanner: ScannerSettings = ScannerSettings()
+    store: StoreSettings = StoreSettings()
+    trust: TrustSettings = TrustSettings()
+    lists: ListsSettings = ListsSettings()
+    rules: Rules = Rules()
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _field_info(loc: tuple[int | str, ...]) -> Any:
+    """The pydantic FieldInfo at ``loc`` in :class:`Config`, when it can be found."""
+    model: Any = Config
+    info = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return info
+        info = fields[part]
+        model = info.annotation
+    return info
+
+
+def _fix(err: dict[str, Any], info: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "remove it or check its spelling"
+    if kind in ("missing", "model_type", "dict_type"):
+        return "write it as a TOML table of keys (see docs/config.md)"
+    hint = []
+    if info is not None:
+        bounds = {type(m).__name__: m for m in getattr(info, "metadata", [])}
+        lo = next((getattr(m, a) for m in bounds.values() for a in ("ge", "gt") if hasattr(m, a)), None)
+        hi = next((getattr(m, a) for m in bounds.values() for a in ("le", "lt") if hasattr(m, a)), None)
+        if lo is not None and hi is not None:
+            hint.append(f"use a value from {lo} to {hi}")
+        elif lo is not None:
+            hint.append(f"use a value of at least {lo}")
+        elif hi is not None:
+            hint.append(f"use a value of at most {hi}")
+        if info.description:
+            hint.append(f"({info.description})" if hint else f"expected: {info.description}")
+    if not hint:
+        hint.append("see docs/config.md")
+    return " ".join(hint)
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    """Turn pydantic errors into ``section.key: what is wrong (got X) — how to fix`` lines."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        got = err.get("input")
+        got_s = repr(got) if not isinstance(got, dict) else "a table"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].lower()
+        lines.append(f"{key}: {msg} (got {got_s}) — {_fix(err, _field_info(loc))}")
+    return lines
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """The config in ``path``, or the embedded defaults when ``path`` is None.
+
+    Raises :class:`ConfigError` listing every problem; never returns a partial config.
+    """
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror}) — check the path"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc} — fix the syntax there"]) from None
+    return parse_config(data)

