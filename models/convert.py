@@ -16,7 +16,7 @@ Sub-commands (each idempotent; ``all`` runs them in order):
 
 ``convert``   frozen graph -> ``ssdlite_person.onnx`` (dynamic H×W, opset 13).
 ``fixed``     same graph with the input pinned to ``[1,300,300,3]`` -> ``ssdlite_person_300.onnx``.
-``quantize``  dynamic int8 weights of the fixed model -> ``ssdlite_person_300_int8.onnx``.
+``quantize``  static QDQ int8 convolutions of the fixed model -> ``ssdlite_person_300_int8.onnx``.
 ``verify``    TensorFlow vs ONNX on vtest.avi frames: largest box / score difference.
 ``hashes``    print the sha256 of every model file (paste into models/README.md).
 
@@ -93,15 +93,49 @@ def cmd_fixed() -> None:
 
 
 def cmd_quantize() -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import cv2
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    # Dynamic quantisation: int8 weights, activations quantised on the fly. It needs no
-    # calibration set, which we could not ship; static QDQ would need representative frames.
-    quantize_dynamic(str(FIXED), str(INT8), weight_type=QuantType.QUInt8)
+    # Static QDQ int8 of the convolutions only. Measured: dynamic int8 (quantize_dynamic,
+    # ConvInteger) was ~3x SLOWER than fp32 here, so it is not shipped. The convolutions are
+    # ~75 % of the time; the post-processor (box decoding, NMS loops) stays fp32 so the
+    # scores and boxes keep their float precision. Calibration frames come from vtest.avi
+    # (every 25th frame from 7), which ships in a Debian package, so this is reproducible.
+    pre = HERE / ".pre.onnx"
+    quant_pre_process(str(FIXED), str(pre), skip_symbolic_shape=True)
+
+    class Frames(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            feeds = [
+                {INPUT: cv2.cvtColor(cv2.resize(f, (SIDE, SIDE)), cv2.COLOR_BGR2RGB)[None]}
+                for f in _vtest_frames(1000, every=25, first=7)
+            ]
+            self._it = iter(feeds)
+
+        def get_next(self) -> dict[str, object] | None:
+            return next(self._it, None)
+
+    quantize_static(
+        str(pre),
+        str(INT8),
+        Frames(),
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=["Conv"],
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    pre.unlink()
     print("wrote", INT8)
 
 
-def _vtest_frames(n: int) -> list[object]:
+def _vtest_frames(n: int, every: int = 40, first: int = 0) -> list[object]:
     import cv2
 
     video = HERE.parent / ".cache" / "testdata" / "vtest.avi"
@@ -114,7 +148,7 @@ def _vtest_frames(n: int) -> list[object]:
         ok, frame = cap.read()
         if not ok:
             break
-        if index % 40 == 0:
+        if index % every == first:
             frames.append(frame)
         index += 1
     cap.release()
@@ -138,24 +172,44 @@ def cmd_verify() -> None:
         if not model.exists():
             continue
         onnx_sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-        worst_box = worst_score = 0.0
-        count_tf = count_onnx = 0
+        matched = count_tf = count_onnx = 0
+        worst_score = 0.0
         for frame in _vtest_frames(20):
-            rgb = cv2.cvtColor(cv2.resize(frame, (SIDE, SIDE)), cv2.COLOR_BGR2RGB)[None]  # type: ignore[call-overload]
+            rgb = cv2.cvtColor(cv2.resize(frame, (SIDE, SIDE)), cv2.COLOR_BGR2RGB)[None]
             ref = sess.run(names, {INPUT: rgb})
             got = onnx_sess.run(None, {onnx_sess.get_inputs()[0].name: rgb})
-            keep_ref = ref[2][0] >= 0.5
-            keep_got = got[2][0] >= 0.5
-            count_tf += int(keep_ref.sum())
-            count_onnx += int(keep_got.sum())
-            k = int(min(keep_ref.sum(), keep_got.sum()))
-            if k:
-                worst_box = max(worst_box, float(np.abs(ref[1][0][:k] - got[1][0][:k]).max()))
-                worst_score = max(worst_score, float(np.abs(ref[2][0][:k] - got[2][0][:k]).max()))
+            ref_boxes = ref[1][0][ref[2][0] >= 0.5]
+            ref_scores = ref[2][0][ref[2][0] >= 0.5]
+            got_boxes = got[1][0][got[2][0] >= 0.5]
+            got_scores = got[2][0][got[2][0] >= 0.5]
+            count_tf += len(ref_boxes)
+            count_onnx += len(got_boxes)
+            # Match by IoU >= 0.5, not by index: quantisation may reorder near-equal scores.
+            for box, score in zip(ref_boxes, ref_scores, strict=True):
+                if not len(got_boxes):
+                    break
+                ious = _iou(box, got_boxes)
+                j = int(np.argmax(ious))
+                if ious[j] >= 0.5:
+                    matched += 1
+                    worst_score = max(worst_score, abs(float(score - got_scores[j])))
         print(
-            f"{model.name}: persons>=0.5 TF {count_tf} ONNX {count_onnx}; "
-            f"max |box diff| {worst_box:.4f}, max |score diff| {worst_score:.4f}"
+            f"{model.name}: persons>=0.5 TF {count_tf} ONNX {count_onnx}, "
+            f"matched at IoU>=0.5 {matched}; max |score diff| of matches {worst_score:.4f}"
         )
+
+
+def _iou(box: object, boxes: object) -> object:
+    """IoU of one (ymin, xmin, ymax, xmax) box against an [N,4] array of them."""
+    import numpy as np
+
+    a = np.asarray(box)
+    b = np.asarray(boxes)
+    ih = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
+    iw = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
+    inter = ih * iw
+    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
 
 
 def cmd_hashes() -> None:
