@@ -88,7 +88,7 @@ def issue(body: PassBody, issuer: Ed25519PrivateKey) -> str:
     kid = ed25519_kid(issuer.public_key())
     raw = body.encode()
     sig = issuer.sign(_issuer_message(kid, raw))
-    return PREFIX + base45.b45encode(cbor2.dumps([VERSION, kid, raw, sig])).decode("ascii")
+    return PREFIX + bytes(base45.b45encode(cbor2.dumps([VERSION, kid, raw, sig]))).decode("ascii")
 
 
 def dynamic_code(pass_text: str, device: Ed25519PrivateKey, unix_time: float) -> str:
@@ -99,7 +99,7 @@ def dynamic_code(pass_text: str, device: Ed25519PrivateKey, unix_time: float) ->
     step = int(unix_time // STEP_S)
     dsig = device.sign(_device_message(parts[3], step))
     out = [*parts, step, dsig]
-    return PREFIX + base45.b45encode(cbor2.dumps(out)).decode("ascii")
+    return PREFIX + bytes(base45.b45encode(cbor2.dumps(out))).decode("ascii")
 
 
 def device_public_bytes(device: Ed25519PrivateKey) -> bytes:

@@ -1,0 +1,38 @@
+# edge-gate: two commands.  `make demo` and `make test` each set up what they need first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit bootstrap-demo bootstrap-test testdata clean
+
+demo: bootstrap-demo
+	$(BIN)/edge-gate demo
+
+test: bootstrap-test testdata lint typecheck unit
+
+bootstrap-demo: $(VENV)/.demo-ready
+bootstrap-test: $(VENV)/.test-ready
+
+$(VENV)/.demo-ready: setup.cfg pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh demo
+	touch $@
+
+$(VENV)/.test-ready: setup.cfg pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh test
+	touch $@ $(VENV)/.demo-ready
+
+testdata:
+	scripts/fetch-test-data.sh
+
+lint:
+	$(BIN)/ruff check edge tests scripts models
+	$(BIN)/ruff format --check edge tests scripts models
+
+typecheck:
+	$(BIN)/mypy --strict edge
+
+unit:
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=300
+
+clean:
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,34 @@
+"""`edge-gate demo`: the whole gate on embedded defaults, no Pi, camera or broker needed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge.cli import UsageError
+from edge.config import ConfigError, load_config
+
+
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    from edge.demo import run_demo
+
+    if not args.verbose:
+        logging.getLogger("edge").setLevel(logging.WARNING)
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(f"bad config:\n{exc}") from None
+    wrong = run_demo(sys.stdout, config, workdir=args.workdir, lang=args.lang)
+    return 1 if wrong else 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="run the gate on simulated residents (no hardware needed)")
+    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.add_argument("--workdir", type=Path, default=None, help="keep the demo store here")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the output")
+    p.set_defaults(handler=_run)
