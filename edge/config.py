@@ -114,7 +114,7 @@ def _field_info(loc: tuple[int | str, ...]) -> Any:
     return info
 
 
-def _fix(err: dict[str, Any], info: Any) -> str:
+def _fix(err: Any, info: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "remove it or check its spelling"
@@ -123,8 +123,12 @@ def _fix(err: dict[str, Any], info: Any) -> str:
     hint = []
     if info is not None:
         bounds = {type(m).__name__: m for m in getattr(info, "metadata", [])}
-        lo = next((getattr(m, a) for m in bounds.values() for a in ("ge", "gt") if hasattr(m, a)), None)
-        hi = next((getattr(m, a) for m in bounds.values() for a in ("le", "lt") if hasattr(m, a)), None)
+        lo = next(
+            (getattr(m, a) for m in bounds.values() for a in ("ge", "gt") if hasattr(m, a)), None
+        )
+        hi = next(
+            (getattr(m, a) for m in bounds.values() for a in ("le", "lt") if hasattr(m, a)), None
+        )
         if lo is not None and hi is not None:
             hint.append(f"use a value from {lo} to {hi}")
         elif lo is not None:
