@@ -13,6 +13,7 @@ import numpy as np
 
 from edge.clock import Clock, SystemClock
 from edge.config import Config
+from edge.events import EventBus
 from edge.gate.credentials import Credential, PassCredential
 from edge.gate.decision import Decision, decide
 from edge.gate.door import Door
@@ -90,8 +91,10 @@ class Gate:
         trust: TrustStore,
         lists: ListsSnapshot,
         rules: Rules,
+        events: EventBus | None = None,
     ) -> None:
         self.config = config
+        self.events = events or EventBus()
         self.clock = clock
         self.store = store
         self.door = door
@@ -135,6 +138,17 @@ class Gate:
                 Store.mark_step_used(db, cred.pass_id, cred.step, now)
         if decision.allow:
             self.door.grant()
+        self.events.publish(
+            "access",
+            now,
+            seq=record.seq,
+            allow=decision.allow,
+            reasons=[r.value for r in decision.reasons],
+            sentence_zh=decision.sentence("zh"),
+            sentence_en=decision.sentence("en"),
+            household=decision.household,
+            direction=direction.value,
+        )
         log.info(
             "%s %s seq=%d",
             "ALLOW" if decision.allow else "DENY",
