@@ -80,6 +80,70 @@ class ListsSettings(Section):
     )
 
 
+class ServiceSettings(Section):
+    """The long-running service (``edge-gate run``): health, camera supervision, pins."""
+
+    pin_factory: Literal["auto", "mock", "lgpio"] = Field(
+        default="auto",
+        description="gpiozero pin factory: 'auto' (real GPIO on a Pi, mock elsewhere), "
+        "'mock' or 'lgpio'",
+    )
+    camera_stale_s: float = Field(
+        default=5.0, ge=0.5, le=300.0, description="a camera with no frame for this long is dead, s"
+    )
+    camera_retry_s: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=3600.0,
+        description="wait between attempts to reopen a dead camera, s",
+    )
+    startup_timeout_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=600.0,
+        description="time for every camera to deliver its first frame before start fails, s",
+    )
+    status_interval_s: float = Field(
+        default=10.0, ge=1.0, le=600.0, description="how often STATUS= is refreshed, s"
+    )
+
+
+class MetricsSettings(Section):
+    """The Prometheus metrics endpoint."""
+
+    enabled: bool = Field(default=False, description="serve Prometheus metrics over HTTP")
+    host: str = Field(
+        default="127.0.0.1", min_length=1, description="address to listen on (127.0.0.1 = local)"
+    )
+    port: int = Field(default=9108, ge=1024, le=65535, description="TCP port of the endpoint")
+
+
+class RetentionSettings(Section):
+    """How long acknowledged records and snapshots stay on the gate's disk."""
+
+    keep_days: float = Field(
+        default=90.0,
+        ge=1.0,
+        le=3650.0,
+        description="records acknowledged by the central platform are purged after this, days",
+    )
+    interval_s: float = Field(
+        default=3600.0, ge=10.0, le=86400.0, description="how often the retention job runs, s"
+    )
+    snapshot_dir: Path | None = Field(
+        default=None, description="folder of alert snapshot images to keep under the caps below"
+    )
+    snapshot_max_mb: float = Field(
+        default=512.0, ge=1.0, le=1_000_000.0, description="cap on the snapshot folder, MB"
+    )
+    min_free_mb: float = Field(
+        default=256.0,
+        ge=0.0,
+        le=1_000_000.0,
+        description="oldest snapshots are deleted while the disk has less free space, MB",
+    )
+
+
 class Config(Section):
     """The root of the TOML file: one table per section."""
 
@@ -91,6 +155,9 @@ class Config(Section):
     trust: TrustSettings = TrustSettings()
     lists: ListsSettings = ListsSettings()
     rules: Rules = Rules()
+    service: ServiceSettings = ServiceSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 class ConfigError(ValueError):
