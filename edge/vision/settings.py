@@ -1,0 +1,269 @@
+"""Settings of person detection and perimeter alerts (issue 5).
+
+Mounted by ``edge.config`` as ``[detector]`` (:class:`DetectorSettings`) and ``[perimeter]``
+(:class:`PerimeterSettings`, with ``[[perimeter.cameras]]`` and ``[[perimeter.zones]]``).
+Every field has a default so an empty file is valid; coordinates of zones and masks are
+normalised to the frame (0..1, x to the right, y down) so they survive a resolution change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edge.vision.geometry import polygon_problem
+
+#: sha256 of ``models/ssdlite_person_300.onnx`` as converted by ``models/convert.py``.
+DEFAULT_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
+DEFAULT_MODEL = Path("models/ssdlite_person_300.onnx")
+
+Point = tuple[float, float]
+_HOUSEHOLD = re.compile(r"^[^-\s]+-[^-\s]+-[^-\s]+$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorSettings(_Section):
+    """The on-device person detector."""
+
+    enabled: bool = Field(default=True, description="run person detection at all")
+    model: Path = Field(
+        default=DEFAULT_MODEL,
+        description="ONNX model file; relative paths are tried from the working directory, "
+        "then from the installation root. SSD (TF object-detection API) or YOLOv5/v8 outputs",
+    )
+    sha256: str | None = Field(
+        default=DEFAULT_MODEL_SHA256,
+        pattern=r"^([0-9a-f]{64})?$",
+        description="expected sha256 of the model file (hex); empty or null skips the check",
+    )
+    threads: int = Field(
+        default=1, ge=1, le=16, description="onnxruntime intra-op threads (CPU cores) per frame"
+    )
+    min_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="minimum detection confidence, 0..1"
+    )
+    nms_iou: float = Field(
+        default=0.45,
+        ge=0.05,
+        le=0.95,
+        description="IoU above which overlapping YOLO boxes are merged by our NMS, 0..1",
+    )
+    input_size: int = Field(
+        default=300,
+        ge=64,
+        le=1920,
+        description="square input side, pixels, used only when the model's input is dynamic",
+    )
+    person_class: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="class index of 'person'; null = the model family's default "
+        "(1 for TF SSD, 0 for COCO YOLO)",
+    )
+    warmup_runs: int = Field(
+        default=2, ge=0, le=20, description="inferences on a blank frame at start, count"
+    )
+
+
+class ExemptWindow(_Section):
+    """A weekly window (local time) in which a zone does not alert, e.g. supply delivery."""
+
+    days: list[int] = Field(
+        default=[0, 1, 2, 3, 4, 5, 6],
+        description="weekdays the window applies to, 0 = Monday .. 6 = Sunday",
+    )
+    start: dt.time = Field(default=dt.time(9, 0), description="local start time, HH:MM")
+    end: dt.time = Field(
+        default=dt.time(9, 30),
+        description="local end time, HH:MM (exclusive); before start = spans midnight",
+    )
+
+    @field_validator("days")
+    @classmethod
+    def _days_in_week(cls, days: list[int]) -> list[int]:
+        bad = [d for d in days if not 0 <= d <= 6]
+        if bad or not days:
+            raise ValueError(f"days must be 0 (Monday) .. 6 (Sunday), got {days}")
+        return days
+
+
+def _check_polygon(points: list[Point], what: str) -> list[Point]:
+    problem = polygon_problem(points)
+    if problem:
+        raise ValueError(f"{what}: {problem}")
+    return points
+
+
+class CameraSettings(_Section):
+    """One perimeter camera (in front of quarantined doors, a corridor, a gate)."""
+
+    id: str = Field(
+        default="cam1",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="short unique name, used in alerts and zones",
+    )
+    source: str = Field(
+        default="0",
+        min_length=1,
+        description="USB index ('0'), video file path or rtsp:// / http:// URL",
+    )
+    fps: float = Field(
+        default=5.0, gt=0.0, le=30.0, description="person detection rate, frames per second"
+    )
+    motion_threshold: float = Field(
+        default=0.002,
+        ge=0.0,
+        le=1.0,
+        description="fraction of pixels that must change to run detection; 0 = always detect",
+    )
+    max_skip_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=60.0,
+        description="run detection at least this often even without motion, seconds",
+    )
+    masks: list[list[Point]] = Field(
+        default=[],
+        description="polygons (normalised x,y) where detections are ignored (trees, posters)",
+    )
+    offline_after_s: float = Field(
+        default=10.0, ge=1.0, le=3600.0, description="no frame this long = offline alert, s"
+    )
+    frozen_after_s: float = Field(
+        default=30.0, ge=1.0, le=3600.0, description="identical frames this long = frozen, s"
+    )
+    covered_after_s: float = Field(
+        default=5.0, ge=0.5, le=3600.0, description="dark/featureless this long = covered, s"
+    )
+    covered_brightness: float = Field(
+        default=20.0, ge=0.0, le=255.0, description="mean grey level under which it is 'black'"
+    )
+    covered_contrast: float = Field(
+        default=6.0,
+        ge=0.0,
+        le=128.0,
+        description="grey-level standard deviation under which the view is featureless",
+    )
+    reconnect_s: float = Field(
+        default=5.0, ge=0.1, le=600.0, description="wait between reconnection attempts, s"
+    )
+
+    @field_validator("masks")
+    @classmethod
+    def _masks_valid(cls, masks: list[list[Point]]) -> list[list[Point]]:
+        for i, mask in enumerate(masks):
+            _check_polygon(mask, f"mask {i + 1}")
+        return masks
+
+
+class ZoneSettings(_Section):
+    """A polygon in front of a household's door, armed while the household is isolated."""
+
+    id: str = Field(default="zone1", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="unique name")
+    camera: str = Field(default="cam1", description="id of the camera that sees the zone")
+    household: str = Field(
+        default="1-1-101",
+        description="household key 'building-unit-room' whose status arms the zone",
+    )
+    polygon: list[Point] = Field(
+        default=[(0.25, 0.25), (0.75, 0.25), (0.75, 0.95), (0.25, 0.95)],
+        description="normalised (x, y) corners, 0..1, at least 3, not self-intersecting",
+    )
+    arm: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto = armed exactly while the household is home_quarantine or sealed",
+    )
+    inertia: int = Field(
+        default=3, ge=1, le=50, description="consecutive frames inside before 'in zone', count"
+    )
+    dwell_s: float = Field(
+        default=3.0, ge=0.0, le=3600.0, description="seconds in zone before an alert"
+    )
+    min_score: float = Field(default=0.5, ge=0.0, le=1.0, description="per-box confidence")
+    median_score: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="median confidence over the track, 0..1"
+    )
+    min_area: float = Field(
+        default=0.0005, ge=0.0, le=1.0, description="smallest box, fraction of frame area"
+    )
+    max_area: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="largest box, fraction of frame area"
+    )
+    min_aspect: float = Field(
+        default=0.15, ge=0.0, le=10.0, description="smallest box width/height ratio"
+    )
+    max_aspect: float = Field(
+        default=1.5, ge=0.0, le=10.0, description="largest box width/height ratio"
+    )
+    cooldown_s: float = Field(
+        default=60.0, ge=0.0, le=86400.0, description="quiet time after an alert ends, s"
+    )
+    end_after_s: float = Field(
+        default=5.0, ge=0.0, le=3600.0, description="zone empty this long ends the alert, s"
+    )
+    update_every_s: float = Field(
+        default=10.0, ge=0.5, le=3600.0, description="at most one update per this period, s"
+    )
+    exempt: list[ExemptWindow] = Field(
+        default=[], description="weekly local-time windows without alerts (deliveries)"
+    )
+
+    @field_validator("household")
+    @classmethod
+    def _household_key(cls, key: str) -> str:
+        if not _HOUSEHOLD.match(key):
+            raise ValueError(f"household must be 'building-unit-room' like '3-2-501', got {key!r}")
+        return key
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon_valid(cls, polygon: list[Point]) -> list[Point]:
+        return _check_polygon(polygon, "polygon")
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> ZoneSettings:
+        if self.min_area > self.max_area:
+            raise ValueError(f"min_area {self.min_area} > max_area {self.max_area}")
+        if self.min_aspect > self.max_aspect:
+            raise ValueError(f"min_aspect {self.min_aspect} > max_aspect {self.max_aspect}")
+        return self
+
+
+class PerimeterSettings(_Section):
+    """Perimeter cameras and the household zones they watch."""
+
+    enabled: bool = Field(default=False, description="run perimeter cameras")
+    snapshot_dir: Path = Field(
+        default=Path("var/snapshots"), description="folder for alert JPEG snapshots"
+    )
+    snapshot_max_bytes: int = Field(
+        default=120_000, ge=10_000, le=2_000_000, description="largest snapshot file, bytes"
+    )
+    cameras: list[CameraSettings] = Field(default=[], description="[[perimeter.cameras]]")
+    zones: list[ZoneSettings] = Field(default=[], description="[[perimeter.zones]]")
+
+    @model_validator(mode="after")
+    def _references(self) -> PerimeterSettings:
+        camera_ids = [c.id for c in self.cameras]
+        dup = {c for c in camera_ids if camera_ids.count(c) > 1}
+        if dup:
+            raise ValueError(f"camera ids must be unique: {sorted(dup)}")
+        zone_ids = [z.id for z in self.zones]
+        dup = {z for z in zone_ids if zone_ids.count(z) > 1}
+        if dup:
+            raise ValueError(f"zone ids must be unique: {sorted(dup)}")
+        for zone in self.zones:
+            if zone.camera not in camera_ids:
+                raise ValueError(
+                    f"zone {zone.id!r} refers to camera {zone.camera!r}, "
+                    f"which is not among [[perimeter.cameras]] {camera_ids}"
+                )
+        return self
