@@ -71,7 +71,10 @@ def _issue(args: argparse.Namespace) -> int:
         valid_until,
         device,
     )
-    text = passes.issue(body, issuer)
+    try:
+        text = passes.issue(body, issuer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     print(text)
     if args.text_out is not None:
         args.text_out.write_text(text + "\n", encoding="utf-8")

@@ -34,7 +34,8 @@ PREFIX = "CP1:"
 VERSION = 1
 STEP_S = 30  # dynamic code time step, seconds
 MAX_TEXT = 1024  # characters; a v12-M alphanumeric QR holds at most 419
-MAX_FIELD = 64  # characters per text field
+# Field limits in UTF-8 bytes: with them a dynamic pass always fits a version 12-M QR code.
+LIMITS = {"pass id": 16, "holder": 24, "building": 8, "unit": 8, "room": 8}
 
 _ROLES = [Role.RESIDENT, Role.TENANT, Role.STAFF, Role.VISITOR]
 
@@ -53,7 +54,26 @@ class PassBody:
     valid_until: int  # Unix seconds
     device_key: bytes | None = None  # raw Ed25519 public key of the resident's phone
 
+    def check(self) -> None:
+        """Raise ``ValueError`` when a field is empty or too long for the QR budget."""
+        values = {
+            "pass id": self.pass_id,
+            "holder": self.holder,
+            "building": self.building,
+            "unit": self.unit,
+            "room": self.room,
+        }
+        for name, value in values.items():
+            n = len(value.encode("utf-8"))
+            if not 0 < n <= LIMITS[name]:
+                raise ValueError(f"{name} must be 1 to {LIMITS[name]} bytes of UTF-8 (got {n})")
+        if self.valid_until < self.valid_from:
+            raise ValueError("valid-until is before valid-from")
+        if self.device_key is not None and len(self.device_key) != 32:
+            raise ValueError("device key must be a raw 32-byte Ed25519 public key")
+
     def encode(self) -> bytes:
+        self.check()
         m: dict[int, Any] = {
             1: self.pass_id,
             2: self.holder,
@@ -132,9 +152,8 @@ def _decode_array(text: str) -> list[Any]:
     return list(obj)
 
 
-def _text(m: dict[Any, Any], key: int, name: str) -> str:
-    v = m.get(key)
-    if not isinstance(v, str) or not 0 < len(v) <= MAX_FIELD:
+def _text(v: Any, name: str) -> str:
+    if not isinstance(v, str) or not 0 < len(v.encode("utf-8")) <= LIMITS[name]:
         raise PassFormatError(Reason.MALFORMED, f"field {name} missing or too long")
     return v
 
@@ -158,11 +177,11 @@ def decode_body(raw: bytes) -> PassBody:
     if dk is not None and not (isinstance(dk, bytes) and len(dk) == 32):
         raise PassFormatError(Reason.MALFORMED, "bad device key")
     return PassBody(
-        pass_id=_text(m, 1, "pass id"),
-        holder=_text(m, 2, "holder"),
-        building=str(hh[0]),
-        unit=str(hh[1]),
-        room=str(hh[2]),
+        pass_id=_text(m.get(1), "pass id"),
+        holder=_text(m.get(2), "holder"),
+        building=_text(hh[0], "building"),
+        unit=_text(hh[1], "unit"),
+        room=_text(hh[2], "room"),
         role=_ROLES[role],
         valid_from=vf,
         valid_until=vu,
