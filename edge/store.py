@@ -8,11 +8,13 @@ never raw QR text or health data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,25 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (pass_id, step)
     );
     """,
+    # 2: sync state — resend due times, snapshot blobs, pushed lists, command nonces.
+    """
+    CREATE INDEX outbox_sent ON outbox(sent_at);
+    CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        data BLOB,
+        size INTEGER NOT NULL,
+        dropped TEXT
+    );
+    CREATE INDEX snapshots_seq ON snapshots(seq);
+    CREATE TABLE lists (
+        name TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        applied_at REAL NOT NULL
+    );
+    CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires REAL NOT NULL);
+    """,
 ]
 
 
@@ -67,6 +88,7 @@ class Store:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -97,6 +119,8 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        for listener in self._listeners:
+            listener()  # wakes the sync sender: must be quick and never raise
 
     @staticmethod
     def insert_record(
@@ -163,3 +187,186 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # --- sync state: outbox send / ack / resend -------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every committed transaction (e.g. to wake the sender)."""
+        self._listeners.append(listener)
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Record]:
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def pending(self, limit: int, above_seq: int = 0, upto_seq: int | None = None) -> list[Record]:
+        """Unsent outbox records with ``above_seq < seq <= upto_seq``, highest priority first,
+        then oldest first."""
+        hi = upto_seq if upto_seq is not None else 2**62
+        return self._rows(
+            "SELECT r.seq, r.id, r.kind, r.ts, r.body FROM outbox o JOIN records r USING (seq) "
+            "WHERE o.sent_at IS NULL AND o.seq > ? AND o.seq <= ? "
+            "ORDER BY o.priority DESC, o.seq LIMIT ?",
+            (above_seq, hi, limit),
+        )
+
+    def max_seq(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(seq) FROM records").fetchone()
+        return int(row[0] or 0)
+
+    def mark_sent(self, seqs: Iterable[int], now: float) -> None:
+        """Rows handed to MQTT at ``now`` (Unix s); they wait for the end-to-end ack."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE seq=?",
+                [(now, s) for s in seqs],
+            )
+
+    def mark_unsent(self, seqs: Iterable[int]) -> None:
+        """Rows whose publish failed (or PUBACK said so): send them again."""
+        with self.transaction() as db:
+            db.executemany("UPDATE outbox SET sent_at=NULL WHERE seq=?", [(s,) for s in seqs])
+
+    def requeue_ranges(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """The receiver asked for these inclusive seq ranges again."""
+        n = 0
+        with self.transaction() as db:
+            for lo, hi in ranges:
+                n += db.execute(
+                    "UPDATE outbox SET sent_at=NULL WHERE seq BETWEEN ? AND ?", (lo, hi)
+                ).rowcount
+        return n
+
+    def requeue_stale(self, sent_before: float) -> int:
+        """Rows sent before ``sent_before`` (Unix s) and still unacknowledged: send again."""
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE outbox SET sent_at=NULL WHERE sent_at IS NOT NULL AND sent_at < ?",
+                (sent_before,),
+            ).rowcount
+
+    def requeue_all(self) -> int:
+        """At start-up nothing is in flight: every unacknowledged row is sent again."""
+        return self.requeue_stale(float("inf"))
+
+    def ack_upto(self, seq: int) -> int:
+        """The receiver stored every record up to ``seq``: drop those outbox rows and blobs."""
+        with self.transaction() as db:
+            n = db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,)).rowcount
+            db.execute("DELETE FROM snapshots WHERE seq <= ?", (seq,))
+            prev = db.execute("SELECT value FROM meta WHERE key='acked_upto'").fetchone()
+            if prev is None or int(prev[0]) < seq:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('acked_upto', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (str(seq),),
+                )
+        return n
+
+    def oldest_unacked_ts(self) -> float | None:
+        """Record time (Unix s) of the oldest record not yet acknowledged, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(r.ts) FROM outbox o JOIN records r USING (seq)"
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def prune_acked(self, before_ts: float) -> int:
+        """Retention: delete acknowledged records older than ``before_ts`` (Unix s)."""
+        with self.transaction() as db:
+            return db.execute(
+                "DELETE FROM records WHERE ts < ? AND seq NOT IN (SELECT seq FROM outbox)",
+                (before_ts,),
+            ).rowcount
+
+    # --- snapshots (raw JPEG blobs) with a disk cap ----------------------------------------
+
+    def add_snapshot(self, jpeg: bytes, ts: float, meta: dict[str, Any]) -> Record:
+        """Keep a JPEG and a ``snapshot`` record pointing at it (same transaction)."""
+        sid = uuid.uuid4().hex
+        body = {**meta, "snapshot_id": sid, "size": len(jpeg)}
+        body["sha256"] = hashlib.sha256(jpeg).hexdigest()
+        with self.transaction() as db:
+            rec = self.insert_record(db, "snapshot", ts, body)
+            db.execute(
+                "INSERT INTO snapshots (id, seq, data, size) VALUES (?, ?, ?, ?)",
+                (sid, rec.seq, jpeg, len(jpeg)),
+            )
+        return rec
+
+    def snapshot_blob(self, sid: str) -> tuple[bytes | None, str | None]:
+        """(JPEG, None) or (None, why it was dropped); (None, "unknown") if never stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data, dropped FROM snapshots WHERE id=?", (sid,)
+            ).fetchone()
+        if row is None:
+            return None, "unknown"
+        return (None if row[0] is None else bytes(row[0])), row[1]
+
+    def snapshot_bytes(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT SUM(size) FROM snapshots WHERE data IS NOT NULL")
+            return int(row.fetchone()[0] or 0)
+
+    def drop_snapshot(self, sid: str, reason: str, now: float | None = None) -> Record | None:
+        """Drop one JPEG (its record stays) and leave a synced ``gap`` record saying so."""
+        now = time.time() if now is None else now
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT seq, size FROM snapshots WHERE id=? AND data IS NOT NULL", (sid,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE snapshots SET data=NULL, dropped=? WHERE id=?", (reason, sid))
+            body = {"what": "snapshot", "snapshot_id": sid, "of_seq": row[0], "size": row[1]}
+            return self.insert_record(db, "gap", now, {**body, "reason": reason})
+
+    def enforce_snapshot_cap(self, max_bytes: int, now: float | None = None) -> list[Record]:
+        """Policy: records are never dropped; the oldest snapshots go first over the cap."""
+        gaps: list[Record] = []
+        while self.snapshot_bytes() > max_bytes:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT id FROM snapshots WHERE data IS NOT NULL ORDER BY seq LIMIT 1"
+                ).fetchone()
+            if row is None:
+                break
+            gap = self.drop_snapshot(str(row[0]), "disk_cap", now)
+            if gap is not None:
+                gaps.append(gap)
+        return gaps
+
+    # --- downlink state: list versions and command nonces ---------------------------------
+
+    def list_versions(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, version FROM lists").fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def get_list(self, name: str) -> tuple[int, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT version, body FROM lists WHERE name=?", (name,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), json.loads(row[1]))
+
+    @staticmethod
+    def put_list(db: sqlite3.Connection, name: str, version: int, body: Any, now: float) -> None:
+        """Replace one list inside an open transaction (callers check the version first)."""
+        db.execute(
+            "INSERT INTO lists (name, version, body, applied_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET version=excluded.version, body=excluded.body, "
+            "applied_at=excluded.applied_at",
+            (name, version, json.dumps(body, ensure_ascii=False, sort_keys=True), now),
+        )
+
+    @staticmethod
+    def use_nonce(db: sqlite3.Connection, nonce: str, expires: float, now: float) -> bool:
+        """Remember ``nonce`` until ``expires``; False if it was already used (a replay)."""
+        db.execute("DELETE FROM nonces WHERE expires < ?", (now,))
+        cur = db.execute(
+            "INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?, ?)", (nonce, expires)
+        )
+        return cur.rowcount == 1
