@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from edge.gate.health import HealthCodeCredential, HealthCredential
 from edge.gate.lists import household_key
 from edge.gate.reasons import Reason
 from edge.gate.rules import Role
@@ -51,4 +52,4 @@ class UnreadableCredential:
     problems: tuple[Reason, ...] = field(default=(Reason.UNKNOWN_FORMAT,))
 
 
-Credential = PassCredential | UnreadableCredential
+Credential = PassCredential | UnreadableCredential | HealthCredential | HealthCodeCredential
