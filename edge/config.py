@@ -47,15 +47,56 @@ class CameraSettings(Section):
     source: str = Field(
         default="synthetic",
         min_length=1,
-        description="'synthetic', a USB index ('0'), a video file, an RTSP URL or an image folder",
+        description=(
+            "'synthetic', 'picamera2', a USB index ('0'), a video file, an RTSP URL"
+            " or an image folder"
+        ),
     )
     width: int = Field(default=1280, ge=160, le=4096, description="frame width, pixels")
     height: int = Field(default=720, ge=120, le=3072, description="frame height, pixels")
+    reconnect_min_s: float = Field(
+        default=0.5, ge=0.01, le=60.0, description="first wait before reopening a failed camera, s"
+    )
+    reconnect_max_s: float = Field(
+        default=10.0, ge=0.1, le=600.0, description="longest wait between camera reopen tries, s"
+    )
+    stale_after_s: float = Field(
+        default=2.0,
+        ge=0.1,
+        le=60.0,
+        description="a camera whose last frame is older than this is reported unhealthy, s",
+    )
 
 
 class ScannerSettings(Section):
     budget_ms: float = Field(
         default=80.0, ge=5.0, le=2000.0, description="time budget for reading one frame, ms"
+    )
+    strategy: Literal["multi", "zxing", "pyzbar"] = Field(
+        default="multi",
+        description="'multi' (zxing-cpp, then fallbacks and pyzbar), or one engine alone",
+    )
+    aztec: bool = Field(default=True, description="also read Aztec codes (some EU certificates)")
+    max_regions: int = Field(
+        default=3, ge=0, le=10, description="candidate regions the fallbacks try per frame, count"
+    )
+    max_megapixels: float = Field(
+        default=12.0,
+        ge=0.3,
+        le=100.0,
+        description="larger images are downscaled for the first read, megapixels",
+    )
+    repeat_after_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=3600.0,
+        description="a code held in view is processed again after this long, s",
+    )
+    gone_after_s: float = Field(
+        default=1.5,
+        ge=0.1,
+        le=60.0,
+        description="a code unseen this long has left the view and counts as new, s",
     )
 
 

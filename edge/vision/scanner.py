@@ -1,21 +1,42 @@
-"""Find and read every credential code in a camera frame.
+"""Find and read every credential code in a camera frame, within a time budget.
 
-zxing-cpp reads first (fast, robust on photos); pyzbar is the fallback engine.
+The ``multi`` strategy is a ladder, cheapest rung first, that stops at the first rung reading
+anything:
+
+1. zxing-cpp on the grey frame (downscaled first when above ``max_megapixels``) — ~3 ms at
+   720p, and it reads most codes;
+2. zxing-cpp on a half-size, lightly blurred copy — melts moiré and noise, ~1 ms;
+3. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from a
+   cheap edge-density finder), enlarged so modules span several pixels, read by zxing-cpp
+   plain, sharpened and contrast-equalised, then by pyzbar on an adaptive threshold;
+4. the whole frame sharpened (zxing-cpp), then adaptive-thresholded (pyzbar).
+
+A rung starts only if its expected cost (learnt while running, per megapixel) fits in what is
+left of ``budget_ms``, so a hopeless frame costs about the budget and never more than one rung
+beyond it. A misread is worse than no read: zxing-cpp results passed Reed-Solomon correction;
+a pyzbar-only result is cross-checked with zxing-cpp on its region — a different text there
+drops it, and without a confirming read only printable ASCII (every credential format here)
+is accepted, because ZBar's charset guessing is its known source of wrong reads.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import zxingcpp
 
+from edge.config import ScannerSettings
+from edge.vision import engines
+from edge.vision import strategies as st
 from edge.vision.codes import Code
 
 log = logging.getLogger(__name__)
 
-_FORMATS = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.Aztec
+MIN_SIDE = 21  # pixels: the smallest QR code (version 1) has 21 modules a side
 
 
 def to_grey(frame: np.ndarray) -> np.ndarray:
@@ -24,48 +45,212 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
         return frame
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    if frame.shape[2] == 1:
+        return frame[..., 0]
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
 
 
-def _zxing(grey: np.ndarray) -> list[Code]:
-    out = []
-    for r in zxingcpp.read_barcodes(grey, formats=_FORMATS):
-        if not r.valid or not r.text:
-            continue
-        p = r.position
-        corners = tuple(
-            (int(pt.x), int(pt.y)) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
-        )
-        out.append(Code(r.text, str(r.format.name), corners))
-    return out
+def as_grey(frame: object) -> np.ndarray | None:
+    """``frame`` as a contiguous grey ``uint8`` image, or None when it cannot be one."""
+    if not isinstance(frame, np.ndarray) or frame.size == 0:
+        return None
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (1, 3, 4)):
+        return None
+    if min(frame.shape[:2]) < MIN_SIDE:
+        return None
+    if frame.dtype != np.uint8:
+        if frame.dtype == np.uint16:
+            frame = (frame >> 8).astype(np.uint8)  # 16-bit sensors: keep the high byte
+        elif np.issubdtype(frame.dtype, np.floating):
+            frame = np.clip(np.nan_to_num(frame) * (255.0 if frame.max() <= 1.0 else 1.0), 0, 255)
+            frame = frame.astype(np.uint8)
+        else:
+            return None
+    return np.ascontiguousarray(to_grey(frame))
 
 
-def _pyzbar(grey: np.ndarray) -> list[Code]:
-    from pyzbar import pyzbar  # imported lazily: needs the libzbar0 system library
+@dataclass
+class ScanReport:
+    """What one scan did: the codes, the rung that read them, the rungs tried, time in ms."""
 
-    out = []
-    for r in pyzbar.decode(grey, symbols=[pyzbar.ZBarSymbol.QRCODE]):
-        try:
-            text = r.data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        corners = tuple((int(p.x), int(p.y)) for p in r.polygon)
-        out.append(Code(text, "QRCode", corners))
-    return out
+    codes: list[Code] = field(default_factory=list)
+    step: str | None = None  # name of the rung that read the codes
+    tried: list[str] = field(default_factory=list)
+    ms: float = 0.0
+    out_of_budget: bool = False  # rungs were skipped because the budget ran out
+    rejected: int = 0  # reads dropped by the cross-check
+
+
+class _Run:
+    """One scan's clock and budget; rungs report their cost to the scanner's estimates."""
+
+    def __init__(self, scanner: Scanner, report: ScanReport) -> None:
+        self.scanner = scanner
+        self.report = report
+        self.start = scanner.clock()
+
+    def elapsed_ms(self) -> float:
+        return (self.scanner.clock() - self.start) * 1000.0
+
+    def attempt(self, name: str, image: np.ndarray, read: Callable[[], list[Code]]) -> bool:
+        """Run rung ``name`` on ``image`` if its expected cost fits; True when it read codes."""
+        mp = image.size / 1e6
+        expected = self.scanner.cost_ms_per_mp.get(name, 0.0) * mp
+        if self.elapsed_ms() + expected > self.scanner.budget_ms:
+            self.report.out_of_budget = True
+            return False
+        t0 = self.scanner.clock()
+        codes = read()
+        spent = (self.scanner.clock() - t0) * 1000.0
+        old = self.scanner.cost_ms_per_mp.get(name)
+        per_mp = spent / max(mp, 1e-3)
+        # a slow moving average: one descheduled run must not disable a rung for long
+        self.scanner.cost_ms_per_mp[name] = per_mp if old is None else 0.8 * old + 0.2 * per_mp
+        self.report.tried.append(name)
+        if codes:
+            self.report.codes = codes
+            self.report.step = name
+            return True
+        return False
 
 
 class Scanner:
-    """Reads codes from frames. Stateless and safe to share between threads."""
+    """Reads QR (and Aztec) codes from frames. Safe to share between threads.
+
+    ``settings`` chooses the strategy and the per-frame budget; ``clock`` (seconds, monotonic)
+    is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: ScannerSettings | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.settings = settings or ScannerSettings()
+        self.clock = clock
+        self.budget_ms = self.settings.budget_ms
+        self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
 
     def scan(self, frame: np.ndarray) -> list[Code]:
-        """Every code in ``frame``; an empty list when none can be read."""
-        if frame.size == 0 or min(frame.shape[:2]) < 21:
-            return []
-        grey = to_grey(frame)
-        codes = _zxing(grey)
-        if not codes:
+        """Every code in ``frame``; an empty list when none can be read or it is no image."""
+        return self.scan_detailed(frame).codes
+
+    def scan_detailed(self, frame: np.ndarray) -> ScanReport:
+        """Like :meth:`scan`, with which rung read the codes and how long it took."""
+        report = ScanReport()
+        run = _Run(self, report)
+        grey = as_grey(frame)
+        if grey is not None:
             try:
-                codes = _pyzbar(grey)
-            except ImportError:
-                log.debug("pyzbar unavailable (libzbar0 missing)")
-        return codes
+                if self.settings.strategy == "zxing":
+                    run.attempt("zxing", grey, lambda: self._zxing(grey)[0])
+                elif self.settings.strategy == "pyzbar":
+                    run.attempt("pyzbar", grey, lambda: engines.pyzbar(grey))
+                else:
+                    self._multi(grey, run)
+            except (cv2.error, MemoryError, ValueError) as exc:
+                # a frame that breaks an engine is a frame without codes, not a dead gate
+                log.warning("scan failed on a %s frame: %s", frame.shape, exc)
+        report.ms = run.elapsed_ms()
+        return report
+
+    def _zxing(self, grey: np.ndarray) -> tuple[list[Code], list[st.Region]]:
+        """zxing-cpp on ``grey`` shrunk to ``max_megapixels``; codes and located regions."""
+        small, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+        codes, located = engines.zxing_detailed(small, self.settings.aztec)
+        regions = [st.Region.around(st.to_frame([Code("", "", q)], f)[0].corners) for q in located]
+        return st.to_frame(codes, f), regions
+
+    def _multi(self, grey: np.ndarray, run: _Run) -> None:
+        located: list[st.Region] = []
+
+        def first() -> list[Code]:
+            codes, regions = self._zxing(grey)
+            located.extend(regions)
+            return codes
+
+        if run.attempt("zxing", grey, first):
+            return
+        aztec = self.settings.aztec
+        if min(grey.shape[:2]) >= 4 * MIN_SIDE:
+            half = st.half_blurred(grey)
+            if run.attempt(
+                "half-blur/zxing", half, lambda: st.to_frame(engines.zxing(half, aztec), 0.5)
+            ):
+                return
+        h, w = grey.shape[:2]
+        small, f = st.shrink(grey, 1_000_000)
+        found = [
+            st.Region(int(r.x0 / f), int(r.y0 / f), int(r.x1 / f), int(r.y1 / f))
+            for r in st.find_candidates(small, self.settings.max_regions)
+        ]
+        regions = st.merge_regions(
+            [r.grown(0.2, w, h) for r in located + found], self.settings.max_regions
+        )
+        crops = []
+        for r in regions:
+            k = st.upscale_factor(r)
+            crops.append((r, k, st.crop(grey, r, k)))
+        preparations: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
+            ("crop/zxing", lambda c: c),
+            ("crop-sharpen/zxing", st.sharpened),
+            ("crop-clahe/zxing", st.equalised),
+        ]
+        for name, prepare in preparations:
+            for r, k, c in crops:
+                img = prepare(c)
+                if run.attempt(name, img, self._crop_reader(engines.zxing, img, k, r)):
+                    return
+        for r, k, c in crops:
+            bw = st.thresholded(c)
+            zbar = self._crop_reader(engines.pyzbar, bw, k, r, (grey, run))
+            if run.attempt("crop-threshold/pyzbar", bw, zbar):
+                return
+        sharp = st.sharpened(grey)
+        if run.attempt("sharpen/zxing", sharp, lambda: engines.zxing(sharp, aztec)):
+            return
+        # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
+        zsmall, zf = st.shrink(grey, 1_000_000)
+        bw_all = st.thresholded(zsmall)
+        run.attempt(
+            "threshold/pyzbar",
+            bw_all,
+            lambda: self._checked(st.to_frame(engines.pyzbar(bw_all), zf), grey, run),
+        )
+
+    def _crop_reader(
+        self,
+        engine: Callable[..., list[Code]],
+        img: np.ndarray,
+        k: float,
+        r: st.Region,
+        check: tuple[np.ndarray, _Run] | None = None,
+    ) -> Callable[[], list[Code]]:
+        """A reader of ``img`` (crop ``r`` enlarged ``k`` times) giving frame coordinates;
+        with ``check`` = (grey frame, run) its reads go through the cross-check."""
+
+        def read() -> list[Code]:
+            raw = engine(img, self.settings.aztec) if engine is engines.zxing else engine(img)
+            codes = st.to_frame(raw, k, r.x0, r.y0)
+            return self._checked(codes, *check) if check is not None else codes
+
+        return read
+
+    def _checked(self, codes: list[Code], grey: np.ndarray, run: _Run) -> list[Code]:
+        """The pyzbar ``codes`` that survive a zxing-cpp cross-check on their regions."""
+        h, w = grey.shape[:2]
+        kept = []
+        for code in codes:
+            region = st.Region.around(code.corners).grown(0.2, w, h)
+            k = st.upscale_factor(region)
+            part = st.crop(grey, region, k)
+            others = {c.text for c in engines.zxing(part, self.settings.aztec)}
+            others |= {c.text for c in engines.zxing(st.sharpened(part), self.settings.aztec)}
+            if others and code.text not in others:
+                log.warning("engines disagree on a code: dropped (misread is worse than none)")
+                run.report.rejected += 1
+            elif others or (code.text.isascii() and code.text.isprintable()):
+                kept.append(code)
+            else:
+                run.report.rejected += 1  # unconfirmed non-ASCII from ZBar: maybe a bad charset
+        return kept
