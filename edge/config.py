@@ -110,9 +110,6 @@ class TrustSettings(Section):
     pass_issuer_keys: list[Path] = Field(
         default_factory=list, description="PEM files of community pass issuer public keys"
     )
-    dynamic_skew_steps: int = Field(
-        default=1, ge=0, le=4, description="dynamic codes: accepted clock skew, in 30 s steps"
-    )
 
 
 class ListsSettings(Section):
