@@ -206,6 +206,12 @@ class Scanner:
             zbar = self._crop_reader(engines.pyzbar, bw, k, r, (grey, run))
             if run.attempt("crop-threshold/pyzbar", bw, zbar):
                 return
+        if grey.size <= 1_000_000:
+            # faint codes give the finder nothing to find; enlarging the whole frame still
+            # lets zxing-cpp's local binarizer separate modules the noise had merged
+            big = cv2.resize(grey, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+            if run.attempt("upscale/zxing", big, lambda: st.to_frame(engines.zxing(big, aztec), 2)):
+                return
         sharp = st.sharpened(grey)
         if run.attempt("sharpen/zxing", sharp, lambda: engines.zxing(sharp, aztec)):
             return
