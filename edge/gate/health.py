@@ -147,7 +147,8 @@ def parse_time(value: Any, *, end_of_day: bool = False) -> float | None:
     if isinstance(value, date):
         value = value.isoformat()
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        # early DCC schemas wrote epoch milliseconds: nothing real is dated after year 5138
+        return float(value) / 1000.0 if abs(value) > 1e11 else float(value)
     if not isinstance(value, str) or not 0 < len(value) <= 40:
         return None
     s = value.strip()
