@@ -56,18 +56,77 @@ class OpenCVSource:
         self._cap.release()
 
 
+class PiCameraSource:
+    """The Raspberry Pi camera through picamera2, as grey frames.
+
+    Asks the ISP for a low-resolution YUV420 stream of ``width`` × ``height`` besides the main
+    stream and hands out its Y (luma) plane directly: the scanner wants grey, so no colour
+    conversion is spent per frame. picamera2 is imported here, not at module import, so
+    nothing breaks where it is absent (it comes from Raspberry Pi OS packages, not PyPI).
+    """
+
+    def __init__(self, width: int = 640, height: int = 480) -> None:
+        try:
+            from picamera2 import Picamera2
+        except ImportError as exc:
+            raise SourceError(
+                "picamera2 is not installed: on Raspberry Pi OS `sudo apt install "
+                "python3-picamera2` and create the venv with --system-site-packages"
+            ) from exc
+        self.name = "picamera2"
+        # the ISP wants even sizes; the low-res stream may not exceed the main one
+        self._w, self._h = width - width % 2, height - height % 2
+        main = (max(self._w, 1280), max(self._h, 720))
+        try:
+            self._cam = Picamera2()
+            config = self._cam.create_video_configuration(
+                main={"size": main},
+                lores={"size": (self._w, self._h), "format": "YUV420"},
+            )
+            self._cam.configure(config)
+            self._cam.start()
+        except Exception as exc:  # libcamera raises plain RuntimeErrors, IndexError when absent
+            raise SourceError(f"cannot start the Pi camera: {exc}") from exc
+
+    def read(self) -> np.ndarray | None:
+        # YUV420 comes as one 2-D array: h rows of Y, then h/2 rows of packed U and V, and rows
+        # may be padded to the stride; the top-left h × w block is the luma image
+        arr = self._cam.capture_array("lores")
+        if arr is None or arr.ndim != 2 or arr.shape[0] < self._h:
+            return None
+        return np.asarray(arr[: self._h, : self._w])
+
+    def close(self) -> None:
+        try:
+            self._cam.stop()
+        finally:
+            self._cam.close()
+
+
+MAX_FILE_BYTES = 256 * 1024 * 1024  # larger files are refused before reading them
+
+
 def read_image(path: Path) -> np.ndarray:
-    """Decode an image file; raises :class:`SourceError` for missing or non-image files."""
+    """Decode an image file (EXIF orientation applied) as BGR ``uint8``.
+
+    Raises :class:`SourceError` for missing, empty, oversized, corrupt or non-image files.
+    OpenCV itself refuses images above 2^30 pixels, so a decompression bomb fails cleanly.
+    """
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SourceError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if data.size == 0:
         raise SourceError(f"{path} is empty")
-    frame = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        frame = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except (cv2.error, MemoryError) as exc:
+        raise SourceError(f"{path} cannot be decoded: {exc}") from exc
     if frame is None:
         raise SourceError(f"{path} is not a readable image")
-    return frame
+    return np.asarray(frame, np.uint8)
 
 
 class ImageFolderSource:
@@ -108,7 +167,10 @@ class SyntheticSource:
 
 
 def open_source(spec: str, width: int | None = None, height: int | None = None) -> FrameSource:
-    """A source from a config string: a folder of images, or anything OpenCV opens."""
+    """A source from a config string: ``picamera2``, a folder of images, or anything OpenCV
+    opens (device index, video file, RTSP/HTTP URL). Raises :class:`SourceError`."""
+    if spec == "picamera2":
+        return PiCameraSource(width or 640, height or 480)
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path)
