@@ -1,0 +1,59 @@
+"""`edge-gate run --config FILE`: the gate as a long-running service (systemd Type=notify).
+
+`edge-gate safe-door --config FILE`: drive the door relay to its safe (locked) state and exit;
+the unit runs it as ``ExecStopPost=`` so the door is locked even after the service was killed
+(watchdog timeout, out of memory) before it could lock it itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from edge.config import ConfigError, load_config
+from edge.logsetup import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.service import Service
+
+    journal = setup_logging(args.verbose)
+    log.info(
+        "edge-gate run: config %s%s", args.config, " (logging to the journal)" if journal else ""
+    )
+    return Service(args.config).run()
+
+
+def _safe_door(args: argparse.Namespace) -> int:
+    from gpiozero import OutputDevice
+
+    from edge.gate.pins import make_pin_factory
+
+    setup_logging(args.verbose)
+    try:
+        config = load_config(args.config)
+    except ConfigError:
+        # The door must still be locked: fall back to the built-in pin and polarity.
+        log.error("config unreadable; locking the default relay pin")
+        config = load_config(None)
+    door = config.door
+    factory = make_pin_factory(config.service.pin_factory)
+    relay = OutputDevice(
+        door.relay_pin, active_high=door.active_high, initial_value=False, pin_factory=factory
+    )
+    relay.off()
+    relay.close()
+    log.info("door locked: relay pin %d off", door.relay_pin)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="run the gate as a service (camera → door, systemd notify)")
+    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.set_defaults(handler=_run)
+    s = sub.add_parser("safe-door", help="lock the door relay and exit (used after a stop)")
+    s.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    s.set_defaults(handler=_safe_door)
