@@ -6,7 +6,7 @@ Data flows one way: frame → codes → credentials → decision → record (dur
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,8 @@ from edge.events import EventBus
 from edge.gate.credentials import Credential, PassCredential
 from edge.gate.decision import Decision, decide
 from edge.gate.door import Door
+from edge.gate.door_machine import DoorEvent
+from edge.gate.door_policy import DoorPolicy, DoorVerdict
 from edge.gate.lists import ListsSnapshot, load_lists
 from edge.gate.pins import make_pin_factory
 from edge.gate.rules import Direction, Rules
@@ -29,6 +31,7 @@ from edge.vision.scanner import Scanner
 log = logging.getLogger(__name__)
 
 PRIORITY_ACCESS = 10  # access records sync before bulk records
+PRIORITY_DOOR = 10  # door events (alarms, emergency release) are as urgent as access
 
 
 @dataclass(frozen=True)
@@ -40,29 +43,40 @@ class Outcome:
     decision: Decision
     record: Record
     relay: str  # "pulse" or "none"
+    door: DoorVerdict = field(default_factory=DoorVerdict)  # schedule, anti-passback, ...
+
+    def sentence(self, lang: str = "zh") -> str:
+        """The decision core's sentence, or the door rule's when only the door refused."""
+        return self.decision.sentence(lang) or self.door.sentence(lang)
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         return {
             "seq": self.record.seq,
             "allow": self.decision.allow,
-            "reasons": [r.value for r in self.decision.reasons],
-            "flags": [r.value for r in self.decision.flags],
-            "sentence": self.decision.sentence(lang),
+            "reasons": [r.value for r in (*self.decision.reasons, *self.door.reasons)],
+            "flags": [r.value for r in (*self.decision.flags, *self.door.flags)],
+            "sentence": self.sentence(lang),
             "relay": self.relay,
         }
 
 
 def access_body(
-    gate_id: str, direction: Direction, v: Verification, d: Decision, relay: str
+    gate_id: str,
+    direction: Direction,
+    v: Verification,
+    d: Decision,
+    relay: str,
+    door: DoorVerdict | None = None,
 ) -> dict[str, Any]:
     """The synced description of one access decision: outcome and hashes, never raw codes."""
+    door = door or DoorVerdict()
     cred = v.credential
     body: dict[str, Any] = {
         "gate": gate_id,
         "direction": direction.value,
         "allow": d.allow,
-        "reasons": [r.value for r in d.reasons],
-        "flags": [r.value for r in d.flags],
+        "reasons": [r.value for r in (*d.reasons, *door.reasons)],
+        "flags": [r.value for r in (*d.flags, *door.flags)],
         "format": v.format,
         "code_hash": cred.code_hash,
         "relay": relay,
@@ -103,6 +117,13 @@ class Gate:
         self.lists = lists
         self.rules = rules
         self.direction = config.gate.direction
+        self.door.listeners.append(self._on_door_event)
+
+    def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
+        """Every door event becomes a durable record, then a live event for the guard."""
+        body = {"gate": self.config.gate.id, "event": event.value, **data}
+        record = self.store.append("door", ts, body, PRIORITY_DOOR)
+        self.events.publish("door", ts, seq=record.seq, **body)
 
     def process_frame(self, frame: np.ndarray) -> list[Outcome]:
         """Read every code in ``frame`` and act on each."""
@@ -128,24 +149,36 @@ class Gate:
         v = verify_text(text, self.trust, now)
         cred = self._check_replay(v.credential)
         decision = decide([cred], self.lists, self.rules, now, direction)
+        door_verdict = self.door.policy.check(decision, direction, now)
+        if not door_verdict.allow:
+            decision = replace(decision, allow=False)
         relay = "pulse" if decision.allow else "none"
         body = access_body(
-            self.config.gate.id, direction, replace(v, credential=cred), decision, relay
+            self.config.gate.id,
+            direction,
+            replace(v, credential=cred),
+            decision,
+            relay,
+            door_verdict,
         )
         with self.store.transaction() as db:
             record = Store.insert_record(db, "access", now, body, PRIORITY_ACCESS)
             if decision.allow and isinstance(cred, PassCredential) and cred.step is not None:
                 Store.mark_step_used(db, cred.pass_id, cred.step, now)
+        outcome = Outcome(code, v, decision, record, relay, door_verdict)
         if decision.allow:
-            self.door.grant()
+            self.door.policy.passed(decision, direction, now)
+            self.door.grant(access_seq=record.seq, direction=direction.value)
+        else:
+            self.door.refuse()
         self.events.publish(
             "access",
             now,
             seq=record.seq,
             allow=decision.allow,
-            reasons=[r.value for r in decision.reasons],
-            sentence_zh=decision.sentence("zh"),
-            sentence_en=decision.sentence("en"),
+            reasons=outcome.to_json()["reasons"],
+            sentence_zh=outcome.sentence("zh"),
+            sentence_en=outcome.sentence("en"),
             household=decision.household,
             direction=direction.value,
         )
@@ -155,7 +188,7 @@ class Gate:
             ",".join(r.value for r in decision.reasons) or "-",
             record.seq,
         )
-        return Outcome(code, v, decision, record, relay)
+        return outcome
 
     def tick(self) -> None:
         self.door.tick()
@@ -182,7 +215,7 @@ def build_gate(
     if lists is None:
         lists = load_lists(config.lists.path) if config.lists.path else ListsSnapshot()
     factory = pin_factory if pin_factory is not None else make_pin_factory()
-    door = Door(config.door.relay_pin, config.door.active_high, config.door.pulse_s, clock, factory)
+    door = Door(config.door, clock, factory, DoorPolicy.from_settings(config.door_rules))
     store = Store(config.store.path)
     return Gate(config, clock, store, door, Scanner(), trust, lists, config.rules)
 
