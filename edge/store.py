@@ -63,6 +63,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires REAL NOT NULL);
     """,
+    # 3: the backlog query walks unsent rows in priority order without sorting the outbox.
+    """
+    CREATE INDEX outbox_unsent ON outbox(priority DESC, seq) WHERE sent_at IS NULL;
+    """,
 ]
 
 
@@ -121,6 +125,23 @@ class Store:
             self._db.execute("COMMIT")
         for listener in self._listeners:
             listener()  # wakes the sync sender: must be quick and never raise
+
+    @contextmanager
+    def volatile_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction committed without fsync, for state that is rebuilt after a crash
+        (send times, acks: at worst a record is sent again and central drops the duplicate)."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=OFF")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     @staticmethod
     def insert_record(
@@ -200,14 +221,17 @@ class Store:
         return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
     def pending(self, limit: int, above_seq: int = 0, upto_seq: int | None = None) -> list[Record]:
-        """Unsent outbox records with ``above_seq < seq <= upto_seq``, highest priority first,
-        then oldest first."""
-        hi = upto_seq if upto_seq is not None else 2**62
-        return self._rows(
+        """Unsent outbox records with ``above_seq < seq <= upto_seq``. With ``upto_seq`` (the
+        backlog) highest priority first, then oldest; without (live rows) in seq order."""
+        sql = (
             "SELECT r.seq, r.id, r.kind, r.ts, r.body FROM outbox o JOIN records r USING (seq) "
-            "WHERE o.sent_at IS NULL AND o.seq > ? AND o.seq <= ? "
-            "ORDER BY o.priority DESC, o.seq LIMIT ?",
-            (above_seq, hi, limit),
+            "WHERE o.sent_at IS NULL AND o.seq > ? "
+        )
+        if upto_seq is None:
+            return self._rows(sql + "ORDER BY o.seq LIMIT ?", (above_seq, limit))
+        return self._rows(
+            sql + "AND o.seq <= ? ORDER BY o.priority DESC, o.seq LIMIT ?",
+            (above_seq, upto_seq, limit),
         )
 
     def max_seq(self) -> int:
@@ -217,7 +241,7 @@ class Store:
 
     def mark_sent(self, seqs: Iterable[int], now: float) -> None:
         """Rows handed to MQTT at ``now`` (Unix s); they wait for the end-to-end ack."""
-        with self.transaction() as db:
+        with self.volatile_transaction() as db:
             db.executemany(
                 "UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE seq=?",
                 [(now, s) for s in seqs],
@@ -225,13 +249,13 @@ class Store:
 
     def mark_unsent(self, seqs: Iterable[int]) -> None:
         """Rows whose publish failed (or PUBACK said so): send them again."""
-        with self.transaction() as db:
+        with self.volatile_transaction() as db:
             db.executemany("UPDATE outbox SET sent_at=NULL WHERE seq=?", [(s,) for s in seqs])
 
     def requeue_ranges(self, ranges: Iterable[tuple[int, int]]) -> int:
         """The receiver asked for these inclusive seq ranges again."""
         n = 0
-        with self.transaction() as db:
+        with self.volatile_transaction() as db:
             for lo, hi in ranges:
                 n += db.execute(
                     "UPDATE outbox SET sent_at=NULL WHERE seq BETWEEN ? AND ?", (lo, hi)
@@ -240,7 +264,7 @@ class Store:
 
     def requeue_stale(self, sent_before: float) -> int:
         """Rows sent before ``sent_before`` (Unix s) and still unacknowledged: send again."""
-        with self.transaction() as db:
+        with self.volatile_transaction() as db:
             return db.execute(
                 "UPDATE outbox SET sent_at=NULL WHERE sent_at IS NOT NULL AND sent_at < ?",
                 (sent_before,),
@@ -252,7 +276,7 @@ class Store:
 
     def ack_upto(self, seq: int) -> int:
         """The receiver stored every record up to ``seq``: drop those outbox rows and blobs."""
-        with self.transaction() as db:
+        with self.volatile_transaction() as db:
             n = db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,)).rowcount
             db.execute("DELETE FROM snapshots WHERE seq <= ?", (seq,))
             prev = db.execute("SELECT value FROM meta WHERE key='acked_upto'").fetchone()
