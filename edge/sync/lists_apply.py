@@ -1,0 +1,149 @@
+"""Versioned downlink lists applied atomically to the gate's store, then handed to the gate.
+
+A list arrives whole (``full``) or as a ``delta`` on the version the gate holds. It is
+validated before anything is written; the new version, the list body and a ``lists_applied``
+record (the acknowledgement central receives through the outbox) commit in one transaction.
+A version not above the current one is stale and refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import TypeAdapter, ValidationError
+
+from edge.gate.lists import ColourClass, Household, ListsSnapshot
+from edge.gate.rules import Rules
+from edge.gate.trust import TrustStore
+from edge.store import Record, Store
+from edge.sync.payloads import ListBody
+from edge.sync.signing import Rejected
+
+DICT_LISTS = {"households", "holder_colours", "rules", "zones"}  # delta: upsert / remove keys
+SET_LISTS = {"revocations", "trust"}  # delta: add / remove items
+_households = TypeAdapter(dict[str, Household])
+_colours = TypeAdapter(dict[str, ColourClass])
+_strings = TypeAdapter(list[str])
+_any_dict = TypeAdapter(dict[str, Any])
+
+
+@dataclass
+class GateHooks:
+    """How applied downlink reaches the running gate (all optional, called on the sync thread).
+
+    ``on_lists`` gets a new :class:`ListsSnapshot` (assign it to ``Gate.lists``), ``on_trust``
+    a new :class:`TrustStore`, ``on_rules`` new :class:`Rules`, ``on_command(cmd, args)``
+    returns True if done, ``on_config(settings)`` gets a validated settings dict.
+    """
+
+    on_lists: Callable[[ListsSnapshot], None] | None = None
+    on_trust: Callable[[TrustStore], None] | None = None
+    on_rules: Callable[[Rules], None] | None = None
+    on_command: Callable[[str, dict[str, Any]], bool] | None = None
+    on_config: Callable[[dict[str, Any]], None] | None = None
+
+
+def _trust_key(text: str) -> Ed25519PublicKey:
+    raw = base64.b64decode(text, validate=True)
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def _validate(name: str, body: Any) -> Any:
+    """The list body checked for its kind; raises ValueError/ValidationError."""
+    if name == "households":
+        _households.validate_python(body)
+    elif name == "holder_colours":
+        _colours.validate_python(body)
+    elif name == "revocations":
+        _strings.validate_python(body)
+    elif name == "trust":
+        for k in _strings.validate_python(body):
+            _trust_key(k)
+    elif name == "rules":
+        Rules.model_validate(body)
+    else:
+        _any_dict.validate_python(body)
+    return body
+
+
+def _merge(name: str, current: Any, delta: Any) -> Any:
+    if not isinstance(delta, dict):
+        raise ValueError("a delta is an object")
+    if name in DICT_LISTS:
+        out = dict(current or {})
+        out.update(_any_dict.validate_python(delta.get("upsert", {})))
+        for key in _strings.validate_python(delta.get("remove", [])):
+            out.pop(key, None)
+        return out
+    items = set(current or [])
+    items |= set(_strings.validate_python(delta.get("add", [])))
+    items -= set(_strings.validate_python(delta.get("remove", [])))
+    return sorted(items)
+
+
+def apply_list(store: Store, msg: ListBody, now: float | None = None) -> Record:
+    """Apply one verified list message atomically; raises :class:`Rejected` if refused."""
+    now = time.time() if now is None else now
+    with store.transaction() as db:
+        row = db.execute("SELECT version, body FROM lists WHERE name=?", (msg.name,)).fetchone()
+        cur_version, cur_body = (0, None) if row is None else (int(row[0]), json.loads(row[1]))
+        if msg.version <= cur_version:
+            raise Rejected("stale", f"{msg.name} v{msg.version} <= held v{cur_version}")
+        if msg.mode == "delta" and msg.base != cur_version:
+            raise Rejected("base_mismatch", f"{msg.name} delta on v{msg.base}, held v{cur_version}")
+        try:
+            body = msg.data if msg.mode == "full" else _merge(msg.name, cur_body, msg.data)
+            if msg.name == "rules":
+                body = {**body, "version": msg.version}
+            _validate(msg.name, body)
+        except (ValueError, ValidationError) as exc:
+            raise Rejected("invalid", f"{msg.name}: {str(exc)[:200]}") from None
+        Store.put_list(db, msg.name, msg.version, body, now)
+        info = {"name": msg.name, "version": msg.version, "mode": msg.mode}
+        return Store.insert_record(db, "lists_applied", now, info, priority=5)
+
+
+def snapshot_from_store(store: Store) -> ListsSnapshot:
+    """The decision core's view of the stored lists (version = highest of its parts)."""
+    parts = {n: store.get_list(n) for n in ("households", "holder_colours", "revocations")}
+    version = max((p[0] for p in parts.values() if p), default=0)
+    return ListsSnapshot(
+        version=version,
+        households=parts["households"][1] if parts["households"] else {},
+        holder_colours=parts["holder_colours"][1] if parts["holder_colours"] else {},
+        revoked_passes=frozenset(parts["revocations"][1] if parts["revocations"] else ()),
+    )
+
+
+def trust_from_store(store: Store, base: TrustStore | None = None) -> TrustStore:
+    """Configured pass issuer keys plus the ones pushed in the ``trust`` list."""
+    out = TrustStore({k: list(v) for k, v in (base.pass_issuers if base else {}).items()})
+    held = store.get_list("trust")
+    for text in held[1] if held else []:
+        out.add_pass_issuer(_trust_key(text))
+    return out
+
+
+def rules_from_store(store: Store) -> Rules | None:
+    held = store.get_list("rules")
+    return None if held is None else Rules.model_validate(held[1])
+
+
+def push_to_gate(
+    store: Store, hooks: GateHooks, names: set[str], base_trust: TrustStore | None
+) -> None:
+    """Hand the freshly stored lists named in ``names`` to the gate."""
+    if hooks.on_lists and names & {"households", "holder_colours", "revocations"}:
+        hooks.on_lists(snapshot_from_store(store))
+    if hooks.on_trust and "trust" in names:
+        hooks.on_trust(trust_from_store(store, base_trust))
+    if hooks.on_rules and "rules" in names:
+        rules = rules_from_store(store)
+        if rules is not None:
+            hooks.on_rules(rules)

@@ -1,0 +1,155 @@
+"""Payload models of every MQTT message, version 1; the JSON schemas in ``schemas/`` are
+generated from these (``python -m edge.sync.payloads``) and a test keeps them in step.
+
+Uplink messages are plain JSON; downlink messages are :class:`SignedEnvelope` objects whose
+``body`` string holds one of the ``*Body`` models below. Times are Unix seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecordItem(BaseModel):
+    """One gate record: fixed fields plus the record body's fields (kind-specific)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    seq: int = Field(ge=1, description="per-gate monotonic sequence number")
+    id: str = Field(min_length=1, max_length=64, description="unique id (UUID)")
+    kind: str = Field(min_length=1, max_length=32, description="access, alert, gap, snapshot…")
+    ts: float = Field(description="when the record was made, Unix seconds")
+
+
+class RecordsBatch(_Strict):
+    """``gate/v1/{gate}/up/records`` and ``…/up/alerts``: a batch of records, QoS 1."""
+
+    v: Literal[1] = 1
+    gate: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    sent_at: float = Field(description="when the batch was published, Unix seconds")
+    records: list[RecordItem] = Field(min_length=1)
+
+
+class Status(_Strict):
+    """``gate/v1/{gate}/up/status``, retained; the last will says ``offline``."""
+
+    v: Literal[1] = 1
+    gate: str
+    state: Literal["online", "offline"]
+    ts: float | None = Field(default=None, description="when the state began, Unix seconds")
+
+
+class Heartbeat(_Strict):
+    """``gate/v1/{gate}/up/heartbeat`` every 60 s, QoS 0."""
+
+    v: Literal[1] = 1
+    gate: str
+    ts: float
+    outbox_depth: int = Field(ge=0, description="records not yet acknowledged by central")
+    oldest_unacked_age_s: float | None = Field(description="age of the oldest such record, s")
+    acked_upto: int = Field(ge=0, description="highest seq central acknowledged")
+    list_versions: dict[str, int]
+    components: dict[str, str] = Field(
+        default_factory=dict, description="camera, detector… status: 'ok' or a short problem"
+    )
+    counters: dict[str, int] = Field(default_factory=dict, description="sync counters")
+
+
+class SignedEnvelope(_Strict):
+    """Every downlink message: ``body`` is JSON text signed with a pinned central key."""
+
+    v: Literal[1] = 1
+    alg: Literal["Ed25519"] = "Ed25519"
+    kid: str = Field(pattern=r"^[0-9a-f]{16}$", description="key id: SHA-256(raw key)[:8] hex")
+    sig: str = Field(description="base64 Ed25519 signature of the UTF-8 bytes of body")
+    body: str = Field(description="JSON text of an AckBody, ListBody, CommandBody or ConfigBody")
+
+
+class _Body(_Strict):
+    topic: str = Field(description="the topic it was published to: binds the signature")
+    ts: float = Field(description="when central signed it, Unix seconds")
+
+
+class AckBody(_Body):
+    """``gate/v1/{gate}/down/ack``: central stored every record up to ``upto``."""
+
+    kind: Literal["ack"] = "ack"
+    upto: int = Field(ge=0, description="highest contiguous seq stored at central")
+    resend: list[tuple[int, int]] = Field(
+        default_factory=list, description="inclusive seq ranges central is missing"
+    )
+
+
+class ListBody(_Body):
+    """``…/down/lists/{name}`` (retained): a versioned list, full or delta."""
+
+    kind: Literal["list"] = "list"
+    name: Literal["households", "holder_colours", "revocations", "trust", "rules", "zones"]
+    version: int = Field(ge=1, description="monotonic; a version not above the current is stale")
+    mode: Literal["full", "delta"]
+    base: int | None = Field(default=None, description="delta only: version it applies to")
+    data: Any = Field(description="full: the list; delta: {'upsert': …, 'remove': [...]}")
+
+
+class CommandBody(_Body):
+    """``…/down/commands``: expires within 60 s; the nonce is refused if seen again."""
+
+    kind: Literal["command"] = "command"
+    cmd: Literal["open", "arm", "disarm", "resync"]
+    args: dict[str, Any] = Field(default_factory=dict, description="open: {'seconds': N}")
+    nonce: str = Field(min_length=16, max_length=64)
+    expires: float = Field(description="refused after this, Unix seconds (≤ ts + 60)")
+
+
+class ConfigBody(_Body):
+    """``…/down/config``: versioned settings handed to the app."""
+
+    kind: Literal["config"] = "config"
+    version: int = Field(ge=1)
+    settings: dict[str, Any]
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "records": RecordsBatch,
+    "status": Status,
+    "heartbeat": Heartbeat,
+    "envelope": SignedEnvelope,
+    "ack": AckBody,
+    "list": ListBody,
+    "command": CommandBody,
+    "config": ConfigBody,
+}
+
+
+def schema_text(name: str) -> str:
+    """The JSON schema of one payload, as shipped in ``schemas/{name}.json``."""
+    schema = SCHEMAS[name].model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://edge-gate.example/schemas/sync/v1/{name}.json"
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write_schemas(folder: Path = SCHEMA_DIR) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in SCHEMAS:
+        path = folder / f"{name}.json"
+        path.write_text(schema_text(name), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    for p in write_schemas(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
+        print(p)
