@@ -1,0 +1,225 @@
+"""One person's scan session: a pass, then health proofs, within a short window.
+
+A resident shows the community pass, then a health code (or several SMART Health Card
+chunks). The session says what is still missing ("now show your health code") and decides
+once everything the rules ask for is there, or when the window ends. Pure: ``now`` (Unix
+seconds) is always an argument; online health codes are handed back to the caller to check
+with the adapter and offered in with :meth:`ScanSession.offer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from edge.gate import shc
+from edge.gate.credentials import Credential, PassCredential, code_hash
+from edge.gate.decision import Decision, decide
+from edge.gate.health import EvidenceKind, HealthCodeCredential, HealthCredential
+from edge.gate.healthcode import matches
+from edge.gate.lists import ListsSnapshot
+from edge.gate.reasons import Reason, Sentence
+from edge.gate.rules import Direction, Mode, Rules
+from edge.gate.trust import TrustStore
+from edge.gate.verify import MAX_TEXT, Verification, verify_shc_jws, verify_text
+
+DEFAULT_WINDOW_S = 20.0
+
+
+class Need(StrEnum):
+    """What the session still waits for, in the order it is asked."""
+
+    PASS = "pass"
+    SHC_CHUNKS = "shc_chunks"
+    HEALTH_CODE = "health_code"
+    TEST = "test"
+    VACCINATION = "vaccination"
+
+
+PROMPTS: dict[Need, Sentence] = {
+    Need.PASS: Sentence("请出示出入证二维码", "Please show your community pass"),
+    Need.SHC_CHUNKS: Sentence(
+        "请出示健康卡的下一个二维码", "Now show the next part of your health card"
+    ),
+    Need.HEALTH_CODE: Sentence("请出示健康码", "Now show your health code"),
+    Need.TEST: Sentence("请出示核酸检测阴性证明", "Now show your negative test result"),
+    Need.VACCINATION: Sentence("请出示疫苗接种证明", "Now show your vaccination certificate"),
+}
+
+
+@dataclass(frozen=True)
+class ScanStep:
+    """The answer to one scan. ``online_code``: check it with the health-code adapter."""
+
+    verification: Verification | None
+    online_code: str | None
+    missing: tuple[Need, ...]
+
+
+class ScanSession:
+    """Collects one person's codes. Not thread-safe; one per person at the reader."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        trust: TrustStore,
+        started_at: float,
+        direction: Direction,
+        *,
+        window_s: float = DEFAULT_WINDOW_S,
+        health_code_prefixes: Sequence[str] = (),
+        clock_trusted: bool = True,
+    ) -> None:
+        self.rules = rules
+        self.trust = trust
+        self.started_at = started_at
+        self.direction = direction
+        self.window_s = window_s
+        self._prefixes = tuple(health_code_prefixes)
+        self._clock_trusted = clock_trusted
+        self._credentials: list[Credential] = []
+        self._chunks = shc.ChunkAssembler()
+        self._chunk_texts: list[str] = []
+        self._pending_online = False
+        self._decision: Decision | None = None
+        self._temperature: float | None = None
+
+    @property
+    def credentials(self) -> tuple[Credential, ...]:
+        return tuple(self._credentials)
+
+    def _required(self) -> list[Need]:
+        r = self.rules
+        needs = [Need.PASS]
+        if self.direction in r.health_directions:
+            if r.health_code is not Mode.OFF:
+                needs.append(Need.HEALTH_CODE)
+            if r.test is not Mode.OFF and r.test_window_h > 0:
+                needs.append(Need.TEST)
+            if r.vaccination is not Mode.OFF:
+                needs.append(Need.VACCINATION)
+        return needs
+
+    def _kinds(self) -> set[EvidenceKind]:
+        return {
+            e.kind
+            for c in self._credentials
+            if isinstance(c, HealthCredential) and not c.problems
+            for e in c.evidence
+        }
+
+    def missing(self) -> tuple[Need, ...]:
+        """What is still needed, most urgent first; empty when complete."""
+        kinds = self._kinds()
+        have = {
+            Need.PASS: any(isinstance(c, PassCredential) for c in self._credentials),
+            Need.HEALTH_CODE: any(isinstance(c, HealthCodeCredential) for c in self._credentials),
+            Need.TEST: EvidenceKind.TEST in kinds,
+            Need.VACCINATION: bool(kinds & {EvidenceKind.VACCINATION, EvidenceKind.RECOVERY}),
+        }
+        out = [n for n in self._required() if not have[n]]
+        if self._chunks.total is not None and not self._chunks.complete:
+            out.insert(1 if Need.PASS in out else 0, Need.SHC_CHUNKS)
+        return tuple(out)
+
+    def _pass_refused(self) -> bool:
+        # an invalid pass cannot be rescued by health proofs: decide at once
+        return any(isinstance(c, PassCredential) and c.problems for c in self._credentials)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing() or self._pass_refused()
+
+    def expired(self, now: float) -> bool:
+        return now - self.started_at >= self.window_s
+
+    def ready(self, now: float) -> bool:
+        """True when a decision can be taken: complete, or the window has ended."""
+        return self._decision is not None or self.complete or self.expired(now)
+
+    def prompt(self, lang: str = "zh") -> str:
+        """What to tell the person now (empty when nothing is missing)."""
+        missing = self.missing()
+        if not missing:
+            return ""
+        s = PROMPTS[missing[0]]
+        return s.en if lang == "en" else s.zh
+
+    def scan(self, text: str, now: float) -> ScanStep:
+        """Take one scanned text at Unix time ``now``."""
+        if self._decision is not None or self.expired(now):
+            return ScanStep(None, None, self.missing())
+        stripped = text.strip()
+        if self._prefixes and matches(stripped, self._prefixes):
+            self._pending_online = True
+            return ScanStep(None, stripped, self.missing())
+        if stripped.lower().startswith(shc.PREFIX) and len(stripped) <= MAX_TEXT:
+            try:
+                chunk = shc.parse_chunk(stripped)
+            except shc.ShcError:
+                chunk = None
+            if chunk is not None and chunk.total > 1:
+                return self._add_chunk(chunk, stripped, now)
+        v = verify_text(stripped, self.trust, now, clock_trusted=self._clock_trusted)
+        self._credentials.append(v.credential)
+        return ScanStep(v, None, self.missing())
+
+    def _add_chunk(self, chunk: shc.Chunk, text: str, now: float) -> ScanStep:
+        if self._chunks.total != chunk.total:
+            self._chunk_texts = []
+        self._chunk_texts.append(text)
+        if not self._chunks.add(chunk):
+            return ScanStep(None, None, self.missing())
+        joined = "\n".join(sorted(set(self._chunk_texts)))
+        jws = self._chunks.jws()
+        self._chunks = shc.ChunkAssembler()
+        self._chunk_texts = []
+        v = verify_shc_jws(jws, joined, self.trust, now, clock_trusted=self._clock_trusted)
+        self._credentials.append(v.credential)
+        return ScanStep(v, None, self.missing())
+
+    def offer(self, credential: Credential) -> None:
+        """Add a credential obtained elsewhere (the online health-code answer)."""
+        if isinstance(credential, HealthCodeCredential):
+            self._pending_online = False
+        self._credentials.append(credential)
+
+    def decide(
+        self,
+        lists: ListsSnapshot,
+        now: float,
+        *,
+        temperature_c: float | None = None,
+        guard_confirmed: bool = False,
+    ) -> Decision | None:
+        """The decision once :meth:`ready`; None before. Taken once, then repeated."""
+        if self._decision is None and self.ready(now):
+            self._temperature = temperature_c
+            creds = list(self._credentials)
+            if self._chunk_texts:  # the window ended before every part was shown
+                h = code_hash("\n".join(sorted(set(self._chunk_texts))))
+                creds.append(HealthCredential("SHC", (), h, (Reason.CHUNKS_INCOMPLETE,)))
+            self._decision = decide(
+                creds,
+                lists,
+                self.rules,
+                now,
+                self.direction,
+                temperature_c=temperature_c,
+                clock_trusted=self._clock_trusted,
+                guard_confirmed=guard_confirmed,
+            )
+        return self._decision
+
+    def confirm(self, lists: ListsSnapshot, now: float) -> Decision | None:
+        """A guard confirmed or registered the person: decide again if a guard could help."""
+        if self._decision is not None and self._decision.needs_guard:
+            self._decision = None
+            return self.decide(lists, now, temperature_c=self._temperature, guard_confirmed=True)
+        return self._decision
+
+    @property
+    def awaiting_online(self) -> bool:
+        """A health code was handed out for an online check and no answer was offered yet."""
+        return self._pending_online
