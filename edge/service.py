@@ -328,12 +328,12 @@ class Service:
 
     def shutdown(self) -> None:
         """Door to its safe state first, then components, cameras, metrics, store."""
-        self.notifier.stopping("stopping: locking the door")
+        self.notifier.stopping("stopping: door to its safe state first")
         gate = self.gate
         if gate is not None:
             try:
                 gate.door.close()
-                log.info("door locked: relay off, in its safe state")
+                log.info("door in its safe state (relay de-energised)")
             except Exception:
                 log.exception("could not lock the door cleanly")
         for component in reversed(self.components):

@@ -1,8 +1,9 @@
 """`edge-gate run --config FILE`: the gate as a long-running service (systemd Type=notify).
 
-`edge-gate safe-door --config FILE`: drive the door relay to its safe (locked) state and exit;
-the unit runs it as ``ExecStopPost=`` so the door is locked even after the service was killed
-(watchdog timeout, out of memory) before it could lock it itself.
+`edge-gate safe-door --config FILE`: drive the door relay to its safe state (de-energised, the
+lock type's declared unpowered state; see :mod:`edge.gate.door_io`) and exit. The unit runs it
+as ``ExecStopPost=`` so the door is safe even after the service was killed (watchdog timeout,
+out of memory) before it could do it itself.
 """
 
 from __future__ import annotations
@@ -28,25 +29,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _safe_door(args: argparse.Namespace) -> int:
-    from gpiozero import OutputDevice
-
+    from edge.gate.door_io import DoorIO
     from edge.gate.pins import make_pin_factory
 
     setup_logging(args.verbose)
     try:
         config = load_config(args.config)
     except ConfigError:
-        # The door must still be locked: fall back to the built-in pin and polarity.
-        log.error("config unreadable; locking the default relay pin")
+        # The door must still be made safe: fall back to the built-in pins and polarity.
+        log.error("config unreadable; putting the default relay pin in its safe state")
         config = load_config(None)
-    door = config.door
-    factory = make_pin_factory(config.service.pin_factory)
-    relay = OutputDevice(
-        door.relay_pin, active_high=door.active_high, initial_value=False, pin_factory=factory
-    )
-    relay.off()
-    relay.close()
-    log.info("door locked: relay pin %d off", door.relay_pin)
+    io = DoorIO(config.door, make_pin_factory(config.service.pin_factory))
+    io.close()  # the door module's own definition of safe: relay de-energised, outputs off
+    log.info("door relay pin %d in its safe state (de-energised)", config.door.relay_pin)
     return 0
 
 
