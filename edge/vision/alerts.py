@@ -247,12 +247,17 @@ class ZoneAlerter:
         now: float,
         wall: float,
     ) -> list[Alert]:
-        """Alerts caused by this frame's occupants (usually none)."""
-        dwellers = [o for o in occupants if now - o.since >= self.dwell_s]
+        """Alerts caused by this frame's occupants (usually none).
+
+        Occupants missed in this frame (``seen`` False) neither raise nor prolong an alert;
+        they only keep their dwell timer, so one missed detection does not restart it.
+        """
+        present = [o for o in occupants if o.seen]
+        dwellers = [o for o in present if now - o.since >= self.dwell_s]
         if self.active is not None:
             if not armed or exempt:
                 return [self._end(now, wall, "disarmed" if not armed else "exempt window")]
-            if occupants:
+            if present:
                 self.active.last_present = now
                 if dwellers and now - self.active.last_update >= self.update_every_s:
                     self.active.last_update = now

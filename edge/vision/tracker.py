@@ -1,13 +1,16 @@
 """A small IoU tracker: gives each person a stable id across frames of one camera.
 
 Detections of consecutive frames are matched greedily by box overlap (highest IoU first).
-At 5 fps a walking person moves well under half a box between frames, so overlap is a
-reliable cue and no motion model or appearance features are needed on a small CPU.
+At 5 fps a briskly walking person moves about half a body width between frames, which can
+drop the IoU of their boxes under the threshold, so a pair that does not overlap enough may
+still match when the box centre moved less than ``max_jump`` body heights; such matches rank
+below every proper overlap. No motion model or appearance features: this runs on a small CPU.
 Pure: time comes in as ``now`` (monotonic seconds); no clock is read here.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from collections.abc import Sequence
@@ -44,9 +47,14 @@ class IouTracker:
     """
 
     def __init__(
-        self, iou_threshold: float = 0.3, max_misses: int = 5, max_age_s: float = 3.0
+        self,
+        iou_threshold: float = 0.3,
+        max_misses: int = 5,
+        max_age_s: float = 3.0,
+        max_jump: float = 0.5,
     ) -> None:
         self.iou_threshold = iou_threshold
+        self.max_jump = max_jump
         self.max_misses = max_misses
         self.max_age_s = max_age_s
         self._tracks: list[Track] = []
@@ -61,7 +69,7 @@ class IouTracker:
         """Match this frame's detections to tracks; return the tracks seen in this frame."""
         pairs = sorted(
             (
-                (iou(t.box, d.box), ti, di)
+                (self._affinity(t.box, d.box), ti, di)
                 for ti, t in enumerate(self._tracks)
                 for di, d in enumerate(detections)
             ),
@@ -70,8 +78,8 @@ class IouTracker:
         used_t: set[int] = set()
         used_d: set[int] = set()
         seen: list[Track] = []
-        for overlap, ti, di in pairs:
-            if overlap < self.iou_threshold:
+        for affinity, ti, di in pairs:
+            if affinity <= 0.0:
                 break
             if ti in used_t or di in used_d:
                 continue
@@ -100,6 +108,21 @@ class IouTracker:
             if t.misses <= self.max_misses and now - t.last_seen <= self.max_age_s
         ]
         return sorted(seen, key=lambda t: t.id)
+
+    def _affinity(self, track_box: Box, det_box: Box) -> float:
+        """How well a detection continues a track: IoU, or a lower score for a short jump."""
+        overlap = iou(track_box, det_box)
+        if overlap >= self.iou_threshold:
+            return overlap
+        height = max(track_box[3] - track_box[1], 1e-9)
+        dx = (det_box[0] + det_box[2] - track_box[0] - track_box[2]) / 2.0
+        dy = (det_box[1] + det_box[3] - track_box[1] - track_box[3]) / 2.0
+        jump = math.hypot(dx, dy) / height
+        size = (det_box[3] - det_box[1]) / height
+        if jump >= self.max_jump or not 0.67 <= size <= 1.5:
+            return 0.0
+        # Below iou_threshold, so any real overlap match is preferred.
+        return self.iou_threshold * (1.0 - jump / self.max_jump) * 0.999
 
     def reset(self) -> None:
         """Forget every track (camera reconnected: old boxes no longer mean anything)."""

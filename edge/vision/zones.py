@@ -74,6 +74,7 @@ class Occupant:
     score: float
     median_score: float
     since: float  # monotonic seconds of the first frame of the run of frames inside
+    seen: bool = True  # detected in this frame (False: briefly missed, state kept)
 
 
 class ZoneOccupancy:
@@ -112,7 +113,12 @@ class ZoneOccupancy:
             if count >= zone.inertia and track.median_score >= zone.median_score:
                 occupants.append(
                     Occupant(
-                        track.id, track.box, track.score, track.median_score, self._since[track.id]
+                        track.id,
+                        track.box,
+                        track.score,
+                        track.median_score,
+                        self._since[track.id],
+                        track.misses == 0,
                     )
                 )
         return occupants
