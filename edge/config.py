@@ -11,7 +11,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge.gate.door_policy import DoorRulesSettings
 from edge.gate.rules import Direction, Rules
@@ -193,6 +200,49 @@ class TrustSettings(Section):
     pass_issuer_keys: list[Path] = Field(
         default_factory=list, description="PEM files of community pass issuer public keys"
     )
+    dsc_files: list[Path] = Field(
+        default_factory=list,
+        description="EU DCC signer certificates: PEM/DER files or JSON trust lists",
+    )
+    shc_jwks_files: list[Path] = Field(
+        default_factory=list, description="SMART Health Card issuer JWKS files (JSON)"
+    )
+    shc_crl_files: list[Path] = Field(
+        default_factory=list, description="SMART Health Card revocation lists (JSON, rid method)"
+    )
+
+
+class HealthOnlineSettings(Section):
+    """Online regional health-code (健康码) check; the offline policy is in ``[rules]``."""
+
+    enabled: bool = Field(default=False, description="check health codes with the platform")
+    endpoint: str = Field(
+        default="",
+        max_length=512,
+        description="HTTPS URL of the platform's code-check interface (http only on loopback)",
+    )
+    timeout_s: float = Field(
+        default=3.0, ge=1.0, le=30.0, description="deadline for one check, seconds"
+    )
+    cache_ttl_s: float = Field(
+        default=30.0, ge=0.0, le=300.0, description="how long an answer is reused, seconds"
+    )
+    code_prefixes: list[str] = Field(
+        default_factory=list, description="text prefixes that mark a scanned health code"
+    )
+    token_file: Path | None = Field(
+        default=None, description="file holding the platform's bearer token"
+    )
+    ca_file: Path | None = Field(
+        default=None, description="CA bundle for the platform's TLS certificate (PEM)"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        from edge.gate.healthcode import check_endpoint
+
+        return check_endpoint(v) if v else v
 
 
 class ListsSettings(Section):
@@ -361,6 +411,7 @@ class Config(Section):
     scanner: ScannerSettings = ScannerSettings()
     store: StoreSettings = StoreSettings()
     trust: TrustSettings = TrustSettings()
+    health: HealthOnlineSettings = HealthOnlineSettings()
     lists: ListsSettings = ListsSettings()
     console: ConsoleSettings = ConsoleSettings()
     rules: Rules = Rules()
