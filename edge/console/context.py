@@ -1,0 +1,133 @@
+"""What the console needs from the gate, as small callables the runtime can replace.
+
+The console never reaches into the detector, the door state machine or the sync client
+directly: it reads the EventBus and the store, and asks these providers for the rest. A
+provider that is not wired yet answers ``None`` and the page says "not available", so the
+console works with today's gate and picks up new subsystems by passing a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from edge.events import EventBus
+from edge.gate.lists import ListsSnapshot
+from edge.store import Store
+
+if TYPE_CHECKING:
+    from edge.app import Gate
+
+#: Keys of the Health page, in display order. Values: None = not available (not wired yet).
+HEALTH_KEYS = (
+    "broker_connected",  # bool
+    "outbox_depth",  # records waiting to sync, count
+    "oldest_unacked_s",  # age of the oldest record the platform has not acknowledged, seconds
+    "last_sync_ts",  # last successful exchange with the platform, Unix seconds
+    "list_versions",  # {"lists": n, ...}
+    "clock_trusted",  # bool: wall clock known good (NTP/RTC)
+    "camera_fps",  # {"cam1": frames per second, ...}
+    "detector_ms",  # person detector time per frame, milliseconds
+)
+
+
+def _no_cameras() -> list[dict[str, Any]]:
+    return []
+
+
+def _no_snapshot(camera: str) -> bytes | None:
+    return None
+
+
+@dataclass
+class ConsoleContext:
+    """The gate as the console sees it.
+
+    ``now`` is wall-clock Unix seconds (record timestamps). ``cameras`` returns dicts with at
+    least ``id`` (and optionally ``name``, ``fps``); ``camera_snapshot(id)`` a JPEG or None.
+    ``open_door`` releases the lock for one pulse (the console records who and why first).
+    ``save_zone(zone, user)`` stores a checked zone and may raise ``ValueError`` to refuse it.
+    """
+
+    gate_id: str
+    gate_name: str
+    events: EventBus
+    store: Store
+    now: Callable[[], float]
+    lists: Callable[[], ListsSnapshot]
+    health: Callable[[], dict[str, Any]]
+    door_state: Callable[[], dict[str, Any]]
+    open_door: Callable[[], None]
+    cameras: Callable[[], list[dict[str, Any]]] = _no_cameras
+    camera_snapshot: Callable[[str], bytes | None] = _no_snapshot
+    zones: Callable[[], list[dict[str, Any]]] = field(default=_no_cameras)
+    save_zone: Callable[[dict[str, Any], str], None] | None = None
+
+    @classmethod
+    def from_gate(cls, gate: Gate, **overrides: Any) -> ConsoleContext:
+        """Providers backed by ``gate``; keyword arguments replace any of them."""
+        from edge.console.zones import ZoneBook
+
+        book = ZoneBook(gate.store, _configured_zones(gate))
+
+        def lists() -> ListsSnapshot:
+            return gate.lists  # read each time: the sync layer swaps the snapshot
+
+        def health() -> dict[str, Any]:
+            info: dict[str, Any] = dict.fromkeys(HEALTH_KEYS)
+            info["outbox_depth"] = gate.store.outbox_depth()
+            info["list_versions"] = {"lists": gate.lists.version}
+            return info
+
+        def door_state() -> dict[str, Any]:
+            return {"state": "released" if gate.door.released else "locked"}
+
+        def save_zone(zone: dict[str, Any], user: str) -> None:
+            book.save(zone, user, gate.clock.time())
+
+        ctx = cls(
+            gate_id=gate.config.gate.id,
+            gate_name=gate.config.gate.name,
+            events=gate.events,
+            store=gate.store,
+            now=gate.clock.time,
+            lists=lists,
+            health=health,
+            door_state=door_state,
+            open_door=gate.door.grant,
+            cameras=lambda: _configured_cameras(gate),
+            zones=book.all,
+            save_zone=save_zone,
+        )
+        for name, value in overrides.items():
+            if not hasattr(ctx, name):
+                raise TypeError(f"ConsoleContext has no provider {name!r}")
+            setattr(ctx, name, value)
+        return ctx
+
+
+def _perimeter(gate: Gate) -> Any:
+    # [perimeter] is mounted by the person-detection work; absent on older configs.
+    return getattr(gate.config, "perimeter", None)
+
+
+def _configured_cameras(gate: Gate) -> list[dict[str, Any]]:
+    perimeter = _perimeter(gate)
+    cams = getattr(perimeter, "cameras", None) or []
+    return [{"id": c.id, "name": c.id, "fps": c.fps} for c in cams]
+
+
+def _configured_zones(gate: Gate) -> list[dict[str, Any]]:
+    perimeter = _perimeter(gate)
+    zones = getattr(perimeter, "zones", None) or []
+    return [
+        {
+            "id": z.id,
+            "camera": z.camera,
+            "household": z.household,
+            "polygon": [list(p) for p in z.polygon],
+            "source": "config",
+        }
+        for z in zones
+    ]

@@ -1,0 +1,211 @@
+"""URL routing of the console: pages, login/logout, the JSON API and the event stream.
+
+Every route but ``/login`` and ``/static`` needs a live session; every POST needs the
+session's CSRF token (header ``X-CSRF-Token`` or form field ``csrf``) and a same-site Origin.
+An expired session sends pages to the login form with a message and API calls a 401 the
+page script turns into the same redirect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge.console import pages
+from edge.console.auth import User
+from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
+from edge.console.context import HEALTH_KEYS
+
+if TYPE_CHECKING:
+    from edge.console.server import Handler
+
+MAX_IMAGE = 5 * 1024 * 1024  # bytes; a snapshot larger than this is not ours
+KEEPALIVE_S = 15.0  # seconds between SSE comments, so proxies and browsers keep the stream
+_ALERT = re.compile(r"^/api/alerts/([A-Za-z0-9_.:-]{1,80})/(ack|escalate|snapshot)$")
+_CAMERA = re.compile(r"^/api/cameras/([A-Za-z0-9_-]{1,32})/snapshot$")
+
+
+def dispatch(h: Handler, method: str, path: str) -> None:
+    if path.startswith("/static/") and method == "GET":
+        found = pages.static_files().get(path[len("/static/") :])
+        if found is None:
+            h.send_json(404, {"ok": False, "error": "not_found", "message": "no such file"})
+        else:
+            h.send(200, found[0], found[1])
+        return
+    if path == "/login":
+        return _login(h, method)
+    session = h.session()
+    if session is None:
+        expired = "eg_session" in h.cookies()
+        if path.startswith("/api/"):
+            code = "session_expired" if expired else "login_required"
+            h.send_json(401, {"ok": False, "error": code, "message": "please log in"})
+        else:
+            h.redirect("/login?expired=1" if expired else "/login")
+        return
+    user = session.user
+    con = h.console
+    if method == "GET":
+        if path == "/":
+            return h.redirect("/live")
+        name = path.strip("/")
+        if name in pages.PAGES:
+            can_open = "1" if user.role in con.settings.manual_open_roles else ""
+            extra = {"can_open": can_open, "note_max": str(con.settings.note_max_chars)}
+            return h.send_html(200, pages.page(name, session, con.ctx.gate_name, extra))
+        return _api_get(h, path, user)
+    body = h.json_body() if path.startswith("/api/") else h.form_body()
+    if body is None:
+        return
+    token = h.headers.get("X-CSRF-Token") or body.get("csrf")
+    if not h.check_csrf(session, token if isinstance(token, str) else None):
+        return
+    if path == "/logout":
+        con.sessions.drop(session.token)
+        cookie = "eg_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        return h.redirect("/login", {"Set-Cookie": cookie})
+    m = _ALERT.match(path)
+    if m and m.group(2) == "ack":
+        status, answer = con.actions.acknowledge(user, m.group(1), body)
+    elif m and m.group(2) == "escalate":
+        status, answer = con.actions.escalate(user, m.group(1), body)
+    elif path == "/api/door/open":
+        status, answer = con.actions.open_door(user, body)
+    elif path == "/api/zones":
+        status, answer = con.actions.save_zone(user, body)
+    elif path == "/api/lang":
+        status, answer = con.actions.set_lang(user, body)
+        if status == 200:
+            con.sessions.set_lang(session.token, answer["lang"])
+    else:
+        status, answer = 404, {"ok": False, "error": "not_found", "message": "no such action"}
+    h.send_json(status, answer)
+
+
+def _login(h: Handler, method: str) -> None:
+    con = h.console
+    lang = "en" if "en" in h.headers.get("Accept-Language", "")[:2] else "zh"
+    if method == "GET":
+        token, cookie = h.new_pre_token()
+        msg = pages.t(lang, "login_expired") if "expired=1" in h.path else ""
+        return h.send_html(200, pages.login_page(lang, con.ctx.gate_name, token, msg), cookie)
+    form = h.form_body()
+    if form is None:
+        return
+    name, password = form.get("username", "").strip(), form.get("password", "")
+    pre = h.cookies().get("eg_login")
+    token, cookie = h.new_pre_token()
+    if not pre or not h.same_origin() or not _same(pre, form.get("csrf", "")):
+        page = pages.login_page(lang, con.ctx.gate_name, token, pages.t(lang, "login_csrf"))
+        return h.send_html(403, page, cookie)
+    keys = (f"user:{name.lower()}", f"addr:{h.client_address[0]}")
+    wait = con.throttle.wait_s(*keys)
+    if wait > 0:
+        msg = pages.t(lang, "login_locked").replace("{s}", str(int(wait) + 1))
+        return h.send_html(429, pages.login_page(lang, con.ctx.gate_name, token, msg), cookie)
+    user = con.accounts.verify(name, password)
+    if user is None:
+        con.throttle.failed(*keys)
+        page = pages.login_page(lang, con.ctx.gate_name, token, pages.t(lang, "login_failed"))
+        return h.send_html(401, page, cookie)
+    con.throttle.succeeded(*keys)
+    session = con.sessions.create(user)
+    h.redirect(
+        "/live", {"Set-Cookie": f"eg_session={session.token}; Path=/; HttpOnly; SameSite=Strict"}
+    )
+
+
+def _same(a: str, b: str) -> bool:
+    from edge.console.auth import csrf_ok
+
+    return csrf_ok(a, b)
+
+
+def _api_get(h: Handler, path: str, user: User) -> None:
+    con, ctx = h.console, h.console.ctx
+    if path == "/api/live":
+        data = con.board.snapshot()
+        data["door"] = {**ctx.door_state(), **data["door"]}
+        data["zones"] = ctx.zones()
+        return h.send_json(200, data)
+    if path == "/api/events":
+        return _stream(h)
+    if path == "/api/households":
+        return h.send_json(200, con.actions.households())
+    if path == "/api/health":
+        info = ctx.health()
+        return h.send_json(200, {"keys": list(HEALTH_KEYS), "values": info, "now": ctx.now()})
+    if path == "/api/cameras":
+        households = sorted(ctx.lists().households)
+        role_ok = user.role == "admin" and ctx.save_zone is not None
+        data = {"cameras": ctx.cameras(), "zones": ctx.zones(), "households": households}
+        return h.send_json(200, {**data, "can_edit": role_ok})
+    m = _CAMERA.match(path)
+    if m:
+        known = {str(c.get("id")) for c in ctx.cameras()}
+        jpeg = ctx.camera_snapshot(m.group(1)) if m.group(1) in known else None
+        return _image(h, jpeg, "image/jpeg")
+    m = _ALERT.match(path)
+    if m and m.group(2) == "snapshot":
+        row = con.board.alert(m.group(1))
+        snap = snapshot_path(row.data) if row else None
+        return _image(
+            h, _read_image(snap), "image/png" if snap and snap.suffix == ".png" else "image/jpeg"
+        )
+    h.send_json(404, {"ok": False, "error": "not_found", "message": "no such page"})
+
+
+def _read_image(path: Path | None) -> bytes | None:
+    try:
+        if path is None or not path.is_file() or path.stat().st_size > MAX_IMAGE:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _image(h: Handler, data: bytes | None, ctype: str) -> None:
+    if data is None:
+        h.send_json(404, {"ok": False, "error": "no_picture", "message": "no picture"})
+    else:
+        h.send(200, data, ctype)
+
+
+def _stream(h: Handler) -> None:
+    """Server-sent events: scans in full, alert/door/guard changes as a nudge to refresh."""
+    con = h.console
+    session = h.session()
+    if session is None or not con.streams.acquire(blocking=False):
+        h.send_json(503, {"ok": False, "error": "busy", "message": "too many live pages open"})
+        return
+    sub = con.ctx.events.subscribe(maxsize=200)
+    try:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        h.send_header("Cache-Control", "no-store")
+        h.end_headers()
+        h.close_connection = True
+        h.wfile.write(b"retry: 2000\n\n")
+        h.wfile.flush()
+        while con.sessions.alive(session):
+            event = sub.get(timeout=KEEPALIVE_S)
+            if event is None:
+                h.wfile.write(b": keepalive\n\n")
+            elif event.kind in ("access", "alert", "door", "guard"):
+                if event.kind == "alert" and con.board.alert(alert_key(event)) is None:
+                    con.board.on_event(event)  # the board's callback runs after queues fill
+                data: dict[str, object] = {"kind": event.kind, "ts": event.ts}
+                if event.kind == "access":
+                    scan = {k: event.data.get(k) for k in SCAN_FIELDS}
+                    data["scan"] = {"ts": event.ts, **scan}
+                payload = json.dumps(data, ensure_ascii=False)
+                h.wfile.write(f"event: {event.kind}\ndata: {payload}\n\n".encode())
+            h.wfile.flush()
+        h.wfile.write(b"event: expired\ndata: {}\n\n")
+        h.wfile.flush()
+    finally:
+        sub.close()
+        con.streams.release()

@@ -1,0 +1,172 @@
+// Live page: alerts (with sound), newest scans, door state, manual open.
+"use strict";
+
+let zones = {};
+let seenAlerts = null; // keys already shown; null until the first load (no sound on load)
+let soundOn = localStorage.getItem("eg-sound") !== "off";
+let audio = null;
+
+function beep() {
+  // WebAudio tone: no sound file to ship, and it works offline. Browsers only allow it after
+  // a click on the page, hence the sound button.
+  if (!soundOn) return;
+  try {
+    audio = audio || new AudioContext();
+    for (const [i, f] of [[0, 880], [1, 660], [2, 880]]) {
+      const o = audio.createOscillator();
+      const g = audio.createGain();
+      o.frequency.value = f;
+      g.gain.value = 0.2;
+      o.connect(g).connect(audio.destination);
+      o.start(audio.currentTime + i * 0.25);
+      o.stop(audio.currentTime + i * 0.25 + 0.2);
+    }
+  } catch (e) {
+    /* no audio device: the red card is still there */
+  }
+}
+
+function setSoundLabel() {
+  document.getElementById("sound-btn").textContent = soundOn ? T("sound_on") : T("sound_off");
+}
+
+function alertCard(a) {
+  const polygon = a.polygon || (zones[a.zone] && zones[a.zone].polygon);
+  const snap = el("div", { class: "snap" });
+  if (a.has_snapshot) {
+    snap.append(el("img", { src: `/api/alerts/${encodeURIComponent(a.key)}/snapshot`, alt: "" }));
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 1 1");
+    svg.setAttribute("preserveAspectRatio", "none");
+    if (polygon) svgPolygon(svg, polygon, "zone armed");
+    if (Array.isArray(a.box) && a.box.length === 4) {
+      const [x1, y1, x2, y2] = a.box;
+      svgPolygon(svg, [[x1, y1], [x2, y1], [x2, y2], [x1, y2]], "box");
+    }
+    snap.append(svg);
+  }
+  const title = a.message || (a.type && a.type !== "intrusion" ? a.type : T("intrusion"));
+  const meta = el(
+    "p",
+    { class: "meta" },
+    `${T("household")} ${a.household || "—"} · ${T("camera")} ${a.camera || "—"} · ` +
+      `${T("zone")} ${a.zone || "—"} · ${fmtTime(a.first_ts)}`,
+  );
+  const card = el("article", { class: a.acked_by ? "alert acked" : "alert", "data-key": a.key },
+    el("h3", { text: title }), meta, snap);
+  if (a.acked_by) {
+    card.append(el("p", { class: "ackline", text:
+      `${T("acked_by")} ${a.acked_by} ${fmtTime(a.acked_ts)}${a.note ? " — " + a.note : ""}` }));
+  } else {
+    const note = el("textarea", { class: "note", maxlength: BODY.noteMax, placeholder: T("note"), rows: 2 });
+    const msg = el("p", { class: "msg" });
+    const act = async (what) => {
+      const r = await api("POST", `/api/alerts/${encodeURIComponent(a.key)}/${what}`, { note: note.value });
+      msg.textContent = r.ok ? "" : r.message || T("error");
+      msg.className = r.ok ? "msg" : "msg error";
+      if (r.ok) refresh();
+    };
+    card.append(note, el("div", { class: "row" },
+      el("button", { type: "button", class: "primary ack-btn", text: T("ack"), onclick: () => act("ack") }),
+      el("button", { type: "button", class: "plain esc-btn", text: T("escalate"), onclick: () => act("escalate") })),
+      msg);
+  }
+  if (a.escalated_by) card.append(el("p", { class: "ackline", text: `${T("escalated_by")} ${a.escalated_by}` }));
+  return card;
+}
+
+function renderAlerts(list) {
+  const box = document.getElementById("alerts");
+  // Keep notes being typed: a door or scan event must not wipe a guard's half-written note.
+  const drafts = {};
+  for (const t of box.querySelectorAll("article[data-key] textarea")) {
+    drafts[t.closest("article").dataset.key] = t.value;
+  }
+  box.replaceChildren();
+  if (!list.length) box.append(el("p", { class: "empty", text: T("no_alerts") }));
+  let fresh = false;
+  const keys = new Set();
+  for (const a of list) {
+    keys.add(a.key);
+    if (seenAlerts && !seenAlerts.has(a.key) && !a.acked_by) fresh = true;
+    const card = alertCard(a);
+    const t = card.querySelector("textarea");
+    if (t && drafts[a.key]) t.value = drafts[a.key];
+    box.append(card);
+  }
+  seenAlerts = keys;
+  if (fresh) beep();
+}
+
+function scanItem(s) {
+  const sentence = BODY.lang === "zh" ? s.sentence_zh : s.sentence_en;
+  return el("li", { class: s.allow ? "scan allow" : "scan deny" },
+    el("span", { class: "verdict", text: s.allow ? T("allow") : T("deny") }),
+    el("span", { class: "sentence", text: sentence || "" }),
+    el("span", { class: "meta", text:
+      `${s.household || ""} ${T(s.direction === "out" ? "dir_out" : "dir_in")} ${fmtTime(s.ts)}` }));
+}
+
+function renderScans(list) {
+  const ul = document.getElementById("scans");
+  ul.replaceChildren();
+  if (!list.length) ul.append(el("li", { class: "empty", text: T("no_scans") }));
+  for (const s of list) ul.append(scanItem(s));
+}
+
+function renderDoor(d) {
+  const box = document.getElementById("door-state");
+  const state = d.state || "unknown";
+  box.textContent = T({ locked: "door_locked", released: "door_released" }[state] || "door_unknown");
+  if (!["locked", "released", "unknown"].includes(state)) box.textContent = state;
+  box.className = `door-state ${state}`;
+}
+
+async function refresh() {
+  const data = await api("GET", "/api/live");
+  if (!data.alerts) return;
+  zones = Object.fromEntries((data.zones || []).map((z) => [z.id, z]));
+  renderAlerts(data.alerts);
+  renderScans(data.scans);
+  renderDoor(data.door || {});
+}
+
+function connect() {
+  const es = new EventSource("/api/events");
+  es.addEventListener("access", (e) => {
+    const d = JSON.parse(e.data);
+    const ul = document.getElementById("scans");
+    const empty = ul.querySelector(".empty");
+    if (empty) empty.remove();
+    if (d.scan) ul.prepend(scanItem(d.scan));
+    while (ul.children.length > 50) ul.lastChild.remove();
+  });
+  for (const kind of ["alert", "door", "guard"]) es.addEventListener(kind, refresh);
+  es.addEventListener("expired", () => { es.close(); window.location.href = "/login?expired=1"; });
+  es.onopen = () => banner("");
+  es.onerror = () => banner(T("stream_lost"));
+}
+
+document.getElementById("sound-btn").addEventListener("click", () => {
+  soundOn = !soundOn;
+  localStorage.setItem("eg-sound", soundOn ? "on" : "off");
+  setSoundLabel();
+  if (soundOn) beep();
+});
+
+if (BODY.canOpen) {
+  const form = document.getElementById("open-form");
+  form.hidden = false;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const r = await api("POST", "/api/door/open", { reason: document.getElementById("open-reason").value });
+    const msg = document.getElementById("open-msg");
+    msg.textContent = r.ok ? T("opened") : r.message || T("error");
+    msg.className = r.ok ? "msg ok" : "msg error";
+    if (r.ok) document.getElementById("open-reason").value = "";
+  });
+}
+
+setSoundLabel();
+refresh().then(connect);
+setInterval(refresh, 15000); // a safety net if the stream silently stalls
