@@ -144,7 +144,13 @@ def run_demo(
         clock = FakeClock(start=time.time())
         gate = build_gate(config, clock=clock, trust=demo_trust(), lists=demo_lists())
         out.write(f"edge-gate demo — gate {config.gate.id}, store {config.store.path}\n")
-        out.write(f"relay: gpiozero MockFactory pin {config.door.relay_pin} (no Pi needed)\n\n")
+        out.write(f"relay: gpiozero MockFactory pin {config.door.relay_pin} (no Pi needed)\n")
+        console = None
+        if config.console.demo:  # the guard console, on 127.0.0.1 with throwaway accounts
+            from edge.console.demo import start_demo_console
+
+            console = start_demo_console(gate, out, base)
+        out.write("\n")
         scenes = _scenes(clock.time())
         source = SyntheticSource(
             (render_frame(s.text, seed=i, look=s.look) for i, s in enumerate(scenes)), "demo"
@@ -181,7 +187,11 @@ def run_demo(
             f"refused, {gate.store.outbox_depth()} records queued for sync, "
             f"{wrong} unexpected, {time.perf_counter() - started:.1f} s\n"
         )
+        if console is not None:
+            console.finish()
         if after_gate is not None:
             after_gate(gate)
+        if console is not None:
+            console.stop()
         gate.close()
     return wrong
