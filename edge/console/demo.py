@@ -76,7 +76,7 @@ def simulate_intrusion(gate: Gate, snapshot_dir: Path) -> dict[str, Any]:
     now = gate.clock.time()
     data: dict[str, Any] = {
         "id": alert_id,
-        "kind": "person_in_zone",
+        "type": "person_in_zone",  # "kind" is the event's own kind ("alert")
         "phase": "new",
         "camera": ZONE["camera"],
         "zone": ZONE["id"],
@@ -106,8 +106,8 @@ class DemoConsole:
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
         )
         self.logins = {
-            "demo-guard": secrets.token_urlsafe(8),
-            "demo-admin": secrets.token_urlsafe(8),
+            "demo-guard": secrets.token_hex(5),
+            "demo-admin": secrets.token_hex(5),
         }
         try:
             self.server = ConsoleServer(ctx, settings)
@@ -128,6 +128,7 @@ class DemoConsole:
         out.write(
             f"guard console: {self.server.url}  (logins: demo-guard / "
             f"{self.logins['demo-guard']}, demo-admin / {self.logins['demo-admin']})\n"
+            "  it closes when the demo ends; `edge-gate console --demo` keeps it open\n"
         )
 
     def finish(self) -> None:
