@@ -1,0 +1,92 @@
+"""``edge-gate bench qr DIR``, ``bench pipeline`` and ``bench detect``: measured figures.
+
+* ``bench qr DIR [--json]`` — per engine and strategy: read rate, misreads, median/p95 ms per
+  image on one thread, over ``X.png`` + ``X.txt`` pairs in DIR (``scripts/make-qr-set.py``
+  builds such a folder).
+* ``bench pipeline [--json]`` — ms from a 1280×720 / 640×480 frame handed to the gate until
+  the relay's mock pin is active, p50/p95 over ≥ 200 frames on one pinned core; peak RSS.
+* ``bench detect [--json]`` — the person detector's ms per frame (``edge.vision.detector``).
+
+These print figures; they never fail on slow numbers. Exit 2 when the input is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from edge.cli import UsageError
+
+
+def _print(result: dict[str, Any], as_json: bool, table: str) -> None:
+    print(json.dumps(result, ensure_ascii=False) if as_json else table, flush=True)
+
+
+def run_qr(args: argparse.Namespace) -> int:
+    """``bench qr DIR``."""
+    from edge.vision.bench import bench_qr, format_table
+    from edge.vision.sources import SourceError
+
+    try:
+        result = bench_qr(args.folder)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    if result["images"] == 0:
+        raise UsageError(f"no labelled images (X.png + X.txt) in {args.folder}")
+    _print(result, args.json, format_table(result))
+    return 0
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """``bench pipeline``."""
+    from edge.vision.bench_pipeline import bench_pipeline, format_pipeline
+
+    if args.frames < 200:
+        raise UsageError(f"--frames must be at least 200 for a p95, got {args.frames}")
+    if not args.verbose:  # one INFO line per door pulse would drown the figures
+        logging.getLogger("edge").setLevel(logging.WARNING)
+    result = bench_pipeline(frames=args.frames)
+    _print(result, args.json, format_pipeline(result))
+    return 0
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    """``bench detect``: the person detector's own benchmark."""
+    from edge.vision import detector
+
+    result = detector.bench()
+    lines = [f"{'model':40} {'threads':>7} {'median ms':>9} {'p95 ms':>7}"]
+    for row in result.get("results", []):
+        if "error" in row:
+            lines.append(f"{row.get('model', '?'):40} {row.get('threads', '?'):>7} {row['error']}")
+            continue
+        lines.append(
+            f"{row.get('model', '?'):40} {row.get('threads', '?'):>7}"
+            f" {row.get('median_ms', float('nan')):>9} {row.get('p95_ms', float('nan')):>7}"
+        )
+    _print(result, args.json, "\n".join(lines))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the ``bench`` verb and its sub-verbs."""
+    p = sub.add_parser("bench", help="measure QR reading, the frame-to-relay path, detection")
+    bs = p.add_subparsers(dest="what", metavar="WHAT")
+    p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
+
+    q = bs.add_parser("qr", help="read rate and ms per engine/strategy over DIR (X.png + X.txt)")
+    q.add_argument("folder", type=Path, metavar="DIR", help="folder of images with X.txt labels")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(handler=run_qr)
+
+    pl = bs.add_parser("pipeline", help="frame → relay latency p50/p95 on one core, peak RSS")
+    pl.add_argument("--json", action="store_true", help="print one JSON object")
+    pl.add_argument("--frames", type=int, default=200, help="frames per size (≥ 200)")
+    pl.set_defaults(handler=run_pipeline)
+
+    d = bs.add_parser("detect", help="person detector ms per frame (median, p95)")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(handler=run_detect)

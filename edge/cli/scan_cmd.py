@@ -1,0 +1,88 @@
+"""``edge-gate scan [--json] IMAGE…``: read the QR/Aztec codes in image files.
+
+With ``--json`` each image gives one line::
+
+    {"path": "a.png", "codes": [{"text": "CP1:…", "symbology": "QRCode",
+     "corners": [[x, y], …]}], "ms": 4.1}
+
+``ms`` is the scanner's own time for that image (not reading or decoding the file). A file
+that cannot be read gives ``{"path": …, "error": "…", "codes": []}`` instead; the exit status
+is 2 only when every file failed that way, 0 otherwise (finding no code is not an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from edge.config import ScannerSettings
+from edge.vision.scanner import Scanner
+from edge.vision.sources import SourceError, read_image
+
+
+def _scan_one(scanner: Scanner, path: Path) -> dict[str, Any]:
+    """The JSON object for one image: its codes and time, or an error."""
+    try:
+        frame = read_image(path)
+    except SourceError as exc:
+        return {"path": str(path), "error": str(exc), "codes": []}
+    except Exception as exc:  # anything else a strange file triggers: report, go on
+        return {"path": str(path), "error": f"cannot read: {exc}", "codes": []}
+    report = scanner.scan_detailed(frame)
+    return {
+        "path": str(path),
+        "codes": [c.to_json() for c in report.codes],
+        "ms": round(report.ms, 2),
+    }
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """Scan each image of ``args.images``; see the module docstring for output and status."""
+    from edge.cli import UsageError
+
+    try:
+        settings = ScannerSettings(budget_ms=args.budget_ms, strategy=args.strategy)
+    except ValueError as exc:
+        raise UsageError(f"bad option: {exc}") from None
+    scanner = Scanner(settings)
+    failed = 0
+    for path in args.images:
+        result = _scan_one(scanner, path)
+        if "error" in result:
+            failed += 1
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        elif "error" in result:
+            print(f"{path}: error: {result['error']}", flush=True)
+        elif not result["codes"]:
+            print(f"{path}: no code ({result['ms']} ms)", flush=True)
+        else:
+            for code in result["codes"]:
+                print(f"{path}: {code['symbology']} {code['text']}  ({result['ms']} ms)")
+    if failed:
+        print(f"edge-gate scan: {failed} of {len(args.images)} files unreadable", file=sys.stderr)
+    return 2 if failed == len(args.images) else 0
+
+
+def register(sub: Any) -> None:
+    """Add the ``scan`` verb."""
+    defaults = ScannerSettings()
+    p = sub.add_parser("scan", help="read the QR/Aztec codes in image files")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files")
+    p.add_argument("--json", action="store_true", help="one JSON object per image and line")
+    p.add_argument(
+        "--budget-ms",
+        type=float,
+        default=max(defaults.budget_ms, 500.0),
+        help="time budget per image, ms (default 500: a still photo may take longer than a frame)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=["multi", "zxing", "pyzbar"],
+        default=defaults.strategy,
+        help="reader strategy (default multi)",
+    )
+    p.set_defaults(handler=run_scan)
