@@ -275,8 +275,11 @@ class Service:
             text += f"; cameras {cams}"
         if self._problems:
             text += "; " + "; ".join(self._problems)
-        if self.last_reload is not None and not self.last_reload.applied:
-            text += f"; last reload refused: {self.last_reload.summary}"
+        last = self.last_reload
+        if last is not None and not last.applied:
+            text += f"; last reload refused: {last.summary}"
+        elif last is not None and last.pending_restart:
+            text += "; restart needed for [" + "], [".join(last.pending_restart) + "]"
         return text
 
     def _refresh_metrics(self) -> None:
