@@ -44,7 +44,8 @@ def token(line: Line) -> str | None:
         word = "allow" if line["allow"] else "deny"
         return f"{word}({codes})" if codes else word
     if line["kind"] == "door":
-        return f"door:{line['event']}"
+        refused = "(refused)" if line.get("allowed") is False else ""
+        return f"door:{line['event']}{refused}"
     if line["kind"] == "event":
         return f"event:{line['event']}"
     return None
@@ -250,6 +251,10 @@ class Simulator:
             for step in self.sc.steps:
                 self._advance_to(step.at)
                 data: dict[str, Any] = {"step": step.index, step.action: _jsonable(step.value)}
+                if step.reader is not None:
+                    data["reader"] = step.reader
+                if step.direction is not None:
+                    data["direction"] = step.direction.value
                 if step.note:
                     data["note"] = step.note
                 self._line("input", **data)
