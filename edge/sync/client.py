@@ -176,7 +176,6 @@ class MqttLink:
             self.max_packet = min(self.max_packet, getattr(props, "MaximumPacketSize", 1 << 28))
             self.window = min(self.window, getattr(props, "ReceiveMaximum", 65535))
         if self._client is not None:
-            self._client.max_inflight_messages_set(self.window)
             for topic in self.s.subscriptions:
                 self._client.subscribe(topic, qos=1)
         self.connected = True

@@ -1,0 +1,171 @@
+"""The receiver's database: SQLite (default) or PostgreSQL, through plain DB-API calls.
+
+Records are keyed (gate, seq), so a resent record is stored once. ``contig`` per gate is the
+highest seq below which nothing is missing: the ack central sends back. The SQL is written
+with ``?`` placeholders and rewritten to ``%s`` for psycopg.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+MAX_WALK = 20000  # seqs read past ``contig`` per advance; bounds the work during a long gap
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS records (gate TEXT NOT NULL, seq BIGINT NOT NULL, "
+    "id TEXT NOT NULL, kind TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, body TEXT NOT NULL, "
+    "received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, seq))",
+    "CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, contig BIGINT NOT NULL DEFAULT 0, "
+    "status TEXT, status_ts DOUBLE PRECISION, last_heartbeat DOUBLE PRECISION, heartbeat TEXT, "
+    "resend_requests BIGINT NOT NULL DEFAULT 0, rejected BIGINT NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS snapshots (gate TEXT NOT NULL, id TEXT NOT NULL, "
+    "data {blob} NOT NULL, received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, id))",
+]
+
+
+class CentralDB:
+    """One connection; call :meth:`commit` after a batch of writes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        if self.postgres:
+            import psycopg
+
+            self.conn: Any = psycopg.connect(url)
+            blob = "BYTEA"
+        else:
+            path = url.removeprefix("sqlite://") if url.startswith("sqlite://") else url
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(path, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")  # we ack only what is on disk
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            blob = "BLOB"
+        for stmt in _SCHEMA:
+            self._x(stmt.replace("{blob}", blob))
+        self.commit()
+
+    def _x(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        return self.conn.execute(sql, args)
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.postgres:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self.conn.executemany(sql, rows)
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def ensure_gate(self, gate: str) -> None:
+        self._x("INSERT INTO gates (gate) VALUES (?) ON CONFLICT (gate) DO NOTHING", (gate,))
+
+    def store_records(self, gate: str, items: list[dict[str, Any]], now: float) -> None:
+        """Insert records, ignoring (gate, seq) already stored."""
+        rows = []
+        for it in items:
+            body = {k: v for k, v in it.items() if k not in ("seq", "id", "kind", "ts")}
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            rows.append(
+                (gate, int(it["seq"]), str(it["id"]), str(it["kind"]), float(it["ts"]), text, now)
+            )
+        self._many(
+            "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gate, seq) DO NOTHING",
+            rows,
+        )
+
+    def store_blob(self, gate: str, sid: str, data: bytes, now: float) -> None:
+        self._x(
+            "INSERT INTO snapshots (gate, id, data, received_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (gate, id) DO NOTHING",
+            (gate, sid, data, now),
+        )
+
+    def has_blob(self, gate: str, sid: str) -> bool:
+        row = self._x("SELECT 1 FROM snapshots WHERE gate=? AND id=?", (gate, sid)).fetchone()
+        return row is not None
+
+    def advance(self, gate: str) -> tuple[int, list[tuple[int, int]]]:
+        """Move ``contig`` over newly stored seqs; returns it and the missing ranges after it."""
+        row = self._x("SELECT contig FROM gates WHERE gate=?", (gate,)).fetchone()
+        contig = int(row[0]) if row else 0
+        seqs = [
+            int(r[0])
+            for r in self._x(
+                "SELECT seq FROM records WHERE gate=? AND seq > ? ORDER BY seq LIMIT ?",
+                (gate, contig, MAX_WALK),
+            ).fetchall()
+        ]
+        i = 0
+        while i < len(seqs) and seqs[i] == contig + 1:
+            contig += 1
+            i += 1
+        gaps: list[tuple[int, int]] = []
+        prev = contig
+        for s in seqs[i:]:
+            if s > prev + 1 and len(gaps) < 16:
+                gaps.append((prev + 1, s - 1))
+            prev = s
+        top = "GREATEST" if self.postgres else "MAX"
+        self._x(f"UPDATE gates SET contig = {top}(contig, ?) WHERE gate=?", (contig, gate))
+        return contig, gaps
+
+    def note(self, gate: str, column: str, value: Any = None) -> None:
+        """Status/heartbeat bookkeeping: ``column`` one of status, heartbeat, resend, rejected."""
+        now = time.time()
+        if column == "status":
+            self._x("UPDATE gates SET status=?, status_ts=? WHERE gate=?", (value, now, gate))
+        elif column == "heartbeat":
+            sql = "UPDATE gates SET heartbeat=?, last_heartbeat=? WHERE gate=?"
+            self._x(sql, (value, now, gate))
+        elif column in ("resend_requests", "rejected"):
+            self._x(f"UPDATE gates SET {column} = {column} + 1 WHERE gate=?", (gate,))
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per gate: records, last seq, contig, missing seqs, alerts, last heartbeat, status."""
+        out = []
+        gates = self._x(
+            "SELECT gate, contig, status, last_heartbeat, resend_requests, rejected FROM gates "
+            "ORDER BY gate"
+        ).fetchall()
+        for gate, contig, status, beat, resends, rejected in gates:
+            n, last, alerts = self._x(
+                "SELECT COUNT(*), MAX(seq), SUM(CASE WHEN kind IN ('alert','alarm') THEN 1 "
+                "ELSE 0 END) FROM records WHERE gate=?",
+                (gate,),
+            ).fetchone()
+            last = int(last or 0)
+            out.append(
+                {
+                    "gate": gate,
+                    "records": int(n),
+                    "last_seq": last,
+                    "contiguous_upto": int(contig),
+                    "gaps": last - int(n),  # seqs below the last one not (yet) stored
+                    "alerts": int(alerts or 0),
+                    "last_heartbeat": beat,
+                    "status": status,
+                    "resend_requests": int(resends),
+                    "rejected": int(rejected),
+                }
+            )
+        self.commit()
+        return out
+
+    def seqs(self, gate: str) -> list[int]:
+        """Every stored seq of a gate, in order (for tests and audits)."""
+        rows = self._x("SELECT seq FROM records WHERE gate=? ORDER BY seq", (gate,)).fetchall()
+        self.commit()
+        return [int(r[0]) for r in rows]
