@@ -25,12 +25,14 @@ class EvidenceKind(StrEnum):
 
 
 class TestType(StrEnum):
+    __test__ = False  # not a pytest test class
     NUCLEIC_ACID = "nucleic_acid"  # NAAT / PCR (核酸)
     RAPID_ANTIGEN = "rapid_antigen"
     OTHER = "other"
 
 
 class TestResult(StrEnum):
+    __test__ = False
     NEGATIVE = "negative"
     POSITIVE = "positive"
     UNKNOWN = "unknown"
