@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import MOSQUITTO, PASSWORD, PG_BIN, Broker, Postgres
+from synckit import PG_BIN, Postgres
 
 from edge.config import Config, GateSettings, StoreSettings, SyncSettings
 from edge.gate.trust import save_keypair
 from edge.sync.client import LinkSettings
+from edge.sync.localbroker import MOSQUITTO, PASSWORD, Broker
 
 
 @pytest.fixture(scope="module")

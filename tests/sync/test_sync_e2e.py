@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import Broker
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
 from edge.sync.central.receiver import Receiver
+from edge.sync.localbroker import Broker
 from edge.sync.service import SyncService
 
 
@@ -30,11 +30,11 @@ def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
 @pytest.fixture
 def receiver(
     broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
-) -> Receiver:
+) -> Iterator[Receiver]:
     r = Receiver(str(tmp_path / "central.sqlite3"), central_link(broker), central_key[0])
     r.start()
     assert r.ready.wait(10)
-    yield r  # type: ignore[misc]
+    yield r
     r.stop()
 
 
