@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Crl:
 
 def b64url(text: str) -> bytes:
     """Base64url without padding → bytes; raises ``ValueError``."""
-    if not isinstance(text, str) or any(c in text for c in "+/="):
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
