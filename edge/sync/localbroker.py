@@ -11,9 +11,11 @@ import datetime as dt
 import ipaddress
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +149,18 @@ class Broker:
             for root, dirs, files in os.walk(self.folder):
                 for n in (root, *(os.path.join(root, f) for f in dirs + files)):
                     os.chown(n, mq.pw_uid, mq.pw_gid)
+
+    @classmethod
+    def throwaway(cls, gates: tuple[str, ...] = GATES) -> Broker:
+        """Set up (not start) a broker in its own new temporary folder."""
+        broker = cls(Path(tempfile.mkdtemp(prefix="edge-mq-")), gates)
+        broker.setup()
+        return broker
+
+    def cleanup(self) -> None:
+        """Stop it and delete its folder."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def start(self) -> None:
         with open(self.folder / "mosquitto.log", "ab") as log:
