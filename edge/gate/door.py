@@ -82,6 +82,7 @@ class Door:
             now = self.clock.monotonic()
             self.indicators.play(Signal.ALLOW, now)
             self._apply(self.machine.on_grant(now, **data))
+            self._lights(now)
 
     def refuse(self) -> None:
         """A refused passage: red light and two beeps; the lock is not touched."""

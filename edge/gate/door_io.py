@@ -56,6 +56,7 @@ class DoorIO:
             pin_factory=pin_factory,
         )
         self._devices: list[Any] = [self.relay]
+        self._energised = not self.fail_secure  # last commanded relay state
 
         def inp(pin: int | None) -> DigitalInputDevice | None:
             if pin is None:
@@ -93,12 +94,12 @@ class DoorIO:
                 return
             energise = released if self.fail_secure else not released
             self.relay.value = energise
+            self._energised = energise
 
     @property
     def released(self) -> bool:
-        """Whether the lock is currently driven to unlocked."""
-        energised = bool(self.relay.value)
-        return energised if self.fail_secure else not energised
+        """Whether the lock is driven to unlocked (also after close: the safe state's answer)."""
+        return self._energised if self.fail_secure else not self._energised
 
     def set_lights(self, green: bool, red: bool, buzzer: bool) -> None:
         with self._lock:
@@ -168,6 +169,7 @@ class DoorIO:
             if self._closed:
                 return
             self.relay.off()
+            self._energised = False
             for dev in (self.green, self.red, self.buzzer):
                 if dev is not None:
                     dev.off()
