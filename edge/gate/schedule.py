@@ -24,7 +24,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 def _minutes(value: str) -> int:
     m = _HHMM.match(value)
     if m is None or (m.group(1) == "24" and m.group(2) != "00"):
-        raise ValueError(f"time must be HH:MM from 00:00 to 24:00 (got {value!r})")
+        raise ValueError("time must be HH:MM from 00:00 to 24:00")
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
