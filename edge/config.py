@@ -252,21 +252,13 @@ class ListsSettings(Section):
 
 
 class ServiceSettings(Section):
-    """The long-running service (``edge-gate run``): health, camera supervision, pins."""
+    """The long-running service (``edge-gate run``): start-up, status, pins. Camera liveness
+    and reconnects are the ``[camera]`` keys ``stale_after_s`` and ``reconnect_*``."""
 
     pin_factory: Literal["auto", "mock", "lgpio"] = Field(
         default="auto",
         description="gpiozero pin factory: 'auto' (real GPIO on a Pi, mock elsewhere), "
         "'mock' or 'lgpio'",
-    )
-    camera_stale_s: float = Field(
-        default=5.0, ge=0.5, le=300.0, description="a camera with no frame for this long is dead, s"
-    )
-    camera_retry_s: float = Field(
-        default=10.0,
-        ge=1.0,
-        le=3600.0,
-        description="wait between attempts to reopen a dead camera, s",
     )
     startup_timeout_s: float = Field(
         default=60.0,
