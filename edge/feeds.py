@@ -1,19 +1,19 @@
-"""Camera feeds for the service: each camera read by its own thread, latest frame kept.
+"""Camera feeds for the service: :class:`edge.vision.live.LiveCapture` plus what a service needs.
 
-Reading in a thread keeps the main loop (door, signals, watchdog) responsive when a camera
-blocks — an RTSP stream that stalls or a USB camera being unplugged can hang ``read`` for
-seconds. The main loop only ever takes the newest frame, so a slow scanner drops old frames
-instead of falling behind real time.
+LiveCapture reads each camera in its own thread, keeps only the newest frame and reopens a
+failed camera with back-off (``[camera] reconnect_min_s``/``reconnect_max_s``). This module
+adds, for ``edge-gate run``:
 
-A feed whose source ends, fails or stops delivering is *dead*; the feed reopens it every
-``retry_s`` seconds. Liveness is judged by the age of the last frame, so a hung ``read`` is
-detected as well as an error.
+* ``"synthetic"`` as a camera: a blank test pattern at 10 fps, so the service can be tried on
+  any machine with no camera;
+* pacing of recordings: a video file or an image folder is replayed at 10 fps like a live
+  camera (and so ends after a predictable time) instead of as fast as the CPU decodes it;
+* a named feed with a one-line state for health, STATUS= and metrics.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.vision.sources import FrameSource, SourceError, SyntheticSource, open_source
+from edge.config import CameraSettings
+from edge.vision.live import CaptureOptions, Frame, LiveCapture
+from edge.vision.sources import FrameSource, SyntheticSource, open_source
 
 log = logging.getLogger(__name__)
 
@@ -31,136 +33,90 @@ RECORDED_FPS = 10.0  # pace of a video file or image folder replayed as a camera
 Opener = Callable[[str, int, int], FrameSource]
 
 
+def is_recorded(spec: str) -> bool:
+    """A video file or an image folder, not a live camera."""
+    return spec not in ("synthetic", "picamera2") and not spec.isdigit() and Path(spec).exists()
+
+
+class PacedSource:
+    """Hands out another source's frames no faster than ``fps`` frames per second."""
+
+    def __init__(self, inner: FrameSource, fps: float) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._period = 1.0 / fps
+        self._next = time.monotonic()
+
+    def read(self) -> np.ndarray | None:
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next = max(self._next + self._period, time.monotonic())
+        return self._inner.read()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def _synthetic_frames(width: int, height: int) -> Iterator[np.ndarray]:
-    """An endless grey test pattern at SYNTHETIC_FPS: lets the service run with no camera."""
     rng = np.random.default_rng(0)
     while True:
-        time.sleep(1.0 / SYNTHETIC_FPS)
         yield rng.integers(100, 130, size=(height, width), dtype=np.uint8)
 
 
-def is_recorded(spec: str) -> bool:
-    """A video file or an image folder (replayed at RECORDED_FPS), not a live camera."""
-    return spec != "synthetic" and not spec.isdigit() and Path(spec).exists()
-
-
 def open_camera(spec: str, width: int, height: int) -> FrameSource:
-    """``"synthetic"`` → an endless blank test pattern; anything else → :func:`open_source`."""
+    """A source for ``[camera] source``; raises SourceError when it cannot be opened."""
     if spec == "synthetic":
-        return SyntheticSource(_synthetic_frames(width, height), "synthetic")
-    return open_source(spec, width, height)
+        return PacedSource(SyntheticSource(_synthetic_frames(width, height)), SYNTHETIC_FPS)
+    source = open_source(spec, width, height)
+    return PacedSource(source, RECORDED_FPS) if is_recorded(spec) else source
 
 
 @dataclass(frozen=True)
 class FeedState:
-    """A snapshot of one feed for health and status: ``age_s`` since the last frame."""
+    """One feed for health and status: ``alive`` = delivering fresh frames."""
 
     name: str
     alive: bool
     frames: int
-    fps: float  # frames per second, smoothed
-    age_s: float | None  # None before the first frame
+    fps: float  # frames per second over the last few seconds
+    age_s: float | None  # seconds since the newest frame; None before the first
     problem: str  # "" when alive
 
 
 class CameraFeed:
-    """One camera: a reader thread filling a one-frame slot; ``take`` hands the frame over."""
+    """A named camera: ``take`` hands the main loop the newest frame it has not seen."""
 
-    def __init__(
-        self,
-        name: str,
-        spec: str,
-        width: int,
-        height: int,
-        stale_s: float,
-        retry_s: float,
-        opener: Opener = open_camera,
-    ) -> None:
-        self.name, self.spec = name, spec
-        self.width, self.height = width, height
-        self.stale_s, self.retry_s = stale_s, retry_s
-        self._opener = opener
-        # Files are read as fast as the CPU allows; pace them like a camera so a recording
-        # behaves as a live feed (and ends after a predictable time).
-        self._pace_s = 1.0 / RECORDED_FPS if is_recorded(spec) else 0.0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._frame: np.ndarray | None = None
-        self._frame_mono = 0.0
-        self._last_mono: float | None = None
-        self._frames = 0
-        self._fps = 0.0
-        self._problem = "opening"
-        self._thread = threading.Thread(target=self._run, name=f"camera-{name}", daemon=True)
+    def __init__(self, name: str, settings: CameraSettings, opener: Opener = open_camera) -> None:
+        self.name = name
+        self.settings = settings
+        self.capture = LiveCapture(
+            lambda: opener(settings.source, settings.width, settings.height),
+            CaptureOptions.from_settings(settings),
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self.capture.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        """Ask the reader to stop; a read stuck in a driver is abandoned (daemon thread)."""
-        self._stop.set()
-        self._thread.join(timeout_s)
+        """Stop the capture thread; a read stuck in a driver is abandoned (daemon thread)."""
+        self.capture.stop(timeout_s)
 
-    def take(self) -> tuple[np.ndarray, float] | None:
-        """The newest unseen frame and its monotonic capture time (s), or None."""
-        with self._lock:
-            frame, self._frame = self._frame, None
-            return None if frame is None else (frame, self._frame_mono)
+    def take(self) -> Frame | None:
+        """The newest unseen frame (``t`` = monotonic capture time, s), or None at once."""
+        return self.capture.next_frame(timeout_s=0.0)
 
-    def state(self, now_mono: float | None = None) -> FeedState:
-        now = time.monotonic() if now_mono is None else now_mono
-        with self._lock:
-            age = None if self._last_mono is None else now - self._last_mono
-            problem = self._problem
-            if not problem and (age is None or age > self.stale_s):
-                problem = f"no frame for {age or 0.0:.0f} s"
-            return FeedState(self.name, not problem, self._frames, self._fps, age, problem)
-
-    def _set_problem(self, problem: str) -> None:
-        with self._lock:
-            self._problem = problem
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                source = self._opener(self.spec, self.width, self.height)
-            except (SourceError, OSError, ValueError) as exc:
-                self._set_problem(f"cannot open: {exc}")
-                log.warning(
-                    "camera %s: cannot open (%s); retry in %.0f s", self.name, exc, self.retry_s
-                )
-                self._stop.wait(self.retry_s)
-                continue
-            try:
-                self._read_until_dead(source)
-            finally:
-                source.close()
-            if not self._stop.is_set():
-                log.warning(
-                    "camera %s: %s; reopening in %.0f s", self.name, self._problem, self.retry_s
-                )
-                self._stop.wait(self.retry_s)
-
-    def _read_until_dead(self, source: FrameSource) -> None:
-        while not self._stop.is_set():
-            if self._pace_s:
-                self._stop.wait(self._pace_s)
-            try:
-                frame = source.read()
-            except Exception as exc:  # drivers raise anything; the feed must survive it
-                self._set_problem(f"read failed: {exc}")
-                return
-            if frame is None:
-                self._set_problem("source ended or delivered no frame")
-                return
-            now = time.monotonic()
-            with self._lock:
-                if self._last_mono is not None:
-                    dt = max(now - self._last_mono, 1e-3)
-                    self._fps = 0.9 * self._fps + 0.1 * (1.0 / dt) if self._fps else 1.0 / dt
-                self._frame, self._frame_mono, self._last_mono = frame, now, now
-                self._frames += 1
-                self._problem = ""
+    def state(self) -> FeedState:
+        h = self.capture.health()
+        problem = ""
+        if not h.healthy:
+            if h.frames == 0 and h.last_error is None:
+                problem = "opening"
+            elif not h.connected:
+                problem = h.last_error or "disconnected"
+            else:
+                problem = f"no frame for {h.last_frame_age_s or 0.0:.0f} s"
+        return FeedState(self.name, h.healthy, h.frames, h.fps, h.last_frame_age_s, problem)
 
 
-__all__ = ["CameraFeed", "FeedState", "open_camera"]
+__all__ = ["CameraFeed", "FeedState", "PacedSource", "open_camera"]

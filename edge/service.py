@@ -5,7 +5,8 @@ Start-up: load the config (a bad one is refused, every problem listed), build th
 wait for every camera's first frame, then tell systemd ``READY=1``.
 
 Main loop (one thread, so the door is only ever driven from here): newest frame of each
-camera → :meth:`Gate.process_frame`; door tick; health; ``WATCHDOG=1`` only while healthy;
+camera → scanner → de-duplication (one decision per appearance of a code) →
+:meth:`Gate.process_text`; door tick; health; ``WATCHDOG=1`` only while healthy;
 ``STATUS=`` when the health changes and every ``status_interval_s``; metrics; retention.
 
 Signals only set flags, acted on by the loop within one iteration:
@@ -40,6 +41,7 @@ from edge.notify import Notifier
 from edge.reload import ReloadResult, reload_config
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
 from edge.secrets import resolve_paths
+from edge.vision.dedupe import Deduper
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +56,7 @@ MB = 1 << 20
 
 def camera_feeds(config: Config, opener: Opener) -> list[CameraFeed]:
     """One feed per configured camera (today the gate's reader camera)."""
-    s, cam = config.service, config.camera
-    return [
-        CameraFeed(
-            "gate", cam.source, cam.width, cam.height, s.camera_stale_s, s.camera_retry_s, opener
-        )
-    ]
+    return [CameraFeed("gate", config.camera, opener)]
 
 
 class Service:
@@ -92,6 +89,8 @@ class Service:
         self._reload_requested = False
         self._problems: tuple[str, ...] = ("starting",)
         self._scans = [0, 0]  # allowed, refused since start
+        # A code held up for two seconds is in ~30 frames: decide once per appearance.
+        self.deduper = Deduper.from_settings(self.config.scanner)
 
     # --- signals -------------------------------------------------------------------------
 
@@ -116,6 +115,7 @@ class Service:
     def start(self) -> None:
         """Load the config and build everything; raises ConfigError on a bad config."""
         self.config = load_config(self.config_path)
+        self.deduper = Deduper.from_settings(self.config.scanner)
         self.notifier.status("starting: config loaded, opening store and door")
         factory = self._pin_factory
         if factory is None:
@@ -228,13 +228,15 @@ class Service:
         assert self.gate is not None
         worked = False
         for feed in self.feeds:
-            got = feed.take()
-            if got is None:
+            frame = feed.take()
+            if frame is None:
                 continue
-            frame, captured = got
             worked = True
-            if self.gate.process_frame(frame):
-                self.metrics.decision_latency.observe(time.monotonic() - captured)
+            self.gate.tick()
+            codes = self.deduper.filter(self.gate.scanner.scan(frame.image), frame.t)
+            for code in codes:
+                self.gate.process_text(code.text, code)
+                self.metrics.decision_latency.observe(time.monotonic() - frame.t)
         return worked
 
     # --- health and status ---------------------------------------------------------------
@@ -301,10 +303,10 @@ class Service:
         self.last_reload = result
         self.metrics.reloads.labels(result="applied" if result.applied else "refused").inc()
         if result.applied:
-            if result.config.camera != self.config.camera or (
-                result.config.service != self.config.service
-            ):
+            if result.config.camera != self.config.camera:
                 self._restart_feeds(result.config)
+            if result.config.scanner != self.config.scanner:
+                self.deduper = Deduper.from_settings(result.config.scanner)
             self.config = result.config
         self._evaluate_health()
         # READY=1 ends systemd's "reloading" state whether the new config was taken or not.

@@ -33,10 +33,16 @@ def make_config(tmp_path: Path, issuer_pub: Path) -> Callable[..., Path]:
     def make(name: str = "gate.toml", frames: int = 30, **sections: dict[str, Any]) -> Path:
         base: dict[str, dict[str, Any]] = {
             "gate": {"id": "test-gate", "name": "Test gate"},
-            "camera": {"source": str(frame_folder(tmp_path / "frames", frames))},
+            "camera": {
+                "source": str(frame_folder(tmp_path / "frames", frames)),
+                # An ended recording is not reopened during a test: it stays dead.
+                "reconnect_min_s": 60.0,
+                "reconnect_max_s": 600.0,
+                "stale_after_s": 2.0,
+            },
             "store": {"path": str(tmp_path / "gate.sqlite3")},
             "trust": {"pass_issuer_keys": [str(issuer_pub)]},
-            "service": {"pin_factory": "mock", "camera_retry_s": 600.0, "camera_stale_s": 2.0},
+            "service": {"pin_factory": "mock"},
         }
         for key, values in sections.items():
             base[key] = {**base.get(key, {}), **values}
