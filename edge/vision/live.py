@@ -121,6 +121,11 @@ class LiveCapture:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called: a source blocking in ``read`` may poll it."""
+        return self._stop.is_set()
+
     def __enter__(self) -> LiveCapture:
         return self.start()
 
@@ -135,11 +140,12 @@ class LiveCapture:
     def next_frame(self, after: int | None = None, timeout_s: float = 1.0) -> Frame | None:
         """The newest frame with ``seq`` > ``after`` (default: the last one handed out),
         waiting up to ``timeout_s`` seconds; None when none came (camera down or stopped)."""
-        deadline = self._clock() + timeout_s
+        # real time for the wait, whatever clock stamps the frames (tests inject a fake one)
+        deadline = time.monotonic() + timeout_s
         with self._cond:
             floor = self._read_seq if after is None else after
             while self._latest is None or self._latest.seq <= floor:
-                remaining = deadline - self._clock()
+                remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stop.is_set():
                     return None
                 self._cond.wait(remaining)
