@@ -19,8 +19,7 @@ from pathlib import Path
 from edge.app import Gate
 from edge.config import Config, ConfigError, load_config
 from edge.gate.lists import load_lists
-from edge.gate.trust import TrustStore
-from edge.secrets import resolve_paths
+from edge.secrets import load_trust
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResul
     """Validate ``path`` fully, then apply it to ``gate``; on any problem keep ``current``."""
     try:
         new = load_config(path)
-        trust = TrustStore.from_files(resolve_paths(new.trust.pass_issuer_keys))
+        trust = load_trust(new)
         lists = None
         if new.lists.path is not None and new.lists.path != current.lists.path:
             lists = load_lists(new.lists.path)

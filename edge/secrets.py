@@ -16,6 +16,11 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.config import Config
+    from edge.gate.trust import TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -44,4 +49,18 @@ def resolve_paths(paths: Iterable[Path], env: Mapping[str, str] | None = None) -
     return [resolve_path(p, env) for p in paths]
 
 
-__all__ = ["credentials_dir", "resolve_path", "resolve_paths"]
+def load_trust(config: Config) -> TrustStore:
+    """Every trust file named in ``[trust]`` (pass issuers, DSCs, JWKS, CRLs), credential
+    copies preferred; raises ValueError naming a bad file."""
+    from edge.gate.trust import TrustStore
+
+    t = config.trust
+    return TrustStore.from_files(
+        resolve_paths(t.pass_issuer_keys),
+        resolve_paths(t.dsc_files),
+        resolve_paths(t.shc_jwks_files),
+        resolve_paths(t.shc_crl_files),
+    )
+
+
+__all__ = ["credentials_dir", "load_trust", "resolve_path", "resolve_paths"]

@@ -40,7 +40,7 @@ from edge.metrics import GateMetrics, MetricsServer
 from edge.notify import Notifier
 from edge.reload import ReloadResult, reload_config
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
-from edge.secrets import resolve_paths
+from edge.secrets import load_trust
 from edge.vision.dedupe import Deduper
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Service:
             factory = make_pin_factory(self.config.service.pin_factory)
         trust = self._trust
         if trust is None:
-            trust = TrustStore.from_files(resolve_paths(self.config.trust.pass_issuer_keys))
+            trust = load_trust(self.config)
         self.gate = build_gate(self.config, clock=self.clock, pin_factory=factory, trust=trust)
         if not self.gate.store.integrity_ok():
             log.error("store %s failed its integrity check", self.config.store.path)

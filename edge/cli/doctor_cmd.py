@@ -1,0 +1,45 @@
+"""`edge-gate doctor [--config FILE] [--json]`: check the gate is fit to run; exit 0 when it is.
+
+Without ``--config`` the installed ``/etc/edge-gate/edge-gate.toml`` is checked when it exists,
+else the embedded defaults (what ``edge-gate demo`` uses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+INSTALLED_CONFIG = Path("/etc/edge-gate/edge-gate.toml")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from edge.doctor import as_json, as_table, fit_to_run, run_checks
+
+    if not args.verbose:
+        # The checks' own log lines (mock pins, detector loading) would clutter the table.
+        logging.getLogger("edge").setLevel(logging.ERROR)
+    path = args.config
+    if path is None and INSTALLED_CONFIG.exists():
+        path = INSTALLED_CONFIG
+    checks = run_checks(path)
+    if args.json:
+        print(
+            json.dumps(
+                {"config": str(path) if path else None, **as_json(checks)},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(f"edge-gate doctor: {path or 'embedded defaults'}\n")
+        print(as_table(checks))
+    return 0 if fit_to_run(checks) else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("doctor", help="check config, keys, clock, cameras, GPIO, model, broker")
+    p.add_argument("--config", type=Path, default=None, help="TOML config to check")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(handler=_doctor)
