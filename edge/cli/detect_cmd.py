@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--model", type=Path, default=None, help="ONNX model (skips the sha256 check)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument(
+        "--tiles", type=int, default=1, help="also detect on N×N crops (small people), 1..4"
+    )
     p.set_defaults(handler=run_detect)
 
     b = subparsers.add_parser(
@@ -64,10 +67,13 @@ def run_detect(args: argparse.Namespace) -> int:
     from edge.cli import UsageError
     from edge.vision.detector import Detector
     from edge.vision.sources import SourceError, read_image
+    from edge.vision.tiles import detect_tiled
 
     _check_score(args.min_score)
     if args.threads < 1:
         raise UsageError("--threads must be at least 1")
+    if not 1 <= args.tiles <= 4:
+        raise UsageError("--tiles must be 1..4")
     settings = DetectorSettings(threads=args.threads)
     if args.model is not None:
         settings = settings.model_copy(update={"model": args.model, "sha256": None})
@@ -87,7 +93,7 @@ def run_detect(args: argparse.Namespace) -> int:
                 print(f"{path}: {exc}", file=sys.stderr)
             continue
         start = time.perf_counter()
-        persons = detector.detect(frame, args.min_score)
+        persons = detect_tiled(lambda f: detector.detect(f, args.min_score), frame, args.tiles)
         ms = (time.perf_counter() - start) * 1000.0
         if args.json:
             record = {

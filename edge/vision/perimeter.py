@@ -32,6 +32,7 @@ from edge.vision.alerts import (
 from edge.vision.geometry import Detection, bottom_centre, point_in_polygon
 from edge.vision.health import CameraHealth, HealthReport, thumbnail
 from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+from edge.vision.tiles import detect_tiled
 from edge.vision.tracker import IouTracker
 from edge.vision.zones import ZoneOccupancy, exemption, is_armed
 
@@ -201,7 +202,8 @@ class CameraPipeline:
         self._last_inference = now
         self.inferences += 1
         h, w = frame.shape[:2]
-        found = [d.normalised(w, h) for d in self.detect(frame) if d.score >= self._min_score]
+        raw = detect_tiled(self.detect, frame, self.camera.tiles)
+        found = [d.normalised(w, h) for d in raw if d.score >= self._min_score]
         masks = self.camera.masks
         self._last_detections = [
             d for d in found if not any(point_in_polygon(bottom_centre(d.box), m) for m in masks)

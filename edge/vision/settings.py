@@ -124,6 +124,13 @@ class CameraSettings(_Section):
         le=1.0,
         description="fraction of pixels that must change to run detection; 0 = always detect",
     )
+    tiles: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="1 = detect on the whole frame; N = also on N×N overlapping crops, for "
+        "small/far people (costs N²+1 inferences per frame)",
+    )
     max_skip_s: float = Field(
         default=2.0,
         ge=0.0,

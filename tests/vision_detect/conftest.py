@@ -44,7 +44,7 @@ def testdata() -> Path:
 @pytest.fixture(scope="session")
 def vtest_frames(testdata: Path) -> dict[int, Frame]:
     """Selected frames of vtest.avi by index (795 frames, 768×576, 10 fps)."""
-    wanted = {0, 300}
+    wanted = {0, 100, 200, 300, 600}  # the hand-annotated frames
     cap = cv2.VideoCapture(str(testdata / "vtest.avi"))
     frames: dict[int, Frame] = {}
     index = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -12,13 +13,30 @@ import pytest
 
 from edge.cli import main as cli_main
 from edge.vision.detector import Detector, DetectorState, decode_ssd, file_sha256, resolve_model
-from edge.vision.geometry import Box, iou
+from edge.vision.geometry import Box, Detection, iou
 from edge.vision.settings import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, DetectorSettings
 
 # People in vtest.avi annotated by hand (pixels x1, y1, x2, y2). The model misses people
 # under ~80 px tall, so we require most (not all) to be found and nothing else.
 VTEST_PEOPLE: dict[int, list[Box]] = {
     0: [(250, 218, 286, 312), (498, 157, 531, 234), (639, 239, 686, 322)],
+    100: [
+        (516, 152, 544, 222),
+        (490, 148, 518, 226),
+        (345, 198, 378, 280),
+        (375, 192, 403, 269),
+        (586, 172, 623, 238),
+        (420, 184, 450, 268),
+    ],
+    200: [
+        (211, 192, 250, 267),
+        (79, 153, 109, 220),
+        (701, 248, 742, 360),
+        (673, 95, 697, 158),
+        (616, 264, 648, 373),
+        (487, 146, 514, 226),
+        (694, 100, 720, 166),
+    ],
     300: [
         (177, 160, 221, 238),
         (243, 158, 270, 221),
@@ -27,7 +45,34 @@ VTEST_PEOPLE: dict[int, list[Box]] = {
         (579, 163, 613, 239),
         (614, 166, 646, 238),
     ],
+    600: [
+        (568, 198, 598, 292),
+        (451, 305, 488, 428),
+        (671, 206, 705, 300),
+        (640, 302, 673, 402),
+        (189, 174, 209, 216),
+    ],
 }
+# Regions we could not label with confidence (a head entering at the frame's edge, a person
+# hidden behind another): a detection there is neither a hit nor a false positive.
+VTEST_UNSURE: dict[int, list[Box]] = {
+    100: [(225, 59, 242, 96)],
+    600: [(283, 435, 332, 575), (685, 200, 719, 268)],
+}
+
+
+def score_frame(found: Sequence[Detection], index: int) -> tuple[int, int]:
+    """(people found, false positives) of detections against the annotation, IoU ≥ 0.5."""
+    truth = VTEST_PEOPLE[index]
+    matched: set[int] = set()
+    false = 0
+    for det in sorted(found, key=lambda d: -d.score):
+        j = max(range(len(truth)), key=lambda i: iou(det.box, truth[i]))
+        if iou(det.box, truth[j]) >= 0.5 and j not in matched:
+            matched.add(j)
+        elif not any(iou(det.box, u) >= 0.3 for u in VTEST_UNSURE.get(index, [])):
+            false += 1
+    return len(matched), false
 
 
 def test_shipped_model_matches_recorded_hash() -> None:
@@ -36,15 +81,20 @@ def test_shipped_model_matches_recorded_hash() -> None:
 
 @pytest.mark.parametrize("index", sorted(VTEST_PEOPLE))
 def test_finds_people_in_vtest_frames(detector: Detector, vtest_frames: dict, index: int) -> None:
-    truth = VTEST_PEOPLE[index]
-    found = detector.detect(vtest_frames[index])
-    # Every detection is one of the annotated people (no false positives)...
-    for det in found:
-        assert max(iou(det.box, t) for t in truth) >= 0.5, det
-    # ...and most people are found.
-    matched = {max(range(len(truth)), key=lambda i: iou(d.box, truth[i])) for d in found}
-    assert len(matched) >= 2
-    assert len(matched) >= len(truth) // 2
+    found, false = score_frame(detector.detect(vtest_frames[index]), index)
+    assert false == 0
+    assert found >= 2 and found >= len(VTEST_PEOPLE[index]) // 2
+
+
+def test_recall_over_the_annotated_frames(detector: Detector, vtest_frames: dict) -> None:
+    # Measured: 18 of 27 at min_score 0.5 and 21 at 0.4, no false positive (see
+    # docs/benchmarks-detect.md); the bounds leave room for onnxruntime version drift.
+    for min_score, least in ((0.5, 16), (0.4, 19)):
+        hits = falses = 0
+        for index, frame in vtest_frames.items():
+            found, false = score_frame(detector.detect(frame, min_score), index)
+            hits, falses = hits + found, falses + false
+        assert hits >= least and falses <= 1
 
 
 def test_finds_the_person_in_a_close_photo(detector: Detector, testdata: Path) -> None:
