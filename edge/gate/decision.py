@@ -133,9 +133,12 @@ def _household_rules(
                 out.hard.append(Reason.QUARANTINE_VISIT)
             elif status in (HouseholdStatus.SEALED, HouseholdStatus.CONTROLLED):
                 # sealed and controlled areas: visitors only with a registered commitment
-                out.add(
-                    Reason.VISITOR_REGISTRATION_REQUIRED, _stricter(rules.visitor_entry, Mode.GUARD)
+                reason = (
+                    Reason.SEALED_AREA
+                    if status is HouseholdStatus.SEALED
+                    else Reason.VISITOR_REGISTRATION_REQUIRED
                 )
+                out.add(reason, _stricter(rules.visitor_entry, Mode.GUARD))
             else:
                 out.add(Reason.VISITOR_REGISTRATION_REQUIRED, rules.visitor_entry)
         elif status is HouseholdStatus.HOME_QUARANTINE:

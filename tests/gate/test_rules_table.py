@@ -108,11 +108,17 @@ def test_sealed_area() -> None:
     # visitors: refused unless registered, even when the profile is lax elsewhere
     lax = Rules(roles_in=frozenset(set(Role)), visitor_entry=Mode.OFF)
     dec = run([visitor("103")], lax, IN)
-    assert not dec.allow and dec.needs_guard and dec.reasons == (R.VISITOR_REGISTRATION_REQUIRED,)
+    assert not dec.allow and dec.needs_guard and dec.reasons == (R.SEALED_AREA,)
     ok = run([visitor("103")], lax, IN, guard_confirmed=True)
-    assert ok.allow and ok.flags == (R.VISITOR_REGISTRATION_REQUIRED, R.GUARD_CONFIRMED)
+    assert ok.allow and ok.flags == (R.SEALED_AREA, R.GUARD_CONFIRMED)
     hard = run([visitor("103")], Rules(roles_in=frozenset(set(Role)), visitor_entry=Mode.HARD))
     assert not hard.allow and not hard.needs_guard
+
+
+def test_visitor_to_controlled_area_needs_registration() -> None:
+    lax = Rules(roles_in=frozenset(set(Role)), visitor_entry=Mode.SOFT)
+    dec = run([visitor("104")], lax)
+    assert dec.needs_guard and dec.reasons == (R.VISITOR_REGISTRATION_REQUIRED,)
 
 
 def test_controlled_area_exit_needs_the_guard() -> None:
