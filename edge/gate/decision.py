@@ -152,9 +152,9 @@ def _household_rules(
             if d is Direction.IN
             else (rules.colour_out, DEFAULT_COLOUR_OUT)
         )
-        reason = _COLOUR_REASONS.get(colour)
-        if reason is not None:
-            out.add(reason, table.get(colour, default[colour]))
+        colour_reason = _COLOUR_REASONS.get(colour)
+        if colour_reason is not None:
+            out.add(colour_reason, table.get(colour, default[colour]))
 
 
 def _valid_evidence(credentials: Sequence[Credential]) -> list[HealthEvidence]:

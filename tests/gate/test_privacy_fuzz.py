@@ -24,7 +24,6 @@ from healthkit import (
     shc_jws,
     shc_payload,
     shc_text,
-    vacc,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
