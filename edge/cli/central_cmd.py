@@ -33,6 +33,7 @@ def _run(args: argparse.Namespace) -> int:
         ca_file=args.ca,
         cert_file=args.cert,
         key_file=args.key,
+        session_expiry_s=args.session_expiry,
     )
     receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group)
     receiver.start()
@@ -80,6 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--lists", type=Path, default=None, help="folder of list files to publish")
     p.add_argument("--group", default="central", help="shared subscription group")
     p.add_argument("--client-id", default=None, help="MQTT client id (default: central-HOST)")
+    p.add_argument(
+        "--session-expiry",
+        type=int,
+        default=120,
+        help="s the broker queues for a stopped receiver; short, because a dead member of a "
+        "shared subscription keeps receiving its share (gates resend what is not acked)",
+    )
     p.set_defaults(handler=_run)
     vs = p.add_subparsers(dest="central_verb", metavar="VERB")
     st = vs.add_parser("stats", help="per gate: records, last seq, gaps, alerts, heartbeat")

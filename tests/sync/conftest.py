@@ -17,13 +17,16 @@ from edge.gate.trust import save_keypair
 from edge.sync.client import LinkSettings
 from edge.sync.localbroker import MOSQUITTO, PASSWORD, Broker
 
+# every test uses its own gate ids: broker sessions persist across the tests of a module
+TEST_GATES = ("gate-a", "gate-b", *(f"gate-{c}" for c in "cdefghijklmn"))
+
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
     if not os.path.exists(MOSQUITTO):
         pytest.skip("mosquitto is not installed (make bootstrap installs it)")
     folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
-    b = Broker(folder)
+    b = Broker(folder, gates=TEST_GATES)
     b.setup()
     b.start()
     yield b

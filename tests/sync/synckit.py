@@ -44,3 +44,21 @@ class Postgres:
             self._as_pg(str(PG_BIN / "pg_ctl"), "-D", data, "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def write_gate_toml(path: Path, gate: str, store: Path, sync: dict[str, object]) -> Path:
+    """A gate config file for a subprocess (``python -m edge sync --config …``)."""
+
+    def val(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        return '"' + str(v) + '"'
+
+    lines = ["[gate]", f'id = "{gate}"', "[store]", f'path = "{store}"', "[sync]"]
+    lines += [f"{k} = {val(v)}" for k, v in sync.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -31,25 +31,29 @@ def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
 def receiver(
     broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
 ) -> Iterator[Receiver]:
-    r = Receiver(str(tmp_path / "central.sqlite3"), central_link(broker), central_key[0])
+    link = central_link(broker)
+    r = Receiver(str(tmp_path / "central.sqlite3"), link, central_key[0])
     r.start()
     assert r.ready.wait(10)
     yield r
     r.stop()
 
 
-@pytest.mark.parametrize("mode", ["plain", "tls", "mtls"])
+@pytest.mark.parametrize(
+    ("mode", "gate"), [("plain", "gate-c"), ("tls", "gate-d"), ("mtls", "gate-e")]
+)
 def test_records_reach_central_and_are_acked(
     broker: Broker,
     central_key: tuple[Ed25519PrivateKey, Path],
     receiver: Receiver,
     tmp_path: Path,
     mode: str,
+    gate: str,
 ) -> None:
     store = Store(tmp_path / "gate.sqlite3")
     for i in range(300):
         store.append("alert" if i % 50 == 0 else "access", time.time(), {"i": i})
-    svc = SyncService(gate_config(broker, central_key[1], "gate-a", tmp_path / "g", mode), store)
+    svc = SyncService(gate_config(broker, central_key[1], gate, tmp_path / "g", mode), store)
     svc.start()
     try:
         wait_for(lambda: store.outbox_depth() == 0, 20, "outbox to drain")
@@ -60,13 +64,13 @@ def test_records_reach_central_and_are_acked(
     db = CentralDB(receiver.db_url)
 
     def status() -> str | None:
-        st: str | None = {s["gate"]: s for s in db.stats()}["gate-a"]["status"]
+        st: str | None = {s["gate"]: s for s in db.stats()}[gate]["status"]
         return st
 
     wait_for(lambda: status() == "offline", 5, "retained offline status")  # clean stop says so
-    seqs = db.seqs("gate-a")
+    seqs = db.seqs(gate)
     assert seqs == list(range(1, 302))
-    stats = {s["gate"]: s for s in db.stats()}["gate-a"]
+    stats = {s["gate"]: s for s in db.stats()}[gate]
     assert stats["gaps"] == 0 and stats["alerts"] == 6 and stats["contiguous_upto"] == 301
     db.close()
     store.close()
