@@ -14,7 +14,7 @@ from edge.vision.render import qr_image
 from edge.vision.scanner import Scanner
 from edge.vision.sources import SourceError, read_image
 
-BAD_FRAMES = {
+BAD_FRAMES: dict[str, np.ndarray] = {
     "empty": np.zeros((0, 0, 3), np.uint8),
     "one pixel": np.zeros((1, 1), np.uint8),
     "tiny": np.full((20, 20, 3), 255, np.uint8),

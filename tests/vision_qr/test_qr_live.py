@@ -166,7 +166,7 @@ def test_backoff_grows_to_the_maximum() -> None:
         waits.append(float(t or 0))
         return orig(0)
 
-    cap._stop.wait = record  # type: ignore[method-assign]
+    cap._stop.wait = record  # type: ignore[method-assign, assignment]
     cap.start()
     wait_until(lambda: len(waits) >= 5)
     cap.stop()
