@@ -234,13 +234,16 @@ def verify(text: str, trust: TrustStore, now: float, *, clock_trusted: bool = Tr
     elif exp is None:
         reasons.append(Reason.BAD_CLAIMS)
     else:
-        expired = now > exp
+        past = now > exp
         not_yet = iat is not None and now < iat
         if not_yet:
             reasons.append(Reason.CERT_NOT_YET_VALID)
-        if expired:
+        if past:
             reasons.append(Reason.CERT_EXPIRED)
-        time_ok = not expired and not not_yet
+        time_ok = not past and not not_yet
+        # ``expired`` reports the DCC "expiration check" (iat ≤ now ≤ exp) as a whole, the
+        # way the EU test vectors state it; the reason codes keep the two cases apart
+        expired = not time_ok
     return Hc1Check(
         decoded=True,
         signature_valid=sig_ok,

@@ -132,7 +132,7 @@ def test_unsupported_algorithm_is_refused() -> None:
     ("now", "reasons", "expired"),
     [
         (NOW - DAY, (), False),  # now == iat
-        (NOW - DAY - 1, (Reason.CERT_NOT_YET_VALID,), False),
+        (NOW - DAY - 1, (Reason.CERT_NOT_YET_VALID,), True),  # fails the expiration check
         (NOW + 30 * DAY, (), False),  # now == exp
         (NOW + 30 * DAY + 1, (Reason.CERT_EXPIRED,), True),
     ],
