@@ -9,7 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.sync.localbroker import free_port
+from edge.sync.client import LinkSettings
+from edge.sync.localbroker import PASSWORD, Broker, free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -62,3 +63,13 @@ def write_gate_toml(path: Path, gate: str, store: Path, sync: dict[str, object])
     lines += [f"{k} = {val(v)}" for k, v in sync.items() if v is not None]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def central_link_for(
+    broker: Broker, client_id: str, subscriptions: tuple[str, ...]
+) -> LinkSettings:
+    """A central-user link (TLS + password) with explicit subscriptions, for ACL tests."""
+    return LinkSettings(
+        port=broker.tls, client_id=client_id, username="central", password=PASSWORD, tls=True,
+        ca_file=broker.ca(), subscriptions=subscriptions, reconnect_min_s=0.1,
+    )  # fmt: skip
