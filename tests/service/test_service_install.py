@@ -61,10 +61,16 @@ def test_dry_run_plans_every_install_step_and_changes_nothing(tmp_path: Path) ->
 
 
 def test_dry_run_central_adds_the_receiver_unit() -> None:
-    cmds = planned(dry_run("--central"))
-    assert any("edge-gate-central.service" in c for c in cmds) or True
-    text = "\n".join(cmds)
+    output = dry_run("--central")
+    text = "\n".join(planned(output))
     assert "install -d -m 0700 /etc/edge-gate-central/secrets" in text
+    unit = "/etc/systemd/system/edge-gate-central.service"
+    assert f"install -m 0644 {REPO}/systemd/edge-gate-central.service {unit}" in text or (
+        f"{unit} is current" in output
+    )
+    assert (
+        "systemctl enable edge-gate-central.service" in text or "central.service enabled" in output
+    )
 
 
 def test_installer_refuses_bad_arguments() -> None:
