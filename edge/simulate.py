@@ -208,7 +208,7 @@ class Simulator:
             for o in outcomes:
                 self._decision(o, step, direction.value)
             if not outcomes:
-                self._line("decision", step=step.index, allow=False, codes=0, relay="none")
+                self._line("no_code", step=step.index)  # nothing readable in the frame
         elif step.action == "door":
             io.simulate_input("contact", v == "open")
         elif step.action == "exit":

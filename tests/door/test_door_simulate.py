@@ -11,7 +11,12 @@ import pytest
 from edge.cli import main
 from edge.scenario import ScenarioError, load_scenario, parse_scenario
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
+# Scenarios are the example files with a timeline (examples/ also holds a config example).
+EXAMPLES = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[2] / "examples").glob("*.toml")
+    if "[[step]]" in p.read_text(encoding="utf-8")
+)
 
 # The door-relevant part of each example, written out here as well as in the files, so a
 # changed example cannot quietly change what is being proven.
@@ -150,3 +155,36 @@ def test_bad_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_examples_load(tmp_path: Path) -> None:
     for path in EXAMPLES:
         assert load_scenario(path).steps
+
+
+def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A camera frame goes through the real scanner; a temperature step without a thermometer
+    input in this build is reported, not silently dropped."""
+    import datetime as dt
+
+    import cv2
+
+    from edge.gate import passes
+    from edge.gate.rules import Role
+    from edge.scenario import DEFAULT_START
+    from edge.simulate import scenario_key
+    from edge.vision.render import render_frame
+
+    t = int(dt.datetime.fromisoformat(DEFAULT_START).timestamp())
+    body = passes.PassBody("P-img", "h-img", "3", "2", "501", Role.RESIDENT, t - 99, t + 9999)
+    text = passes.issue(body, scenario_key("demo-issuer"))
+    cv2.imwrite(str(tmp_path / "frame.png"), render_frame(text, seed=1))
+    cv2.imwrite(str(tmp_path / "blank.png"), render_frame("", seed=2)[:50, :50] * 0)
+    f = tmp_path / "s.toml"
+    f.write_text(
+        '[[step]]\nat = 1\nimage = "frame.png"\n'
+        '[[step]]\nat = 2\nimage = "blank.png"\n'
+        "[[step]]\nat = 3\ntemperature = 36.6\n"
+        '[expect]\nsequence = ["allow", "door:granted"]\n'
+    )
+    status, lines = run_json(f, capsys)
+    assert status == 0, lines[-1]
+    decisions = [x for x in lines if x["kind"] == "decision"]
+    assert len(decisions) == 1 and decisions[0]["allow"] is True
+    assert [x["step"] for x in lines if x["kind"] == "no_code"] == [2]
+    assert any(x["kind"] == "note" for x in lines)
