@@ -29,6 +29,7 @@ from edge.vision.alerts import (
     SnapshotStore,
     ZoneAlerter,
 )
+from edge.vision.detector import DetectorStatus
 from edge.vision.geometry import Detection, bottom_centre, point_in_polygon
 from edge.vision.health import CameraHealth, HealthReport, thumbnail
 from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
@@ -231,6 +232,9 @@ class PerimeterService:
     ``statuses`` is called once per processed frame and must be cheap (return the current
     snapshot of the synced lists as household key -> status). Unreachable or failing sources
     are retried every ``reconnect_s``; they raise the camera-offline alert, never an exception.
+    ``detector_status`` (e.g. ``lambda: detector.status``) is checked at start and after each
+    processed frame: a missing, corrupt or failed model raises one "detector unavailable"
+    alert (ended if it recovers) while cameras keep running their health checks.
     """
 
     def __init__(
@@ -242,8 +246,12 @@ class PerimeterService:
         *,
         clock: Clock | None = None,
         open_source: Callable[[str], FrameSourceLike] = _open_opencv,
+        detector_status: Callable[[], DetectorStatus] | None = None,
     ) -> None:
         self.settings = settings
+        self.detector_status = detector_status
+        self._detector_alerter = ConditionAlerter(AlertKind.DETECTOR_UNAVAILABLE, None)
+        self._detector_lock = threading.Lock()
         self.sink = sink
         self.statuses = statuses
         self.clock: Clock = clock or SystemClock()
@@ -267,8 +275,26 @@ class PerimeterService:
         else:
             self._manual[zone_id] = armed
 
+    def check_detector(self) -> list[Alert]:
+        """Raise or end the detector-unavailable alert from the detector's current status."""
+        if self.detector_status is None:
+            return []
+        status = self.detector_status()
+        with self._detector_lock:  # camera threads call this concurrently
+            alert = self._detector_alerter.update(
+                not status.ok, self.clock.monotonic(), self.clock.time(), status.message
+            )
+        if alert is None:
+            return []
+        try:
+            self.sink.emit(alert)
+        except Exception:
+            log.exception("alert sink failed for %s", alert.kind)
+        return [alert]
+
     def start(self) -> None:
         self._stop.clear()
+        self.check_detector()
         for cam_id, pipeline in self.pipelines.items():
             t = threading.Thread(
                 target=self._run, args=(pipeline,), name=f"perimeter-{cam_id}", daemon=True
@@ -325,6 +351,7 @@ class PerimeterService:
                     )
                 except Exception:  # never let one bad frame kill the camera thread
                     log.exception("camera %s: frame processing failed", cam.id)
+                self.check_detector()
             else:
                 pipeline.tick(now, wall)
             if is_file:

@@ -312,3 +312,24 @@ def test_service_reports_an_unreachable_camera_and_keeps_running(tmp_path: Path)
     (offline,) = sink.of(AlertKind.CAMERA_OFFLINE, AlertPhase.NEW)
     assert offline.camera == "gone"
     assert service.health()["gone"].offline
+
+
+def test_service_alerts_when_the_model_is_missing(tmp_path: Path) -> None:
+    from edge.vision.settings import DetectorSettings
+
+    detector = Detector(DetectorSettings(model=tmp_path / "missing.onnx"))
+    settings = PerimeterSettings(enabled=True, snapshot_dir=tmp_path)
+    sink = ListSink()
+    service = PerimeterService(
+        settings,
+        detector.detect,
+        sink,
+        lambda: {},
+        clock=FastClock(),
+        detector_status=lambda: detector.status,
+    )
+    service.start()
+    service.stop()
+    (alert,) = sink.of(AlertKind.DETECTOR_UNAVAILABLE, AlertPhase.NEW)
+    assert "not found" in alert.reason
+    assert service.check_detector() == []  # raised once, not on every check
