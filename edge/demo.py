@@ -187,6 +187,9 @@ def run_demo(
             f"refused, {gate.store.outbox_depth()} records queued for sync, "
             f"{wrong} unexpected, {time.perf_counter() - started:.1f} s\n"
         )
+        from edge.sync.demo_step import demo_sync  # never fails the demo
+
+        demo_sync(gate, out)
         if console is not None:
             console.finish()
         if after_gate is not None:
