@@ -122,6 +122,15 @@ class DoorPolicy:
             AntiPassback(settings.anti_passback, settings.anti_passback_reset_s),
         )
 
+    def reconfigure(self, settings: DoorRulesSettings) -> None:
+        """Apply new ``[door_rules]`` live (config reload), keeping the anti-passback memory
+        and a closed-management switch made at run time unless the file changes that flag."""
+        if settings.closed_management != self.settings.closed_management:
+            self.closed_management = settings.closed_management
+        self.settings = settings
+        self.passback.mode = settings.anti_passback
+        self.passback.reset_s = settings.anti_passback_reset_s
+
     @property
     def side_gate_shut(self) -> bool:
         return self.closed_management and self.settings.gate_kind == "side"

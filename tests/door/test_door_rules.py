@@ -181,3 +181,13 @@ def test_default_config_is_valid_and_safe() -> None:
     c = parse_config({})
     assert c.door.lock_type == "fail_secure" and c.door.contact_pin is None
     assert c.door_rules.unlock_schedule == "never" and c.door_rules.anti_passback == "off"
+
+
+def test_reconfigure_keeps_memory_and_runtime_switch() -> None:
+    p = _policy(anti_passback="hard", gate_kind="side")
+    p.passed(ALLOW, IN, 0.0)
+    p.closed_management = True  # switched by the platform at run time
+    p.reconfigure(DoorRulesSettings.model_validate({"anti_passback": "soft", "gate_kind": "side"}))
+    assert p.closed_management  # the file did not change that flag
+    p.closed_management = False
+    assert p.check(ALLOW, IN, 1.0).flags == (DoorReason.ANTI_PASSBACK,)  # memory kept, now soft
