@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
 import sqlite3
 import urllib.request
 from collections import namedtuple
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from edge import retention
 from edge.events import EventBus
 from edge.logsetup import setup_logging, under_systemd
 from edge.metrics import GateMetrics, MetricsServer
@@ -56,7 +56,7 @@ def test_snapshot_blobs_dropped_when_disk_runs_low(
         for i in range(4):
             store.add_snapshot(b"\xff\xd8" + bytes(1000), NOW + i, {"camera": "c1"})
         usage = namedtuple("usage", "total used free")
-        monkeypatch.setattr(retention.shutil, "disk_usage", lambda p: usage(10**9, 0, 500))
+        monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 0, 500))
         released = relieve_disk_pressure(store, min_free_bytes=2500)
         assert released >= 2000 and store.snapshot_bytes() <= 4 * 1002 - 2000
         gaps = [r for r in store.records() if r.kind == "gap"]
