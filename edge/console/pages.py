@@ -18,7 +18,7 @@ from typing import Any
 from edge.console.auth import Session
 
 PAGES = ("live", "cameras", "households", "health")
-_TOKEN = re.compile(r"\{\{(t:)?([a-z_]+)\}\}")
+_TOKEN = re.compile(r"\{\{(t:)?([a-z0-9_]+)\}\}")
 _TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",

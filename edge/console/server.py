@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import secrets
 import threading
 from http import HTTPStatus
@@ -34,7 +35,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
     "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
@@ -147,14 +148,25 @@ class Handler(BaseHTTPRequestHandler):
         return {k: v[0] for k, v in parsed.items()}
 
     def same_origin(self) -> bool:
-        """Browsers send Origin on POST; refuse one that names another site."""
+        """Refuse a POST a browser marks as coming from another site (the token is checked too).
+
+        Browsers send ``Origin`` (sometimes ``"null"``, e.g. under a strict referrer policy)
+        and ``Sec-Fetch-Site``; scripts and old browsers send neither.
+        """
+        fetch_site = self.headers.get("Sec-Fetch-Site")
+        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+            return False
         origin = self.headers.get("Origin")
         if origin is None or origin == "null":
-            return origin is None
+            return origin is None or fetch_site == "same-origin"
         return urlsplit(origin).netloc == self.headers.get("Host", "")
 
     def new_pre_token(self) -> tuple[str, dict[str, str]]:
-        token = secrets.token_urlsafe(24)
+        """The login form's double-submit token: kept while the browser has one, so two
+        tabs (or a browser fetching the form twice) do not invalidate each other."""
+        token = self.cookies().get(PRE_COOKIE, "")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{32}", token):
+            token = secrets.token_urlsafe(24)
         cookie = f"{PRE_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict"
         return token, {"Set-Cookie": cookie}
 
