@@ -171,10 +171,10 @@ class ScannerSettings(Section):
         default=3, ge=0, le=10, description="candidate regions the fallbacks try per frame, count"
     )
     max_megapixels: float = Field(
-        default=12.0,
+        default=4.0,
         ge=0.3,
         le=100.0,
-        description="larger images are downscaled for the first read, megapixels",
+        description="larger images are downscaled for whole-image reads, megapixels",
     )
     repeat_after_s: float = Field(
         default=5.0,

@@ -9,14 +9,17 @@ anything:
 3. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from a
    cheap edge-density finder), enlarged so modules span several pixels, read by zxing-cpp
    plain, sharpened and contrast-equalised, then by pyzbar on an adaptive threshold;
-4. the whole frame sharpened (zxing-cpp), then adaptive-thresholded (pyzbar).
+4. the whole frame enlarged 2× (faint codes), sharpened (zxing-cpp), then adaptive-thresholded
+   (pyzbar).
 
-A rung starts only if its expected cost (learnt while running, per megapixel) fits in what is
-left of ``budget_ms``, so a hopeless frame costs about the budget and never more than one rung
-beyond it. A misread is worse than no read: zxing-cpp results passed Reed-Solomon correction;
-a pyzbar-only result is cross-checked with zxing-cpp on its region — a different text there
-drops it, and without a confirming read only printable ASCII (every credential format here)
-is accepted, because ZBar's charset guessing is its known source of wrong reads.
+The first read always runs; every later rung starts only if its expected cost (seeded from
+measurements, then learnt while running, per megapixel) fits in what is left of ``budget_ms``,
+so a hopeless frame costs about the budget.
+
+A misread is worse than no read. zxing-cpp results passed Reed-Solomon correction. A pyzbar
+result is cross-checked with zxing-cpp on its region: a different text there drops it, and
+without a confirming read only printable ASCII (every credential format here) is accepted,
+because ZBar's charset guessing is its known source of wrong reads.
 """
 
 from __future__ import annotations
@@ -37,6 +40,33 @@ from edge.vision.codes import Code
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 21  # pixels: the smallest QR code (version 1) has 21 modules a side
+
+# Starting estimates of each rung's cost, ms per megapixel of its input, measured on a 2-core
+# Xeon (2026-11-22) on frames without a readable code (the slow case); the scanner then
+# learns the real figures of its machine as it runs.
+SEED_COST_MS_PER_MP = {
+    "zxing": 30.0,
+    "half-blur/zxing": 25.0,
+    "crop/zxing": 15.0,
+    "crop-sharpen/zxing": 20.0,
+    "crop-clahe/zxing": 20.0,
+    "crop-threshold/pyzbar": 40.0,
+    "upscale/zxing": 15.0,
+    "sharpen/zxing": 25.0,
+    "threshold/pyzbar": 40.0,
+    "pyzbar": 40.0,
+}
+
+_CROP_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("crop/zxing", lambda c: c),
+    ("crop-sharpen/zxing", st.sharpened),
+    ("crop-clahe/zxing", st.equalised),
+)
+
+
+def _scaled(quads: list[engines.Quad], f: float) -> list[engines.Quad]:
+    """Corner lists found on an image scaled by ``f``, in frame pixels."""
+    return [tuple((round(x / f), round(y / f)) for x, y in q) for q in quads]
 
 
 def to_grey(frame: np.ndarray) -> np.ndarray:
@@ -92,11 +122,14 @@ class _Run:
     def elapsed_ms(self) -> float:
         return (self.scanner.clock() - self.start) * 1000.0
 
-    def attempt(self, name: str, image: np.ndarray, read: Callable[[], list[Code]]) -> bool:
-        """Run rung ``name`` on ``image`` if its expected cost fits; True when it read codes."""
-        mp = image.size / 1e6
-        expected = self.scanner.cost_ms_per_mp.get(name, 0.0) * mp
-        if self.elapsed_ms() + expected > self.scanner.budget_ms:
+    def attempt(
+        self, name: str, mp: float, read: Callable[[], list[Code]], always: bool = False
+    ) -> bool:
+        """Run rung ``name`` on an image of ``mp`` megapixels if its expected cost fits in
+        the budget left (or ``always``: the first read); True when it read codes."""
+        costs = self.scanner.cost_ms_per_mp
+        expected = costs.get(name, SEED_COST_MS_PER_MP.get(name, 10.0)) * mp
+        if not always and self.elapsed_ms() + expected > self.scanner.budget_ms:
             self.report.out_of_budget = True
             return False
         t0 = self.scanner.clock()
@@ -143,9 +176,11 @@ class Scanner:
         if grey is not None:
             try:
                 if self.settings.strategy == "zxing":
-                    run.attempt("zxing", grey, lambda: self._zxing(grey)[0])
+                    run.attempt("zxing", grey.size / 1e6, lambda: self._zxing(grey), always=True)
                 elif self.settings.strategy == "pyzbar":
-                    run.attempt("pyzbar", grey, lambda: engines.pyzbar(grey))
+                    run.attempt(
+                        "pyzbar", grey.size / 1e6, lambda: engines.pyzbar(grey), always=True
+                    )
                 else:
                     self._multi(grey, run)
             except (cv2.error, MemoryError, ValueError) as exc:
@@ -154,30 +189,73 @@ class Scanner:
         report.ms = run.elapsed_ms()
         return report
 
-    def _zxing(self, grey: np.ndarray) -> tuple[list[Code], list[st.Region]]:
-        """zxing-cpp on ``grey`` shrunk to ``max_megapixels``; codes and located regions."""
+    def _zxing(self, grey: np.ndarray) -> list[Code]:
+        """zxing-cpp alone on ``grey`` shrunk to ``max_megapixels``."""
         small, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
-        codes, located = engines.zxing_detailed(small, self.settings.aztec)
-        regions = [st.Region.around(st.to_frame([Code("", "", q)], f)[0].corners) for q in located]
-        return st.to_frame(codes, f), regions
+        return st.to_frame(engines.zxing(small, self.settings.aztec), f)
 
     def _multi(self, grey: np.ndarray, run: _Run) -> None:
         located: list[st.Region] = []
+        aztec = self.settings.aztec
+        # whole-frame rungs work on at most max_megapixels; crops come from full resolution
+        work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+        mp = work.size / 1e6
 
         def first() -> list[Code]:
-            codes, regions = self._zxing(grey)
-            located.extend(regions)
-            return codes
+            codes, regions = engines.zxing_detailed(work, aztec)
+            located.extend(st.Region.around(q) for q in _scaled(regions, f))
+            return st.to_frame(codes, f)
 
-        if run.attempt("zxing", grey, first):
+        if run.attempt("zxing", mp, first, always=True):
             return
-        aztec = self.settings.aztec
-        if min(grey.shape[:2]) >= 4 * MIN_SIDE:
-            half = st.half_blurred(grey)
-            if run.attempt(
-                "half-blur/zxing", half, lambda: st.to_frame(engines.zxing(half, aztec), 0.5)
-            ):
+        if min(work.shape[:2]) >= 4 * MIN_SIDE and run.attempt(
+            "half-blur/zxing",
+            mp / 4,
+            lambda: st.to_frame(engines.zxing(st.half_blurred(work), aztec), f / 2),
+        ):
+            return
+        crops: list[tuple[st.Region, float, np.ndarray]] = []
+        if self.settings.max_regions > 0:  # the finder's cost only once the cheap rungs failed
+            crops = self._crops(grey, located)
+        for name, prepare in _CROP_PREPARATIONS:
+            for r, k, c in crops:
+                area = c.size / 1e6
+                if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
+                    return
+        for r, k, c in crops:
+            zbar = self._crop_reader(engines.pyzbar, st.thresholded, c, k, r, (grey, run))
+            if run.attempt("crop-threshold/pyzbar", c.size / 1e6, zbar):
                 return
+        if work.size <= 1_000_000 and run.attempt(
+            "upscale/zxing",
+            4 * mp,
+            # faint codes give the finder nothing to find; enlarging the whole frame still
+            # lets zxing-cpp's local binarizer separate modules the noise had merged
+            lambda: st.to_frame(
+                engines.zxing(cv2.resize(work, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)),
+                2 * f,
+            ),
+        ):
+            return
+        if run.attempt(
+            "sharpen/zxing", mp, lambda: st.to_frame(engines.zxing(st.sharpened(work), aztec), f)
+        ):
+            return
+        # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
+        zsmall, zf = st.shrink(grey, 1_000_000)
+        run.attempt(
+            "threshold/pyzbar",
+            zsmall.size / 1e6,
+            lambda: self._checked(
+                st.to_frame(engines.pyzbar(st.thresholded(zsmall)), zf), grey, run
+            ),
+        )
+
+    def _crops(
+        self, grey: np.ndarray, located: list[st.Region]
+    ) -> list[tuple[st.Region, float, np.ndarray]]:
+        """Candidate regions (located by zxing-cpp, then found by the edge finder) as crops:
+        (region, enlargement, enlarged pixels)."""
         h, w = grey.shape[:2]
         small, f = st.shrink(grey, 1_000_000)
         found = [
@@ -191,51 +269,22 @@ class Scanner:
         for r in regions:
             k = st.upscale_factor(r)
             crops.append((r, k, st.crop(grey, r, k)))
-        preparations: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
-            ("crop/zxing", lambda c: c),
-            ("crop-sharpen/zxing", st.sharpened),
-            ("crop-clahe/zxing", st.equalised),
-        ]
-        for name, prepare in preparations:
-            for r, k, c in crops:
-                img = prepare(c)
-                if run.attempt(name, img, self._crop_reader(engines.zxing, img, k, r)):
-                    return
-        for r, k, c in crops:
-            bw = st.thresholded(c)
-            zbar = self._crop_reader(engines.pyzbar, bw, k, r, (grey, run))
-            if run.attempt("crop-threshold/pyzbar", bw, zbar):
-                return
-        if grey.size <= 1_000_000:
-            # faint codes give the finder nothing to find; enlarging the whole frame still
-            # lets zxing-cpp's local binarizer separate modules the noise had merged
-            big = cv2.resize(grey, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-            if run.attempt("upscale/zxing", big, lambda: st.to_frame(engines.zxing(big, aztec), 2)):
-                return
-        sharp = st.sharpened(grey)
-        if run.attempt("sharpen/zxing", sharp, lambda: engines.zxing(sharp, aztec)):
-            return
-        # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
-        zsmall, zf = st.shrink(grey, 1_000_000)
-        bw_all = st.thresholded(zsmall)
-        run.attempt(
-            "threshold/pyzbar",
-            bw_all,
-            lambda: self._checked(st.to_frame(engines.pyzbar(bw_all), zf), grey, run),
-        )
+        return crops
 
     def _crop_reader(
         self,
         engine: Callable[..., list[Code]],
-        img: np.ndarray,
+        prepare: Callable[[np.ndarray], np.ndarray],
+        crop: np.ndarray,
         k: float,
         r: st.Region,
         check: tuple[np.ndarray, _Run] | None = None,
     ) -> Callable[[], list[Code]]:
-        """A reader of ``img`` (crop ``r`` enlarged ``k`` times) giving frame coordinates;
-        with ``check`` = (grey frame, run) its reads go through the cross-check."""
+        """A reader of ``prepare(crop)`` (region ``r`` enlarged ``k`` times) giving frame
+        coordinates; with ``check`` = (grey frame, run) its reads are cross-checked."""
 
         def read() -> list[Code]:
+            img = prepare(crop)
             raw = engine(img, self.settings.aztec) if engine is engines.zxing else engine(img)
             codes = st.to_frame(raw, k, r.x0, r.y0)
             return self._checked(codes, *check) if check is not None else codes
