@@ -201,3 +201,25 @@ def test_next_wakeup_points_at_the_pulse_end(make_rig: Callable[..., Rig]) -> No
     assert rig.door.machine.next_deadline() == pytest.approx(rig.clock.monotonic() + 3.0)
     wake = rig.door.next_wakeup()
     assert wake is not None and wake <= rig.clock.monotonic() + 3.0
+
+
+def test_lgpio_outputs_are_claimed_at_their_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpiozero's lgpio pins would claim the line low, then write: patched to one call."""
+    import sys
+    import types
+
+    from edge.gate import door_io
+
+    calls: list[tuple[object, ...]] = []
+    fake = types.ModuleType("lgpio")
+    fake.gpio_claim_output = lambda *a: calls.append(a)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "lgpio", fake)
+
+    class Pin:
+        _callback = None
+        _number = 17
+        factory = types.SimpleNamespace(_handle=3)
+
+    door_io._claim_output_atomically(Pin(), True)
+    assert calls == [(3, 17, 1)]
+    assert door_io.make_outputs_glitch_free(MockFactory()) is False
