@@ -73,3 +73,13 @@ def test_reset_and_settings() -> None:
     assert d.filter([A], 0.1) == [A]
     with pytest.raises(ValueError):
         Deduper(repeat_after_s=0.0)
+
+
+def test_code_json_round_trip_and_geometry() -> None:
+    assert Code.from_json(A.to_json()) == A
+    assert A.box == (0, 0, 11, 11)
+    assert A.side_px == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        Code.from_json({"text": "x"})
+    with pytest.raises(ValueError):
+        Code.from_json({"text": 1, "symbology": "QRCode", "corners": []})
