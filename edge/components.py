@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge.app import Gate
@@ -47,25 +47,38 @@ class FailedComponent:
         pass
 
 
-# (name, factory): a factory returns None when its component is not configured.
-Factory = Callable[[Config, Gate, GateMetrics], Component | None]
-FACTORIES: list[tuple[str, Factory]] = []
+@dataclass
+class Runtime:
+    """What a component factory may use: the gate, its config and metrics, the entrance
+    cameras' state, and the components started before it (by name)."""
+
+    config: Config
+    gate: Gate
+    metrics: GateMetrics
+    camera_fps: Callable[[], dict[str, float]]
+    started: dict[str, Component] = field(default_factory=dict)
 
 
-def start_components(config: Config, gate: Gate, metrics: GateMetrics) -> list[Component]:
-    """Start every configured component; failures become :class:`FailedComponent`."""
+# A factory returns None when its component is not configured (or not enabled).
+Factory = Callable[[Runtime], Component | None]
+
+
+def start_components(runtime: Runtime, factories: list[tuple[str, Factory]]) -> list[Component]:
+    """Start every configured component in order; failures become :class:`FailedComponent`."""
     started: list[Component] = []
-    for name, factory in FACTORIES:
+    for name, factory in factories:
         try:
-            component = factory(config, gate, metrics)
+            component = factory(runtime)
         except Exception as exc:  # any failure here degrades the gate, never stops it
-            log.exception("%s failed to start", name)
-            started.append(FailedComponent(name, f"failed to start: {exc}"))
-            continue
+            expected = isinstance(exc, ValueError | OSError | ImportError)  # config, files
+            log.error("%s failed to start: %s", name, exc, exc_info=not expected)
+            component = FailedComponent(name, f"failed to start: {exc}")
         if component is not None:
-            log.info("%s started", name)
+            if not isinstance(component, FailedComponent):
+                log.info("%s started", name)
             started.append(component)
+            runtime.started[name] = component
     return started
 
 
-__all__ = ["FACTORIES", "Component", "FailedComponent", "start_components"]
+__all__ = ["Component", "Factory", "FailedComponent", "Runtime", "start_components"]

@@ -31,9 +31,9 @@ from typing import Any
 
 from edge.app import Gate, build_gate
 from edge.clock import Clock, SystemClock
-from edge.components import Component, start_components
+from edge.components import Component, Runtime, start_components
 from edge.config import Config, load_config
-from edge.feeds import CameraFeed, Opener, open_camera
+from edge.feeds import CameraFeed, FeedState, Opener, open_camera
 from edge.gate.pins import make_pin_factory
 from edge.gate.trust import TrustStore
 from edge.metrics import GateMetrics, MetricsServer
@@ -42,6 +42,7 @@ from edge.reload import ReloadResult, reload_config
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
 from edge.secrets import load_trust
 from edge.vision.dedupe import Deduper
+from edge.wiring import FACTORIES
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ class Service:
         self.feeds = camera_feeds(self.config, self._opener)
         for feed in self.feeds:
             feed.start()
-        self.components = start_components(self.config, self.gate, self.metrics)
+        runtime = Runtime(self.config, self.gate, self.metrics, self.camera_fps)
+        self.components = start_components(runtime, FACTORIES)
 
     def _start_metrics(self) -> None:
         m = self.config.metrics
@@ -241,8 +243,12 @@ class Service:
 
     # --- health and status ---------------------------------------------------------------
 
-    def _feed_states(self) -> list[Any]:
+    def _feed_states(self) -> list[FeedState]:
         return [f.state() for f in self.feeds]
+
+    def camera_fps(self) -> dict[str, float]:
+        """Frames per second of each entrance camera (for the console and sync heartbeat)."""
+        return {s.name: s.fps for s in self._feed_states()}
 
     def _evaluate_health(self) -> bool:
         """Recompute health; True when the set of problems changed."""

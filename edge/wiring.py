@@ -1,0 +1,203 @@
+"""The optional parts of a running gate, each behind a guard: sync, person detection, console.
+
+Each factory returns None when its part is not configured, raises when it cannot start (the
+service turns that into a degraded status, see :mod:`edge.components`) and otherwise a small
+adapter with ``problem()`` and ``close()``. Modules are imported inside the factories, so a
+part that is missing from an installation only matters when the config asks for it.
+
+Order matters: sync first (the console shows its state), the console last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from edge.components import Factory, Runtime
+from edge.secrets import resolve_path
+
+log = logging.getLogger(__name__)
+
+SYNC_GRACE_S = 30.0  # a broker not connected yet right after start is not a problem, s
+
+
+class SyncComponent:
+    """The MQTT uplink (:class:`edge.sync.service.SyncService`)."""
+
+    name = "sync"
+
+    def __init__(self, service: Any, where: str) -> None:
+        self.service = service
+        self.where = where
+        self.started = time.monotonic()
+
+    def connected(self) -> bool:
+        return bool(self.service.link.connected)
+
+    def problem(self) -> str:
+        if self.connected() or time.monotonic() - self.started < SYNC_GRACE_S:
+            return ""
+        return f"not connected to the broker {self.where} (records queue safely)"
+
+    def close(self) -> None:
+        self.service.stop()
+
+
+def start_sync(rt: Runtime) -> SyncComponent | None:
+    s = rt.config.sync
+    if not s.enabled:
+        return None
+    from edge.sync.lists_apply import GateHooks
+    from edge.sync.service import SyncService
+
+    gate = rt.gate
+    if s.password_file is not None or s.key_file is not None:
+        # Secrets come from systemd's credentials directory when the unit provides them.
+        update = {k: resolve_path(v) for k in ("password_file", "key_file") if (v := getattr(s, k))}
+        config = rt.config.model_copy(update={"sync": s.model_copy(update=update)})
+    else:
+        config = rt.config
+
+    def on_lists(lists: Any) -> None:
+        gate.lists = lists  # one attribute swap: the main loop reads it per decision
+
+    def on_trust(trust: Any) -> None:
+        gate.trust = trust
+
+    def on_rules(rules: Any) -> None:
+        gate.rules = rules
+
+    hooks = GateHooks(on_lists=on_lists, on_trust=on_trust, on_rules=on_rules)
+    service = SyncService(
+        config,
+        gate.store,
+        gate.events,
+        hooks,
+        base_trust=gate.trust,
+        components=lambda: {"cameras": str(rt.camera_fps())},
+    )
+    service.start()
+    return SyncComponent(service, f"{s.host}:{s.port}")
+
+
+class AlertRecorder:
+    """Perimeter alerts become durable ``alert`` records, then live events for the guard."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.gate = rt.gate
+
+    def emit(self, alert: Any) -> None:
+        body = {
+            "gate": self.gate.config.gate.id,
+            "alert_id": alert.id,
+            "alert": alert.kind.value,
+            "phase": alert.phase.value,
+            "camera": alert.camera,
+            "zone": alert.zone,
+            "household": alert.household,
+            "score": alert.score,
+            "started": alert.started_wall,
+            "reason": alert.reason,
+            "snapshot": alert.snapshot.name if alert.snapshot else None,
+        }
+        record = self.gate.store.append("alert", alert.wall, body, priority=10)
+        self.gate.events.publish("alert", alert.wall, seq=record.seq, message=alert.message, **body)
+
+
+class PerimeterComponent:
+    """Perimeter cameras with the shared person detector."""
+
+    name = "perimeter"
+
+    def __init__(self, service: Any, detector: Any) -> None:
+        self.service = service
+        self.detector = detector
+
+    def problem(self) -> str:
+        problems = []
+        if not self.detector.status.ok:
+            problems.append(f"detector: {self.detector.status.message}")
+        for cam, report in self.service.health().items():
+            bad = [n for n in ("offline", "frozen", "covered") if getattr(report, n, False)]
+            if bad:
+                problems.append(f"camera {cam} {'/'.join(bad)}")
+        return "; ".join(problems)
+
+    def close(self) -> None:
+        self.service.stop()
+
+
+def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
+    settings = getattr(rt.config, "perimeter", None)
+    if settings is None or not settings.enabled or not settings.cameras:
+        return None
+    from edge.vision.detector import Detector
+    from edge.vision.perimeter import PerimeterService
+    from edge.vision.settings import DetectorSettings
+
+    detector = Detector(getattr(rt.config, "detector", None) or DetectorSettings())
+
+    def detect(frame: Any) -> Any:
+        t0 = time.perf_counter()
+        found = detector.detect(frame)
+        rt.metrics.detector_ms.observe((time.perf_counter() - t0) * 1000.0)
+        return found
+
+    service = PerimeterService(
+        settings,
+        detect,
+        AlertRecorder(rt),
+        lambda: rt.gate.lists.statuses(),
+        clock=rt.gate.clock,
+        detector_status=lambda: detector.status,
+    )
+    service.start()
+    return PerimeterComponent(service, detector)
+
+
+class ConsoleComponent:
+    name = "console"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def problem(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def start_console(rt: Runtime) -> ConsoleComponent | None:
+    if not rt.config.console.enabled:
+        return None
+    from edge.console import ConsoleContext, start_console
+
+    gate = rt.gate
+
+    def health() -> dict[str, Any]:
+        sync = rt.started.get("sync")
+        oldest = gate.store.oldest_unacked_ts()
+        return {
+            "broker_connected": sync.connected() if isinstance(sync, SyncComponent) else None,
+            "outbox_depth": gate.store.outbox_depth(),
+            "oldest_unacked_s": None if oldest is None else gate.clock.time() - oldest,
+            "last_sync_ts": None,
+            "list_versions": {"lists": gate.lists.version},
+            "clock_trusted": None,
+            "camera_fps": rt.camera_fps(),
+            "detector_ms": None,
+        }
+
+    server = start_console(ConsoleContext.from_gate(gate, health=health), rt.config.console)
+    return ConsoleComponent(server)
+
+
+FACTORIES: list[tuple[str, Factory]] = [
+    ("sync", start_sync),
+    ("perimeter", start_perimeter),
+    ("console", start_console),
+]
+
+__all__ = ["FACTORIES"]
