@@ -158,20 +158,28 @@ def _first_frames(spec: str, width: int, height: int) -> tuple[int, str, float]:
     return int(result["frames"]), str(result["problem"]), time.monotonic() - start
 
 
-def check_cameras(config: Config) -> list[Check]:
-    cam = config.camera
-    frames, problem, took = _first_frames(cam.source, cam.width, cam.height)
+def _camera_check(name: str, spec: str, width: int, height: int) -> Check:
+    frames, problem, took = _first_frames(spec, width, height)
     if not problem:
-        return [Check("camera gate", "ok", f"{cam.source}: {frames} frames in {took:.1f} s")]
-    return [
-        Check(
-            "camera gate",
-            "fail",
-            f"{cam.source}: {problem}",
-            "check [camera] source and the cable; USB cameras are /dev/video* ('0' = first); "
-            "the Pi camera is 'picamera2'; an RTSP URL must play in VLC from this network",
-        )
-    ]
+        return Check(f"camera {name}", "ok", f"{spec}: {frames} frames in {took:.1f} s")
+    return Check(
+        f"camera {name}",
+        "fail",
+        f"{spec}: {problem}",
+        "check the camera's source and cable; USB cameras are /dev/video* ('0' = first); "
+        "the Pi camera is 'picamera2'; an RTSP URL must play in VLC from this network",
+    )
+
+
+def check_cameras(config: Config) -> list[Check]:
+    """The entrance camera, then each enabled perimeter camera, must deliver frames."""
+    cam = config.camera
+    checks = [_camera_check("gate", cam.source, cam.width, cam.height)]
+    perimeter = getattr(config, "perimeter", None)
+    if perimeter is not None and perimeter.enabled:
+        for pc in perimeter.cameras:
+            checks.append(_camera_check(str(pc.id), str(pc.source), 640, 480))
+    return checks
 
 
 def check_gpio(config: Config) -> Check:

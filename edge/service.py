@@ -100,7 +100,8 @@ class Service:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         # On a watchdog kill (SIGABRT) the journal gets every thread's stack: shows the hang.
-        faulthandler.enable()
+        if not faulthandler.is_enabled():  # pytest may have enabled it already
+            faulthandler.enable()
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_signal = signum
@@ -332,8 +333,12 @@ class Service:
         try:
             purge_acknowledged(self.gate.store, self.clock.time(), r.keep_days)
             relieve_disk_pressure(self.gate.store, int(r.min_free_mb * MB))
-            if r.snapshot_dir is not None:
-                cap_snapshots(r.snapshot_dir, int(r.snapshot_max_mb * MB), int(r.min_free_mb * MB))
+            folder = r.snapshot_dir
+            perimeter = getattr(self.config, "perimeter", None)
+            if folder is None and perimeter is not None and perimeter.enabled:
+                folder = Path(perimeter.snapshot_dir)  # where perimeter alerts write JPEGs
+            if folder is not None:
+                cap_snapshots(folder, int(r.snapshot_max_mb * MB), int(r.min_free_mb * MB))
         except Exception:  # a failed clean-up must not take the door down; retried next period
             log.exception("retention job failed")
 

@@ -75,7 +75,7 @@ def test_dead_camera_fails_with_a_fix(tmp_path: Path, make_config: Callable[...,
     status, report = doctor(tmp_path, config)
     camera = by_name(report)["camera gate"]
     assert status == 1 and camera["status"] == "fail"
-    assert "cannot open" in camera["detail"] and "[camera] source" in camera["fix"]
+    assert "cannot open" in camera["detail"] and "source" in camera["fix"]
 
 
 def test_store_check_corrupt_and_old_schema(tmp_path: Path) -> None:
