@@ -23,6 +23,7 @@ from edge.gate.door_io import DoorIO
 from edge.gate.door_machine import Action, DoorEvent, DoorMachine, Emit, SetLock, Timings
 from edge.gate.door_policy import DoorPolicy
 from edge.gate.indicators import IndicatorPlayer, Signal, background_for
+from edge.gate.rules import Direction
 
 if TYPE_CHECKING:
     from edge.config import DoorSettings
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # (event, details, wall-clock Unix seconds)
 DoorListener = Callable[[DoorEvent, dict[str, Any], float], None]
+# (holder, direction, wall-clock Unix seconds) of a granted passage, for anti-passback
+Passage = tuple[str | None, Direction, float]
 
 
 class Door:
@@ -63,6 +66,7 @@ class Door:
         # Inputs are read from the first tick on, so wiring up (and a test or the simulator
         # setting the idle input levels) never produces a spurious alarm or release.
         self._started = False
+        self._passages: list[Passage] = []  # granted, waiting for the door to open
         self.io.on_input(self.poll)
 
     # -- what the app uses ---------------------------------------------------------------
@@ -76,10 +80,19 @@ class Door:
         """Whether the lock is driven to unlocked."""
         return self.io.released
 
-    def grant(self, **data: Any) -> None:
-        """An allowed passage: momentary unlock, green light and one beep."""
+    def grant(self, passage: Passage | None = None, **data: Any) -> None:
+        """An allowed passage: momentary unlock, green light and one beep.
+
+        ``passage`` counts for anti-passback only once the door really opens (with a contact
+        fitted), so a resident who hesitates until the lock re-engages can scan again.
+        """
         with self._lock:
             now = self.clock.monotonic()
+            if passage is not None:
+                if self.io.contact is None:
+                    self.policy.passback.passed(*passage)
+                else:
+                    self._passages.append(passage)
             self.indicators.play(Signal.ALLOW, now)
             self._apply(self.machine.on_grant(now, **data))
             self._lights(now)
@@ -159,12 +172,21 @@ class Door:
         wall = self.clock.time()
         for a in actions:
             if isinstance(a, Emit):
+                self._track_passages(a)
                 log.info("door %s %s", a.event.value, a.data or "")
                 for listener in list(self.listeners):
                     try:
                         listener(a.event, dict(a.data, state=self.machine.state.value), wall)
                     except Exception:  # a listener must never stop the door
                         log.exception("door listener failed on %s", a.event.value)
+
+    def _track_passages(self, a: Emit) -> None:
+        if a.event is DoorEvent.OPENED:
+            for passage in self._passages:
+                self.policy.passback.passed(*passage)
+            self._passages.clear()
+        elif a.event is DoorEvent.RELOCKED and a.data.get("why") == "not_opened":
+            self._passages.clear()  # nobody went through
 
     def _lights(self, now: float) -> None:
         m = self.machine

@@ -88,9 +88,26 @@ def test_anti_passback_hard_in_the_app(tmp_path: Path) -> None:
     from edge.gate.rules import Direction
 
     assert gate.process_text(text, direction=Direction.IN).decision.allow
+    gate.door.io.simulate_input("contact", True)  # the resident goes through
+    gate.door.io.simulate_input("contact", False)
     clock.advance(30)
     gate.tick()
     again = gate.process_text(text, direction=Direction.IN)
     assert not again.decision.allow and again.to_json()["reasons"] == ["ANTI_PASSBACK"]
     assert gate.process_text(text, direction=Direction.OUT).decision.allow
+    gate.close()
+
+
+def test_anti_passback_counts_only_a_door_that_opened(tmp_path: Path) -> None:
+    """A resident who hesitates until the lock re-engages may scan again."""
+    gate, clock, _, text = _gate(tmp_path, anti_passback="hard")
+    assert gate.process_text(text).decision.allow
+    clock.advance(5)
+    gate.tick()  # re-locked: not opened
+    assert gate.process_text(text).decision.allow
+    gate.door.io.simulate_input("contact", True)
+    clock.advance(2)
+    gate.door.io.simulate_input("contact", False)
+    gate.tick()
+    assert gate.process_text(text).to_json()["reasons"] == ["ANTI_PASSBACK"]
     gate.close()
