@@ -167,8 +167,8 @@ class Gate:
                 Store.mark_step_used(db, cred.pass_id, cred.step, now)
         outcome = Outcome(code, v, decision, record, relay, door_verdict)
         if decision.allow:
-            self.door.policy.passed(decision, direction, now)
-            self.door.grant(access_seq=record.seq, direction=direction.value)
+            passage = (decision.holder, direction, now)  # for anti-passback, once it opens
+            self.door.grant(passage, access_seq=record.seq, direction=direction.value)
         else:
             self.door.refuse()
         self.events.publish(
