@@ -183,7 +183,7 @@ class Scanner:
                     )
                 else:
                     self._multi(grey, run)
-            except (cv2.error, MemoryError, ValueError) as exc:
+            except (cv2.error, MemoryError, ValueError, RuntimeError) as exc:
                 # a frame that breaks an engine is a frame without codes, not a dead gate
                 log.warning("scan failed on a %s frame: %s", frame.shape, exc)
         report.ms = run.elapsed_ms()
