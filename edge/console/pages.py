@@ -99,6 +99,7 @@ def page(name: str, session: Session, gate_name: str, extra: dict[str, str]) -> 
             "gate_name": gate_name,
             "user": user.name,
             "role": user.role,
+            "role_label": t(lang, "role_" + user.role),
             "csrf": session.csrf,
             "raw_nav": nav,
             "raw_body": body,

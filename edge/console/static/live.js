@@ -45,7 +45,10 @@ function alertCard(a) {
     }
     snap.append(svg);
   }
-  const title = a.message || (a.type && a.type !== "intrusion" ? a.type : T("intrusion"));
+  // The producer's own sentence in the user's language, else ours for its type.
+  const own = BODY.lang === "zh" ? a.message : a.message_en;
+  let title = own || (I18N["a_" + a.type] ? T("a_" + a.type) : a.type || T("intrusion"));
+  if (a.phase === "end") title += ` (${T("alert_ended")})`;
   const meta = el(
     "p",
     { class: "meta" },
