@@ -289,3 +289,19 @@ def test_json_output_contract() -> None:
     keys = {"format", "decoded", "signature_valid", "expired", "time_valid", "key_usage_valid"}
     assert keys | {"payload", "evidence", "reasons"} <= set(out)
     json.dumps(out)
+
+
+def test_certificate_that_is_not_strict_der_still_verifies() -> None:
+    """Some real DSCs break DER; the key and the key usage are still found."""
+    from cryptography import x509
+
+    good = make_cert(ec_key(3), [OID_VACC])
+    assert good[:2] == b"\x30\x82"  # outer SEQUENCE with a two-byte length
+    sloppy = b"\x30\x83\x00" + good[2:]  # same length, non-minimal (BER) encoding
+    with pytest.raises(ValueError):
+        x509.load_der_x509_certificate(sloppy)
+    dsc = load_dsc_der(sloppy)
+    assert dsc.usages == frozenset({EvidenceKind.VACCINATION}) and dsc.kid == kid_of(sloppy)
+    ok(hc1(vacc(), ec_key(3), kid_of(sloppy)), store(sloppy))
+    v = verify_text(hc1(pcr(), ec_key(3), kid_of(sloppy)), store(sloppy), NOW)
+    assert v.reasons == (Reason.KEY_USAGE_MISMATCH,)
