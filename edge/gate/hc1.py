@@ -106,8 +106,6 @@ def _num(claims: Mapping[Any, Any], key: int) -> float | None:
 def _entry(hcert: Mapping[Any, Any]) -> tuple[EvidenceKind, Mapping[Any, Any]]:
     """The single v/t/r entry; several groups or entries → ENTRY_COUNT."""
     groups = [(k, v) for k, v in hcert.items() if k in _KINDS]
-    if not groups:
-        raise _Refused(Reason.ENTRY_COUNT)
     if len(groups) != 1:
         raise _Refused(Reason.ENTRY_COUNT)
     key, entries = groups[0]
