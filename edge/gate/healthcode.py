@@ -24,7 +24,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edge.gate.health import HealthCodeCredential, HealthCodeStatus
@@ -188,3 +189,43 @@ class HealthCodeClient:
             return map_answer(json.loads(data))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return _S.FAILED
+
+
+class OnlineSettings(Protocol):
+    """The ``[health]`` config section, as far as this module needs it."""
+
+    enabled: bool
+    endpoint: str
+    timeout_s: float
+    cache_ttl_s: float
+    token_file: Path | None
+    ca_file: Path | None
+
+
+def client_from_settings(settings: OnlineSettings, gate_id: str) -> HealthCodeClient | None:
+    """The client for the ``[health]`` section, or None when the online check is off.
+
+    Raises ``ValueError`` naming the file when the token or CA file cannot be read.
+    """
+    if not settings.enabled or not settings.endpoint:
+        return None
+    token = None
+    if settings.token_file is not None:
+        try:
+            token = settings.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read {settings.token_file}: {exc.strerror}") from exc
+    ctx = None
+    if settings.ca_file is not None:
+        try:
+            ctx = ssl.create_default_context(cafile=str(settings.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot use CA file {settings.ca_file}: {exc}") from exc
+    return HealthCodeClient(
+        settings.endpoint,
+        timeout_s=settings.timeout_s,
+        cache_ttl_s=settings.cache_ttl_s,
+        gate_id=gate_id,
+        token=token,
+        ssl_context=ctx,
+    )

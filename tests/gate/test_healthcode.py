@@ -211,3 +211,21 @@ def test_https_with_a_provisioned_ca(tmp_path: Any) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_client_from_the_config_section(base: str, tmp_path: Any) -> None:
+    from edge.config import HealthOnlineSettings
+    from edge.gate.healthcode import client_from_settings
+
+    assert client_from_settings(HealthOnlineSettings(), "g") is None
+    token = tmp_path / "token"
+    token.write_text("abc\n")
+    s = HealthOnlineSettings(enabled=True, endpoint=base + "/green", token_file=token)
+    c = client_from_settings(s, "gate-7")
+    assert c is not None and c.timeout_s == 3.0
+    Handler.seen.clear()
+    assert c.check("HEALTHCODE:q", 0.0).status is S.GREEN
+    assert Handler.seen[0]["auth"] == "Bearer abc" and Handler.seen[0]["body"]["gate"] == "gate-7"
+    missing = HealthOnlineSettings(enabled=True, endpoint=base, token_file=tmp_path / "none")
+    with pytest.raises(ValueError, match="cannot read"):
+        client_from_settings(missing, "g")
