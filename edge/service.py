@@ -32,7 +32,7 @@ from typing import Any
 from edge.app import Gate, build_gate
 from edge.clock import Clock, SystemClock
 from edge.components import Component, Runtime, start_components
-from edge.config import Config, load_config
+from edge.config import Config, ConfigError, load_config
 from edge.feeds import CameraFeed, FeedState, Opener, open_camera
 from edge.gate.pins import make_pin_factory
 from edge.gate.trust import TrustStore
@@ -90,6 +90,7 @@ class Service:
         self._reload_requested = False
         self._problems: tuple[str, ...] = ("starting",)
         self._scans = [0, 0]  # allowed, refused since start
+        self._store_problem = ""
         # A code held up for two seconds is in ~30 frames: decide once per appearance.
         self.deduper = Deduper.from_settings(self.config.scanner)
 
@@ -127,7 +128,9 @@ class Service:
             trust = load_trust(self.config)
         self.gate = build_gate(self.config, clock=self.clock, pin_factory=factory, trust=trust)
         if not self.gate.store.integrity_ok():
-            log.error("store %s failed its integrity check", self.config.store.path)
+            # Keep the entrance working (new records still commit) but say so everywhere.
+            self._store_problem = "store failed its integrity check (see docs/operations.md)"
+            log.error("%s: %s", self._store_problem, self.config.store.path)
         self.gate.events.on(self._count_scan)
         self.metrics.attach(self.gate.events)
         self._start_metrics()
@@ -167,18 +170,21 @@ class Service:
 
     def run(self) -> int:
         """Start, serve until SIGTERM/SIGINT, stop with the door locked first."""
-        from edge.config import ConfigError
-
         self.install_signals()
         try:
             self.start()
-        except (ConfigError, ValueError) as exc:
+        except (ConfigError, ValueError) as exc:  # the file, or a key/lists file it names
             problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
             for line in problems:
                 log.error("config: %s", line)
             self.notifier.status(f"refusing to start: {len(problems)} config problem(s)")
             self.shutdown()
             return EXIT_CONFIG
+        except Exception as exc:  # GPIO busy, store unwritable…: systemd retries
+            log.exception("start failed")
+            self.notifier.status(f"start failed: {exc}")
+            self.shutdown()
+            return EXIT_STARTUP
         try:
             if not self.wait_for_cameras():
                 if self.stop_signal is not None:
@@ -255,6 +261,8 @@ class Service:
         """Recompute health; True when the set of problems changed."""
         dead = [f"camera {s.name} dead: {s.problem}" for s in self._feed_states() if not s.alive]
         degraded = [f"{c.name}: {msg}" for c in self.components if (msg := c.problem())]
+        if self._store_problem:
+            degraded.append(self._store_problem)
         problems = tuple(dead + degraded)
         changed = problems != self._problems
         self._problems = problems

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from svckit import GateProcess, NotifyListener
 
-from edge.service import EXIT_CONFIG
+from edge.service import EXIT_CONFIG, EXIT_STARTUP
 
 
 def test_ready_watchdog_status_and_no_watchdog_while_camera_dead(
@@ -95,3 +95,17 @@ def test_sighup_with_bad_config_keeps_running_config(
     status, err = gate.stop()
     assert status == 0
     assert "reload refused" in err and "door" in err and "after a restart" in err
+
+
+def test_start_failure_exits_for_a_restart(
+    make_config: Callable[..., Path],
+    gate_process: Callable[..., GateProcess],
+    notify: NotifyListener,
+) -> None:
+    # A store that cannot be created (nothing can be made under /proc, not even by root).
+    gate = gate_process(make_config(store={"path": "/proc/edge-gate-test/gate.sqlite3"}))
+    status, err = gate.wait()
+    assert status == EXIT_STARTUP, err
+    notify.drain(0.1)
+    assert any(f.get("STATUS", "").startswith("start failed") for _, f in notify.messages)
+    assert not any("READY" in f for _, f in notify.messages)
