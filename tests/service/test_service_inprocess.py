@@ -92,6 +92,10 @@ def test_sigterm_while_door_released_leaves_relay_de_energised(
     assert seen_released.is_set(), "the valid pass should have released the door"
     # The relay pin was still an output, driven low (de-energised), when it was released.
     assert RecordingPin.closed_states[17] is False
+    # The decision reached the metrics: one allowed scan and its frame-to-decision latency.
+    sample = service.metrics.registry.get_sample_value
+    assert sample("edge_gate_scans_total", {"outcome": "allow", "reason": "none"}) == 1.0
+    assert sample("edge_gate_decision_latency_seconds_count") == 1.0
 
 
 def test_reload_applies_rules_keeps_door_and_refuses_bad_config(

@@ -18,6 +18,7 @@ import pytest
 from edge.events import EventBus
 from edge.logsetup import setup_logging, under_systemd
 from edge.metrics import GateMetrics, MetricsServer
+from edge.notify import Notifier
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
 from edge.store import MIGRATIONS, Store
 
@@ -157,3 +158,19 @@ def test_metrics_endpoint_counts_scans_by_outcome() -> None:
     assert 'edge_gate_camera_fps{camera="gate"} 14.5' in body
     assert "edge_gate_outbox_depth 3.0" in body
     assert "edge_gate_oldest_unacked_age_seconds" in body
+
+
+def test_notifier_addresses_and_watchdog_interval() -> None:
+    assert Notifier({"NOTIFY_SOCKET": "@edge/notify"}).address == "\0edge/notify"
+    assert Notifier({"NOTIFY_SOCKET": "/run/x.sock"}).address == "/run/x.sock"
+    quiet = Notifier({})
+    assert not quiet.enabled and quiet.send(status="x") is False  # outside systemd: no-op
+    env = {"NOTIFY_SOCKET": "/run/x.sock", "WATCHDOG_USEC": "30000000"}
+    assert Notifier(env).watchdog_interval_s == 15.0  # half of WatchdogSec=30
+    other = {**env, "WATCHDOG_PID": str(os.getpid() + 1)}  # meant for another process
+    assert Notifier(other).watchdog_interval_s == Notifier({}).watchdog_interval_s
+
+
+def test_notifier_survives_a_vanished_socket(tmp_path: Path) -> None:
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
+    assert notifier.send(status="x") is False and notifier.watchdog() is False
