@@ -69,6 +69,14 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[
         "20260101T000000Z",
         "2025-12-31T24:00:00Z",
         "2026-01-01",
+        "2026-01-01Z",
+        "2026-01-01T00:00",
+        "2026-01-01T0000Z",
+        "2025-12-31T23:59:60Z",  # leap second
+        "2026-001",  # ordinal date
+        "2026001",
+        "2026-W01-4",  # week date: Thursday of week 1
+        "2026W014",
     ],
 )
 def test_every_iso_8601_spelling(spelling: str) -> None:
@@ -79,7 +87,10 @@ def test_fraction_digits_are_kept() -> None:
     assert parse_iso8601("2026-01-01T00:00:00.123456789Z") == pytest.approx(NOW + 0.123456789)
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "2026-13-01T00:00:00Z", "2026-01-01T25:00Z", ""])
+@pytest.mark.parametrize(
+    "bad",
+    ["yesterday", "2026-13-01T00:00:00Z", "2026-01-01T25:00Z", "", "2026-366", "2026-02-30"],
+)
 def test_bad_now_is_a_usage_error(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--now", bad, "--text", "x"]) == 2
 
