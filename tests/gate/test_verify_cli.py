@@ -29,6 +29,7 @@ from healthkit import (
 from edge.cli import main
 from edge.gate import passes
 from edge.gate.isotime import parse_iso8601
+from edge.gate.reasons import Reason
 from edge.gate.rules import Role
 
 EC_DER = make_cert(ec_key(0))
@@ -206,3 +207,23 @@ def test_human_output(files: dict[str, Path], capsys: pytest.CaptureFixture[str]
     assert main(["verify", "--now", "2027-01-01", "--trust", str(files["ec"]), "--text", text]) == 1
     out = capsys.readouterr().out
     assert "HC1: NOT VALID" in out and "CERT_EXPIRED" in out
+
+
+def test_revoked_pass_ids_in_the_trust_store() -> None:
+    from edge.gate.trust import TrustStore
+    from edge.gate.verify import verify_text
+
+    key = Ed25519PrivateKey.generate()
+    body = passes.PassBody("P-5", "h-5", "2", "1", "301", Role.RESIDENT, int(NOW) - 5, int(NOW) + 5)
+    trust = TrustStore()
+    trust.add_pass_issuer(key.public_key())
+    text = passes.issue(body, key)
+    assert verify_text(text, trust, NOW).valid
+    trust.revoked_pass_ids.add("P-5")
+    v = verify_text(text, trust, NOW)
+    assert v.reasons == (Reason.REVOKED,) and v.credential.problems == (Reason.REVOKED,)
+    late = verify_text(text, TrustStore(pass_issuers=trust.pass_issuers), NOW + 60)
+    assert late.reasons == (Reason.EXPIRED,)
+    untrusted = verify_text(text, trust, NOW + 60, clock_trusted=False)
+    assert untrusted.reasons == (Reason.REVOKED, Reason.CLOCK_UNTRUSTED)
+    assert not untrusted.expired and not untrusted.time_valid
