@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.events import EventBus
@@ -63,6 +64,7 @@ class ConsoleContext:
     camera_snapshot: Callable[[str], bytes | None] = _no_snapshot
     zones: Callable[[], list[dict[str, Any]]] = field(default=_no_cameras)
     save_zone: Callable[[dict[str, Any], str], None] | None = None
+    snapshot_dir: Path | None = None  # where alerts' snapshot file names are looked up
 
     @classmethod
     def from_gate(cls, gate: Gate, **overrides: Any) -> ConsoleContext:
@@ -77,11 +79,15 @@ class ConsoleContext:
         def health() -> dict[str, Any]:
             info: dict[str, Any] = dict.fromkeys(HEALTH_KEYS)
             info["outbox_depth"] = gate.store.outbox_depth()
+            oldest = getattr(gate.store, "oldest_unacked_ts", lambda: None)()
+            info["oldest_unacked_s"] = None if oldest is None else gate.clock.time() - oldest
             info["list_versions"] = {"lists": gate.lists.version}
             return info
 
         def door_state() -> dict[str, Any]:
-            return {"state": "released" if gate.door.released else "locked"}
+            machine = getattr(gate.door, "machine", None)  # the door state machine, if fitted
+            state = getattr(getattr(machine, "state", None), "value", None)
+            return {"state": state or ("released" if gate.door.released else "locked")}
 
         def save_zone(zone: dict[str, Any], user: str) -> None:
             book.save(zone, user, gate.clock.time())
@@ -95,10 +101,11 @@ class ConsoleContext:
             lists=lists,
             health=health,
             door_state=door_state,
-            open_door=gate.door.grant,
+            open_door=lambda: gate.door.grant(source="console"),  # marks the door record
             cameras=lambda: _configured_cameras(gate),
             zones=book.all,
             save_zone=save_zone,
+            snapshot_dir=getattr(_perimeter(gate), "snapshot_dir", None),
         )
         for name, value in overrides.items():
             if not hasattr(ctx, name):

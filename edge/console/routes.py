@@ -152,6 +152,9 @@ def _api_get(h: Handler, path: str, user: User) -> None:
     if m and m.group(2) == "snapshot":
         row = con.board.alert(m.group(1))
         snap = snapshot_path(row.data) if row else None
+        if snap is not None and not snap.is_absolute():
+            # Recorded alerts name only the file; it lives in the perimeter's snapshot folder.
+            snap = ctx.snapshot_dir / snap.name if ctx.snapshot_dir else None
         return _image(
             h, _read_image(snap), "image/png" if snap and snap.suffix == ".png" else "image/jpeg"
         )

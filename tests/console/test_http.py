@@ -183,3 +183,27 @@ def test_scan_events_never_carry_health_details(client: Client, env: Env) -> Non
         "direction",
     }
     assert scan["sentence_en"] == "This is not a community pass"
+
+
+def test_recorded_alert_snapshot_is_found_in_the_snapshot_folder(client: Client, env: Env) -> None:
+    """The service's alert records name only the snapshot file, relative to snapshot_dir."""
+    env.ctx.snapshot_dir = env.tmp / "snaps"
+    env.ctx.snapshot_dir.mkdir()
+    (env.ctx.snapshot_dir / "abc.jpg").write_bytes(b"\xff\xd8fake-jpeg")
+    client.login("guard1")
+    env.gate.events.publish(
+        "alert", 1.0, alert_id="abc", alert="person_in_zone", phase="new", snapshot="abc.jpg"
+    )
+    status, raw, _ = client.request("GET", "/api/alerts/abc/snapshot")
+    assert status == 200 and raw.startswith(b"\xff\xd8")
+    env.gate.events.publish("alert", 2.0, alert_id="evil", snapshot="../../etc/passwd")
+    assert client.request("GET", "/api/alerts/evil/snapshot")[0] == 404
+
+
+def test_door_state_and_last_event(client: Client, env: Env) -> None:
+    client.login("admin1")
+    assert client.api("GET", "/api/live")[1]["door"]["state"] == "locked"
+    client.api("POST", "/api/door/open", {"reason": "ambulance crew"})
+    door = client.api("GET", "/api/live")[1]["door"]
+    assert door["state"] == "released" and door.get("event") == "granted"
+    assert door.get("source") == "console"

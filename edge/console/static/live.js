@@ -47,7 +47,8 @@ function alertCard(a) {
   }
   // The producer's own sentence in the user's language, else ours for its type.
   const own = BODY.lang === "zh" ? a.message : a.message_en;
-  let title = own || (I18N["a_" + a.type] ? T("a_" + a.type) : a.type || T("intrusion"));
+  const type = a.type || a.alert; // "alert" is the recorded alerts' name for the type
+  let title = own || (I18N["a_" + type] ? T("a_" + type) : type || T("intrusion"));
   if (a.phase === "end") title += ` (${T("alert_ended")})`;
   const meta = el(
     "p",
@@ -117,12 +118,15 @@ function renderScans(list) {
   for (const s of list) ul.append(scanItem(s));
 }
 
+const ALARM_STATES = ["forced_open", "held_open_alarm", "emergency"];
+
 function renderDoor(d) {
   const box = document.getElementById("door-state");
   const state = d.state || "unknown";
-  box.textContent = T({ locked: "door_locked", released: "door_released" }[state] || "door_unknown");
-  if (!["locked", "released", "unknown"].includes(state)) box.textContent = state;
-  box.className = `door-state ${state}`;
+  box.textContent = I18N["door_" + state] ? T("door_" + state) : state;
+  box.className = `door-state ${state}${ALARM_STATES.includes(state) ? " alarm" : ""}`;
+  const last = document.getElementById("door-last");
+  last.textContent = d.event ? `${T("door_last")}: ${T("de_" + d.event)} ${fmtTime(d.ts)}` : "";
 }
 
 async function refresh() {
