@@ -2,56 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from door_rig import ALL_PINS, Rig
 from gpiozero.pins.mock import MockFactory
 
 from edge.clock import FakeClock
 from edge.config import DoorSettings
 from edge.gate.door import Door
-from edge.gate.door_machine import DoorEvent
 from edge.gate.door_policy import DoorPolicy
-
-RELAY, CONTACT, EXIT, FIRE, TAMPER, GREEN, RED, BUZZER = 17, 5, 6, 13, 19, 22, 23, 24
-ALL_PINS = {
-    "contact_pin": CONTACT,
-    "exit_pin": EXIT,
-    "fire_pin": FIRE,
-    "tamper_pin": TAMPER,
-    "green_led_pin": GREEN,
-    "red_led_pin": RED,
-    "buzzer_pin": BUZZER,
-}
-
-
-class Rig:
-    """A door on mock pins with every event it reported, as (event name, details)."""
-
-    def __init__(self, door: Door, factory: MockFactory, clock: FakeClock) -> None:
-        self.door, self.factory, self.clock = door, factory, clock
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        door.listeners.append(lambda e, d, ts: self.events.append((e.value, d)))
-
-    def names(self) -> list[str]:
-        return [e for e, _ in self.events]
-
-    def take(self) -> list[str]:
-        """The event names since the last call."""
-        out = self.names()
-        self.events.clear()
-        return out
-
-    def input(self, name: str, active: bool) -> None:
-        self.door.io.simulate_input(name, active)
-
-    def later(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        self.door.tick()
-
-    def pin(self, number: int) -> Any:
-        return self.factory.pin(number)
 
 
 @pytest.fixture
@@ -75,4 +37,15 @@ def make_rig() -> Iterator[Callable[..., Rig]]:
         door.close()
 
 
-__all__ = ["ALL_PINS", "DoorEvent", "Rig"]
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """The CLI quietens the "edge" logger for its run; undo that for the other test dirs."""
+    logger = logging.getLogger("edge")
+    level = logger.level
+    root_handlers = list(logging.getLogger().handlers)
+    yield
+    logger.setLevel(level)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if h not in root_handlers:
+            root.removeHandler(h)

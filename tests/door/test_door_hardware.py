@@ -7,7 +7,7 @@ import gc
 from collections.abc import Callable
 
 import pytest
-from conftest import BUZZER, GREEN, RED, RELAY, Rig
+from door_rig import BUZZER, GREEN, RED, RELAY, Rig
 from gpiozero.pins.mock import MockFactory
 
 from edge.clock import FakeClock
