@@ -87,6 +87,9 @@ class Door:
         fitted), so a resident who hesitates until the lock re-engages can scan again.
         """
         with self._lock:
+            if self.io.closed:
+                log.error("grant after shutdown ignored: the door stays in its safe state")
+                return
             now = self.clock.monotonic()
             if passage is not None:
                 if self.io.contact is None:
@@ -114,6 +117,8 @@ class Door:
     def tick(self) -> None:
         """Poll inputs, follow the unlock schedule and run the timers. Call every frame."""
         with self._lock:
+            if self.io.closed:
+                return  # after shutdown the lock stays in its safe state
             self._started = True
             self.poll()
             now = self.clock.monotonic()
@@ -126,7 +131,7 @@ class Door:
     def poll(self) -> None:
         """Feed input changes to the machine (also called from gpiozero's callbacks)."""
         with self._lock:
-            if not self._started:
+            if not self._started or self.io.closed:
                 return
             now = self.clock.monotonic()
             io, m = self.io, self.machine

@@ -113,6 +113,10 @@ class DoorIO:
         self.buzzer = out(Buzzer, settings.buzzer_pin)
         atexit.register(_safe_at_exit, weakref.ref(self))
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     # -- outputs -------------------------------------------------------------------------
     def set_lock(self, released: bool) -> None:
         """Unlock (``released``) or lock, translating through the lock type."""

@@ -223,3 +223,13 @@ def test_lgpio_outputs_are_claimed_at_their_level(monkeypatch: pytest.MonkeyPatc
     door_io._claim_output_atomically(Pin(), True)
     assert calls == [(3, 17, 1)]
     assert door_io.make_outputs_glitch_free(MockFactory()) is False
+
+
+def test_nothing_moves_the_lock_after_shutdown(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig()
+    rig.door.close()
+    history = len(rig.pin(RELAY).states)
+    rig.door.grant()
+    rig.later(1.0)
+    rig.door.hold(True)
+    assert len(rig.pin(RELAY).states) == history and not rig.door.released
