@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,42 +158,81 @@ def pem_blocks(data: bytes, label: str = "CERTIFICATE") -> list[bytes]:
     return out
 
 
+def _kid(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return None
+
+
+def load_public_key_dsc(data: bytes, kid: bytes | None) -> Dsc:
+    """A trusted key given without its certificate (PEM or DER SubjectPublicKeyInfo).
+
+    Without a kid it is tried for any kid no certificate answers to (``KEYLESS``).
+    """
+    try:
+        key: Any = (
+            serialization.load_pem_public_key(data)
+            if data.lstrip().startswith(b"-----BEGIN")
+            else serialization.load_der_public_key(data)
+        )
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a public key: {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ValueError("public key is neither EC nor RSA")
+    return Dsc(kid or KEYLESS, key)
+
+
+KEYLESS = b""  # kid of keys trusted without a certificate
+
+
 def load_trust_list(obj: Any) -> list[Dsc]:
     """DSCs from a JSON trust list: a list (or ``{"certificates": [...]}``, or a kid-keyed map)
-    of entries with ``rawData``/``certificate``/``CERTIFICATE`` (base64 DER) and optional
-    ``kid`` (base64)."""
+    of entries with ``rawData``/``certificate``/``CERTIFICATE`` (base64 DER) or
+    ``publicKeyPem``/``publicKey`` (PEM or base64 DER key), and an optional ``kid`` (base64).
+    """
     if isinstance(obj, dict):
         if isinstance(obj.get("certificates"), list):
             obj = obj["certificates"]
         elif isinstance(obj.get("TESTCTX"), dict):  # dgc-testdata test file
             obj = [obj["TESTCTX"]]
-        else:
-            obj = [dict(v, kid=k) if isinstance(v, dict) else v for k, v in obj.items()]
+        else:  # {kid: entry} or {kid: [entries]}
+            flat: list[Any] = []
+            for k, v in obj.items():
+                for e in v if isinstance(v, list) else [v]:
+                    flat.append(dict(e, kid=e.get("kid", k)) if isinstance(e, dict) else e)
+            obj = flat
     if not isinstance(obj, list):
         raise ValueError("trust list must be a JSON list of certificates")
     out = []
     for entry in obj:
         if not isinstance(entry, dict):
             continue
+        kid = _kid(entry.get("kid"))
         raw = entry.get("rawData") or entry.get("certificate") or entry.get("CERTIFICATE")
-        if not isinstance(raw, str):
+        if isinstance(raw, str):
+            out.append(load_dsc_der(base64.b64decode(raw), kid))
             continue
-        kid_s = entry.get("kid")
-        kid = None
-        if isinstance(kid_s, str):
-            try:
-                kid = base64.b64decode(kid_s + "=" * (-len(kid_s) % 4))
-            except ValueError:
-                kid = None
-        out.append(load_dsc_der(base64.b64decode(raw), kid))
+        pub = entry.get("publicKeyPem") or entry.get("publicKey")
+        if isinstance(pub, str):
+            data = pub.encode() if "-----BEGIN" in pub else base64.b64decode(pub)
+            out.append(load_public_key_dsc(data, kid))
     return out
 
 
+_B64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
+
+
 def load_dsc_bytes(data: bytes) -> list[Dsc]:
-    """DSCs from a PEM bundle, a DER certificate or a JSON trust list."""
+    """DSCs from a PEM bundle, a DER certificate, base64 DER text or a JSON trust list."""
     if b"-----BEGIN CERTIFICATE-----" in data:
         return [load_dsc_der(der) for der in pem_blocks(data)]
-    stripped = data.lstrip()
+    stripped = data.strip()
     if stripped[:1] in (b"{", b"["):
         return load_trust_list(json.loads(data))
+    if stripped and _B64_TEXT.match(stripped) and stripped[:2] == b"MI":
+        # a certificate pasted as bare base64 (how trust lists and test files carry it)
+        return [load_dsc_der(base64.b64decode(b"".join(stripped.split())))]
     return [load_dsc_der(data)]

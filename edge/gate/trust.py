@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from edge.gate.dsc import Dsc, load_dsc_bytes
+from edge.gate.dsc import KEYLESS, Dsc, load_dsc_bytes
 from edge.gate.jwks import Crl, ShcKey, load_crl, load_json_bytes, load_jwks
 
 MAX_TRUST_FILE = 16 * 1024 * 1024  # bytes; a national trust list is a few MB
@@ -49,10 +50,11 @@ class TrustStore:
         self.dscs.setdefault(dsc.kid, []).append(dsc)
 
     def dsc_candidates(self, kid: bytes | None) -> list[Dsc]:
-        """Certificates to try for ``kid``; with no kid at all, every certificate."""
+        """Keys to try for ``kid``: the certificates with that kid, else keys trusted without
+        a kid; with no kid in the message at all, every key."""
         if kid is None:
             return [d for ds in self.dscs.values() for d in ds]
-        return list(self.dscs.get(kid, ()))
+        return list(self.dscs.get(kid, ())) or list(self.dscs.get(KEYLESS, ()))
 
     def add_shc_key(self, key: ShcKey) -> None:
         self.shc_keys.setdefault(key.kid, []).append(key)
@@ -89,7 +91,10 @@ class TrustStore:
             if isinstance(key, Ed25519PublicKey):
                 self.add_pass_issuer(key)
                 return "pass-issuer"
-            raise ValueError("a bare EC/RSA key has no DCC key id: provide the certificate")
+            if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+                self.add_dsc(Dsc(KEYLESS, key))  # no certificate, so no kid: see dsc_candidates
+                return "dsc-key"
+            raise ValueError("not an Ed25519, EC or RSA key")
         if data.lstrip()[:1] in (b"{", b"["):
             obj = load_json_bytes(data)
             if isinstance(obj, dict) and "keys" in obj:

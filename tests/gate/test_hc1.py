@@ -305,3 +305,29 @@ def test_certificate_that_is_not_strict_der_still_verifies() -> None:
     ok(hc1(vacc(), ec_key(3), kid_of(sloppy)), store(sloppy))
     v = verify_text(hc1(pcr(), ec_key(3), kid_of(sloppy)), store(sloppy), NOW)
     assert v.reasons == (Reason.KEY_USAGE_MISMATCH,)
+
+
+def test_bare_base64_certificate_and_keys_without_certificate(tmp_path: Any) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    raw = tmp_path / "cert.b64"
+    raw.write_text(base64.b64encode(EC_DER).decode() + "\n")
+    t = TrustStore()
+    assert t.add_file(raw) == "dsc"
+    ok(hc1(vacc(), ec_key(0), kid_of(EC_DER)), t)
+    # a bare public key has no kid: tried only when no certificate answers to the kid
+    spki = (
+        rsa_key(0)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (tmp_path / "key.pem").write_bytes(spki)
+    assert t.add_file(tmp_path / "key.pem") == "dsc-key"
+    ok(hc1(vacc(), rsa_key(0), b"anything"), t)
+    v = verify_text(hc1(vacc(), rsa_key(0), kid_of(EC_DER)), t, NOW)
+    assert v.reasons == (Reason.BAD_SIGNATURE,)  # the kid's certificate answers, and fails
+    listing = {base64.b64encode(b"kid-0001").decode(): [{"publicKeyPem": spki.decode()}]}
+    (d,) = load_dsc_bytes(json.dumps(listing).encode())
+    assert d.kid == b"kid-0001"
