@@ -331,3 +331,14 @@ def test_bare_base64_certificate_and_keys_without_certificate(tmp_path: Any) -> 
     listing = {base64.b64encode(b"kid-0001").decode(): [{"publicKeyPem": spki.decode()}]}
     (d,) = load_dsc_bytes(json.dumps(listing).encode())
     assert d.kid == b"kid-0001"
+
+
+def test_der_encoded_ecdsa_signature_is_accepted_leniently() -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    def to_der(sig: bytes) -> bytes:
+        return encode_dss_signature(
+            int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+        )
+
+    ok(hc1(vacc(), ec_key(0), kid_of(EC_DER), mutate_sig=to_der))

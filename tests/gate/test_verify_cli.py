@@ -227,3 +227,15 @@ def test_revoked_pass_ids_in_the_trust_store() -> None:
     untrusted = verify_text(text, trust, NOW + 60, clock_trusted=False)
     assert untrusted.reasons == (Reason.REVOKED, Reason.CLOCK_UNTRUSTED)
     assert not untrusted.expired and not untrusted.time_valid
+
+
+def test_several_codes_in_one_file(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    both = tmp_path / "both.txt"
+    both.write_text("HC1:broken\n" + hc1(vacc(), ec_key(0), kid_of(EC_DER), exp=HC1_EXP) + "\n")
+    code, out = run(
+        ["--now", "2026-01-01", "--trust", str(files["ec"]), "--text-file", str(both)], capsys
+    )
+    assert code == 0 and out["format"] == "HC1" and out["reasons"] == []  # the valid one leads
+    assert [c["reasons"] for c in out["codes"]] == [["BAD_BASE45"], []]
