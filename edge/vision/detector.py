@@ -2,11 +2,15 @@
 
 Two model families are recognised from the ONNX signature, so a user can drop in a model:
 
-* **SSD** from the TensorFlow object-detection API (our shipped SSDLite-MobileNetV2, see
+* **SSD** from the TensorFlow object-detection API (SSDLite-MobileNetV2, see
   ``models/README.md``): input uint8 RGB ``[1, H, W, 3]``; outputs ``detection_boxes``
   ``[1, N, 4]`` normalised ``(ymin, xmin, ymax, xmax)``, ``detection_scores`` ``[1, N]``
   sorted, ``detection_classes`` ``[1, N]`` (1 = person), ``num_detections`` ``[1]``. NMS is
   inside the graph.
+* **SSD core** (the shipped default, same network cut before TF's pre/post-processing
+  loops): input float ``[1, H, W, 3]`` = RGB·2/255 − 1; outputs ``raw_box_locations``
+  ``[1, A, 4]`` (anchor-decoded, normalised ``ymin, xmin, ymax, xmax``) and ``convert_scores``
+  ``[1, A, 1+C]`` (sigmoid, column 0 = background). We run the NMS (IoU 0.6, as the graph did).
 * **YOLOv5/v8** (Ultralytics export): input float ``[1, 3, H, W]``; one output, decoded and
   NMS'd by :mod:`edge.vision.yolo`.
 
@@ -34,14 +38,17 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from edge.vision.geometry import Detection
-from edge.vision.settings import DetectorSettings
+from edge.vision.settings import DEFAULT_MODEL, DetectorSettings
 from edge.vision.yolo import Layout, decode_yolo, layout_of, letterbox
 
 log = logging.getLogger(__name__)
 
-Family = Literal["ssd", "yolo"]
+Family = Literal["ssd", "ssd_core", "yolo"]
 Frame = npt.NDArray[np.uint8]
 SSD_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes")
+SSD_CORE_OUTPUTS = ("raw_box_locations", "convert_scores")
+SSD_CORE_NMS_IOU = 0.6  # the iou_threshold of the NMS the TF graph ran (read from the graph)
+SSD_MAX_DETECTIONS = 100  # the graph's own cap on boxes per frame
 INSTALL_ROOT = Path(__file__).resolve().parents[2]  # the checkout / installation root
 
 
@@ -106,6 +113,18 @@ def inspect_signature(inputs: Sequence[_Arg], outputs: Sequence[_Arg]) -> Signat
     if len(shape) != 4:
         return f"input {inp.name!r} has shape {shape}; expected a 4-D image batch"
     names = {o.name: o for o in outputs}
+    core = {k: n for k in SSD_CORE_OUTPUTS for n in names if k in n}
+    if len(core) == len(SSD_CORE_OUTPUTS):
+        if inp.type != "tensor(float)" or _dim(shape[3]) not in (None, 3):
+            return (
+                f"SSD core outputs found but input is {inp.type} {shape}; expected float [1,H,W,3]"
+            )
+        return Signature(
+            "ssd_core",
+            inp.name,
+            (_dim(shape[2]), _dim(shape[1])),
+            tuple(core[k] for k in SSD_CORE_OUTPUTS),
+        )
     ssd = {}
     for key in SSD_OUTPUTS:
         found = [n for n in names if key in n]
@@ -176,6 +195,47 @@ def decode_ssd(
             )
         )
     return out
+
+
+def normalise_ssd(rgb: Frame) -> npt.NDArray[np.float32]:
+    """uint8 RGB -> float32 in -1..1, the TF graph's own pre-processing (x·2/255 − 1)."""
+    return np.asarray(rgb, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+
+
+def decode_ssd_core(
+    boxes: npt.NDArray[np.floating],
+    scores: npt.NDArray[np.floating],
+    width: int,
+    height: int,
+    *,
+    person_class: int = 1,
+    min_score: float = 0.5,
+    nms_iou: float = SSD_CORE_NMS_IOU,
+) -> list[Detection]:
+    """Persons from per-anchor SSD outputs, with our NMS; pixels of a width×height frame.
+
+    ``boxes`` ``[1, A, 4]`` normalised ``(ymin, xmin, ymax, xmax)``, ``scores`` ``[1, A, 1+C]``.
+    Filtering by ``min_score`` before NMS gives the same boxes as the graph's NMS followed by
+    the threshold: a box at or above the threshold can only be suppressed by a better one.
+    """
+    s = np.asarray(scores, dtype=np.float32)[0]
+    if s.ndim != 2 or not 0 <= person_class < s.shape[1]:
+        return []
+    person = s[:, person_class]
+    keep = np.nonzero(person >= min_score)[0]
+    if keep.size == 0:
+        return []
+    b = np.clip(np.asarray(boxes, dtype=np.float32)[0][keep], 0.0, 1.0)
+    conf = person[keep]
+    x1, y1 = b[:, 1] * width, b[:, 0] * height
+    x2, y2 = b[:, 3] * width, b[:, 2] * height
+    xywh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+    chosen = cv2.dnn.NMSBoxes(xywh.tolist(), conf.tolist(), float(min_score), float(nms_iou))
+    idx = sorted(np.asarray(chosen, dtype=np.int64).reshape(-1).tolist(), key=lambda i: -conf[i])
+    return [
+        Detection((float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])), float(conf[i]))
+        for i in idx[:SSD_MAX_DETECTIONS]
+    ]
 
 
 def file_sha256(path: Path) -> str:
@@ -256,7 +316,7 @@ class Detector:
             return DetectorStatus(DetectorState.BAD_SIGNATURE, f"{path}: {sig}", name, digest)
         self._session, self._sig = session, sig
         self._size = (sig.size[0] or s.input_size, sig.size[1] or s.input_size)
-        default_person = 1 if sig.family == "ssd" else 0
+        default_person = 0 if sig.family == "yolo" else 1
         self._person = default_person if s.person_class is None else s.person_class
         try:
             blank = np.zeros((self._size[1], self._size[0], 3), dtype=np.uint8)
@@ -283,6 +343,12 @@ class Detector:
         sig = self._sig
         assert sig is not None and self._session is not None
         h, w = frame_bgr.shape[:2]
+        if sig.family == "ssd_core":
+            normalised = normalise_ssd(preprocess_ssd(frame_bgr, self._size))
+            boxes, scores = self._session.run(list(sig.outputs), {sig.input_name: normalised})
+            return decode_ssd_core(
+                boxes, scores, w, h, person_class=self._person, min_score=min_score
+            )
         if sig.family == "ssd":
             tensor = preprocess_ssd(frame_bgr, self._size)
             boxes, scores, classes = self._session.run(list(sig.outputs), {sig.input_name: tensor})
@@ -375,7 +441,7 @@ def cpu_name() -> str:
 
 
 def bench(
-    models: Sequence[Path] = (Path("models/ssdlite_person_300.onnx"),),
+    models: Sequence[Path] = (DEFAULT_MODEL,),
     threads: Sequence[int] = (1, 2),
     video: Path = Path(".cache/testdata/vtest.avi"),
     frames: int = 20,

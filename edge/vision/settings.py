@@ -17,9 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from edge.vision.geometry import polygon_problem
 
-#: sha256 of ``models/ssdlite_person_300.onnx`` as converted by ``models/convert.py``.
-DEFAULT_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
-DEFAULT_MODEL = Path("models/ssdlite_person_300.onnx")
+#: The shipped model and its sha256, as converted by ``models/convert.py core``.
+DEFAULT_MODEL = Path("models/ssdlite_person_300_core.onnx")
+DEFAULT_MODEL_SHA256 = "c2ebf56a116c8d76275ba016f1793859ed78738a037b6ee66ea4378311e5a2a4"
+#: The same network with TF's in-graph pre-processing and NMS (reference, slower).
+NMS_MODEL = Path("models/ssdlite_person_300.onnx")
+NMS_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
 
 Point = tuple[float, float]
 _HOUSEHOLD = re.compile(r"^[^-\s]+-[^-\s]+-[^-\s]+$")
@@ -36,7 +39,7 @@ class DetectorSettings(_Section):
     model: Path = Field(
         default=DEFAULT_MODEL,
         description="ONNX model file; relative paths are tried from the working directory, "
-        "then from the installation root. SSD (TF object-detection API) or YOLOv5/v8 outputs",
+        "then from the installation root. TF-SSD (with or without in-graph NMS) or YOLOv5/v8",
     )
     sha256: str | None = Field(
         default=DEFAULT_MODEL_SHA256,
@@ -53,7 +56,8 @@ class DetectorSettings(_Section):
         default=0.45,
         ge=0.05,
         le=0.95,
-        description="IoU above which overlapping YOLO boxes are merged by our NMS, 0..1",
+        description="IoU above which overlapping YOLO boxes are merged by our NMS, 0..1 "
+        "(SSD models keep the IoU they were trained with, 0.6)",
     )
     input_size: int = Field(
         default=300,

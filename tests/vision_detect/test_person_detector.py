@@ -12,9 +12,22 @@ import numpy as np
 import pytest
 
 from edge.cli import main as cli_main
-from edge.vision.detector import Detector, DetectorState, decode_ssd, file_sha256, resolve_model
+from edge.vision.detector import (
+    Detector,
+    DetectorState,
+    decode_ssd,
+    decode_ssd_core,
+    file_sha256,
+    resolve_model,
+)
 from edge.vision.geometry import Box, Detection, iou
-from edge.vision.settings import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, DetectorSettings
+from edge.vision.settings import (
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_SHA256,
+    NMS_MODEL,
+    NMS_MODEL_SHA256,
+    DetectorSettings,
+)
 
 # People in vtest.avi annotated by hand (pixels x1, y1, x2, y2). The model misses people
 # under ~80 px tall, so we require most (not all) to be found and nothing else.
@@ -75,8 +88,40 @@ def score_frame(found: Sequence[Detection], index: int) -> tuple[int, int]:
     return len(matched), false
 
 
-def test_shipped_model_matches_recorded_hash() -> None:
+def test_shipped_models_match_recorded_hashes() -> None:
     assert file_sha256(resolve_model(DEFAULT_MODEL)) == DEFAULT_MODEL_SHA256
+    assert file_sha256(resolve_model(NMS_MODEL)) == NMS_MODEL_SHA256
+
+
+def test_default_model_is_the_ssd_core(detector: Detector) -> None:
+    assert detector.status.family == "ssd_core" and detector.status.input_size == (300, 300)
+
+
+def test_core_model_with_our_nms_equals_the_in_graph_nms(
+    detector: Detector, vtest_frames: dict
+) -> None:
+    """The shipped core model + cv2 NMS gives the TF graph's own detections."""
+    reference = Detector(DetectorSettings(model=NMS_MODEL, sha256=NMS_MODEL_SHA256))
+    assert reference.status.family == "ssd"
+    compared = 0
+    for frame in vtest_frames.values():
+        ours = detector.detect(frame, min_score=0.3)
+        theirs = reference.detect(frame, min_score=0.3)
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            assert a.box == pytest.approx(b.box, abs=0.01)
+            assert a.score == pytest.approx(b.score, abs=1e-4)
+            compared += 1
+    assert compared >= 20
+
+
+def test_decode_ssd_core_runs_nms_per_person_column() -> None:
+    boxes = np.array([[[0.1, 0.2, 0.5, 0.4], [0.11, 0.2, 0.51, 0.4], [0.6, 0.6, 0.9, 0.7]]])
+    scores = np.array([[[0.1, 0.9], [0.2, 0.8], [0.9, 0.3]]])  # column 0 = background
+    (only,) = decode_ssd_core(boxes, scores, 200, 100, min_score=0.5)
+    assert only.box == pytest.approx((40.0, 10.0, 80.0, 50.0))
+    assert only.score == pytest.approx(0.9)
+    assert decode_ssd_core(boxes, scores, 200, 100, person_class=5) == []
 
 
 @pytest.mark.parametrize("index", sorted(VTEST_PEOPLE))
