@@ -129,15 +129,18 @@ def run_bench(args: argparse.Namespace) -> int:
         return 0 if all("error" not in r for r in result["results"]) else 1
     print(f"{result['machine']}, {result['cores']} cores, onnxruntime {result['onnxruntime']}")
     print(f"frames: {result['frames_from']}")
-    print(f"{'model':48} {'threads':>7} {'median ms':>10} {'p95 ms':>8} {'persons':>8}")
+    print(
+        f"{'model':48} {'threads':>7} {'median ms':>10} {'p95 ms':>8} {'cpu ms':>7} {'persons':>8}"
+    )
     failed = False
     for r in result["results"]:
         if "error" in r:
             failed = True
             print(f"{r['model']:48} {r['threads']:>7} {r['error']}")
             continue
+        cpu = f"{r['cpu_median_ms']:.2f}" if "cpu_median_ms" in r else "-"
         print(
             f"{r['model']:48} {r['threads']:>7} {r['median_ms']:>10.2f} "
-            f"{r['p95_ms']:>8.2f} {r['persons']:>8}"
+            f"{r['p95_ms']:>8.2f} {cpu:>7} {r['persons']:>8}"
         )
     return 1 if failed else 0
