@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 import time
 from pathlib import Path
@@ -44,9 +45,11 @@ def _console(args: argparse.Namespace) -> int:
             "the console runs inside the gate service: set [console] enabled = true and run "
             "`edge-gate run`; use `edge-gate console --demo` to try it on simulated residents"
         )
+    if not args.verbose:
+        logging.getLogger("edge").setLevel(logging.WARNING)  # the demo's own lines say it all
     config = _config(args)
     assert isinstance(config, Config)
-    update = {"demo": True, "bind": "127.0.0.1"}
+    update: dict[str, object] = {"demo": True, "bind": "127.0.0.1"}
     if args.port is not None:
         update["port"] = args.port
     config = config.model_copy(update={"console": config.console.model_copy(update=update)})

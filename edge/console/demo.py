@@ -128,7 +128,7 @@ class DemoConsole:
         out.write(
             f"guard console: {self.server.url}  (logins: demo-guard / "
             f"{self.logins['demo-guard']}, demo-admin / {self.logins['demo-admin']})\n"
-            "  it closes when the demo ends; `edge-gate console --demo` keeps it open\n"
+            "  open while the demo runs; `edge-gate console --demo` keeps it open until Ctrl-C\n"
         )
 
     def finish(self) -> None:

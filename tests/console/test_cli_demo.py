@@ -1,0 +1,62 @@
+"""`edge-gate user`, `edge-gate console` and the console in the demo."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Client
+
+from edge.app import Gate
+from edge.cli import main
+from edge.config import Config, ConsoleSettings
+from edge.demo import run_demo
+
+
+def test_user_add_and_list(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    cfg = tmp_path / "gate.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path / "g.db"}"\n')
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert (
+        main(["user", "add", "wang", "--role", "admin", "--password-stdin", "--config", str(cfg)])
+        == 0
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "add", "li", "--password-stdin", "--config", str(cfg)]) == 2
+    assert "8-256 characters" in capsys.readouterr().err
+    assert main(["user", "list", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == "wang\tadmin\n"
+
+
+def test_console_verb_without_demo_explains(capsys: Any) -> None:
+    assert main(["console"]) == 2
+    assert "[console] enabled = true" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(90)
+def test_demo_prints_console_url_and_logins_and_its_alert_shows(tmp_path: Path) -> None:
+    out = io.StringIO()
+    seen: dict[str, Any] = {}
+
+    def while_open(gate: Gate) -> None:
+        text = out.getvalue()
+        m = re.search(
+            r"guard console: (http://127\.0\.0\.1:\d+)/ +\(logins: demo-guard / (\S+),", text
+        )
+        assert m, text
+        c = Client(m.group(1))
+        assert c.login("demo-guard", m.group(2)) == 200
+        seen["live"] = c.api("GET", "/api/live")[1]
+        seen["snapshot"] = c.request(
+            "GET", f"/api/alerts/{seen['live']['alerts'][0]['key']}/snapshot"
+        )
+
+    config = Config().model_copy(update={"console": ConsoleSettings(port=0)})
+    assert run_demo(out, config, workdir=tmp_path, after_gate=while_open) == 0
+    alerts = seen["live"]["alerts"]
+    assert alerts and alerts[0]["household"] == "3-2-601"
+    assert len(seen["live"]["scans"]) == 9
+    assert seen["snapshot"][0] == 200 and seen["snapshot"][1][:2] == b"\xff\xd8"
