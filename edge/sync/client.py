@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 REFUSED_PROTOCOL = (0x84, 0x01)  # v5 "unsupported protocol version" / v3 return code 1
 PACKET_OVERHEAD = 16  # fixed header, length bytes, packet id, properties length; bytes
 NO_MATCHING_SUBSCRIBERS = 0x10
+CONNACK_TIMEOUT_S = 10.0  # give up on a connection that got no CONNACK in this time, s
 
 
 class PacketTooLarge(ValueError):
@@ -89,6 +90,7 @@ class MqttLink:
         self._attempt = 0
         self._next_try = 0.0  # monotonic time of the next connect attempt
         self._connected_at = 0.0
+        self._dialled_at = 0.0
         self.connected = False
         self.max_packet = s.max_packet_bytes
         self.window = s.inflight
@@ -148,6 +150,7 @@ class MqttLink:
             self._schedule_retry()
             return
         self._client = c
+        self._dialled_at = time.monotonic()
 
     def _schedule_retry(self) -> None:
         delay = backoff_delay(
@@ -189,6 +192,9 @@ class MqttLink:
             try:
                 c.disconnect()
                 c.loop(timeout=0.01)
+                sock = c.socket()
+                if sock is not None:
+                    sock.close()  # paho leaves it open if DISCONNECT could not be written
             except Exception:  # the socket may already be gone; nothing to save
                 pass
 
@@ -203,6 +209,8 @@ class MqttLink:
             rc = self._client.loop(timeout=timeout)
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 self._lost(f"rc {rc}")
+            elif not self.connected and time.monotonic() - self._dialled_at > CONNACK_TIMEOUT_S:
+                self._lost("no CONNACK")  # a hung broker must not hold us forever
         out: list[LinkEvent] = []
         for ev in self._events:
             if ev.kind == "connected" and not self._handle_connack(ev):

@@ -54,6 +54,8 @@ class DownlinkHandler:
         now = self.clock()
         try:
             kind, _name = topics.parse_down(topic)
+            if kind == "ack" and not topic.startswith("gate/"):
+                raise Rejected("bad_topic", "acks are per gate, never fleet-wide")
             if not payload:
                 return None  # a retained message being cleared
             body = self.verifier.open(topic, payload)

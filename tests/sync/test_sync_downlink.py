@@ -156,3 +156,10 @@ def test_reject_records_are_rate_limited(env: Any) -> None:
     assert len(rejected(store)) == 30
     assert handler.counters["downlink_rejected"] == 100
     assert handler.counters["rejects_unrecorded"] == 70
+
+
+def test_fleet_wide_ack_refused(env: Any) -> None:
+    store, handler, _ = env
+    topic = topics.fleet("ack")
+    assert handler.handle(topic, sign(KEY, {"kind": "ack", "topic": topic, "upto": 99})) is None
+    assert rejected(store) == ["bad_topic"]
