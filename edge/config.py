@@ -102,6 +102,11 @@ class DoorSettings(Section):
             pin = getattr(self, key)
             if pin is None:
                 continue
+            if pin in (0, 1):
+                raise ValueError(
+                    f"door.{key}: GPIO {pin} is reserved for the HAT ID EEPROM (ID_SD/ID_SC) — "
+                    "use a pin from 2 to 27"
+                )
             if pin in used:
                 raise ValueError(
                     f"door.{key}: pin {pin} is already door.{used[pin]} — "
