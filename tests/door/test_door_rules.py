@@ -191,3 +191,8 @@ def test_reconfigure_keeps_memory_and_runtime_switch() -> None:
     assert p.closed_management  # the file did not change that flag
     p.closed_management = False
     assert p.check(ALLOW, IN, 1.0).flags == (DoorReason.ANTI_PASSBACK,)  # memory kept, now soft
+
+
+def test_reserved_pins_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"door\.contact_pin: gpio 1 is reserved"):
+        parse_config({"door": {"contact_pin": 1}})
