@@ -161,7 +161,7 @@ class MqttLink:
 
     def _handle_connack(self, ev: LinkEvent) -> bool:
         """True if the connection is usable; otherwise drops it (and maybe falls back)."""
-        if ev.code >= 0x80 or (self._proto != mqtt.MQTTv5 and ev.code != 0):
+        if ev.code != 0:  # CONNACK success is 0 in both versions (paho maps 3.1.1 codes)
             fallback = self.s.protocol == "auto" and self._proto == mqtt.MQTTv5
             if fallback and ev.code in REFUSED_PROTOCOL:
                 log.warning("broker refused MQTT 5; falling back to 3.1.1")

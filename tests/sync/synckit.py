@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,3 +75,54 @@ def central_link_for(
         port=broker.tls, client_id=client_id, username="central", password=PASSWORD, tls=True,
         ca_file=broker.ca(), subscriptions=subscriptions, reconnect_min_s=0.1,
     )  # fmt: skip
+
+
+class OldBroker:
+    """A 3.1.1-only broker in front of mosquitto: refuses MQTT 5 CONNECTs the way an old
+    broker does (CONNACK return code 1) and relays 3.1.1 connections to ``port``."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.refused = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        head = conn.recv(4096)
+        # fixed header (1 byte + 1..4 length bytes), then 00 04 "MQTT" and the level byte
+        i = 1
+        while head[i] & 0x80:
+            i += 1
+        level = head[i + 1 + 6]
+        if level == 5:
+            self.refused += 1
+            conn.sendall(bytes([0x20, 0x02, 0x00, 0x01]))
+            conn.close()
+            return
+        up = socket.create_connection(("127.0.0.1", self.target))
+        up.sendall(head)
+        for a, b in ((conn, up), (up, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            src.close()
+            dst.close()
+
+    def close(self) -> None:
+        self.server.close()

@@ -7,12 +7,13 @@ import json
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import write_gate_toml
+from synckit import OldBroker, write_gate_toml
 from test_sync_e2e import wait_for
 
 from edge.store import Store
@@ -70,6 +71,28 @@ def test_mqtt_311_session_also_delivers(
     finally:
         svc.stop()
         r.stop()
+        store.close()
+
+
+def test_falls_back_to_311_when_the_broker_refuses_5(
+    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    old = OldBroker(broker.plain)
+    r = Receiver(str(tmp_path / "c.sqlite3"), central_link(broker), central_key[0])
+    r.start()
+    assert r.ready.wait(10)
+    store = Store(tmp_path / "g.sqlite3")
+    store.append("access", time.time(), {"old": "broker"})
+    cfg = gate_config(broker, central_key[1], "gate-e", tmp_path / "g", "plain", port=old.port)
+    svc = SyncService(cfg, store)
+    svc.start()
+    try:
+        wait_for(lambda: store.outbox_depth() == 0, 15, "drain via the 3.1.1 fallback")
+        assert svc.link.protocol == "v311" and old.refused >= 1
+    finally:
+        svc.stop()
+        r.stop()
+        old.close()
         store.close()
 
 
