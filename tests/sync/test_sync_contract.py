@@ -20,7 +20,7 @@ from edge.store import Store
 from edge.sync.central.db import CentralDB
 from edge.sync.central.receiver import Receiver
 from edge.sync.client import backoff_delay
-from edge.sync.localbroker import Broker
+from edge.sync.localbroker import PASSWORD, Broker
 from edge.sync.payloads import SCHEMA_DIR, SCHEMAS, schema_text
 from edge.sync.service import SyncService
 
@@ -112,10 +112,25 @@ def test_loadgen_cli_pushes_through_the_real_path(
     )
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "edge", "loadgen", "--config", str(toml), "--events", "400",
-             "--rate", "0", "--timeout", "30"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "edge",
+                "loadgen",
+                "--config",
+                str(toml),
+                "--events",
+                "400",
+                "--rate",
+                "0",
+                "--timeout",
+                "30",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         r.stop()
     assert out.returncode == 0, out.stderr
@@ -127,3 +142,51 @@ def test_loadgen_cli_pushes_through_the_real_path(
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     assert json.loads(status.stdout)["outbox_depth"] == 0
+
+
+def test_central_cli_receives_publishes_lists_and_stops_on_sigterm(
+    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key_pem = central_key[0].private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    (tmp_path / "central.key").write_bytes(key_pem)
+    (tmp_path / "central.pw").write_text(PASSWORD)
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "rev.json").write_text(
+        json.dumps(
+            {
+                "gate": "gate-f",
+                "name": "revocations",
+                "version": 1,
+                "mode": "full",
+                "data": ["P-77"],
+            }
+        )
+    )
+    db = tmp_path / "central.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "central", "--db", str(db), "--port", str(broker.tls),
+         "--ca", str(broker.ca()), "--username", "central", "--password-file",
+         str(tmp_path / "central.pw"), "--sign-key", str(tmp_path / "central.key"),
+         "--lists", str(lists), "--client-id", "central-cli"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    store = Store(tmp_path / "g.sqlite3")
+    for i in range(50):
+        store.append("access", time.time(), {"i": i})
+    svc = SyncService(gate_config(broker, central_key[1], "gate-f", tmp_path / "g"), store)
+    svc.start()
+    try:
+        wait_for(lambda: store.list_versions().get("revocations") == 1, 15, "list from CLI")
+        wait_for(lambda: store.outbox_depth() == 0, 15, "CLI receiver acks")
+    finally:
+        svc.stop()
+        proc.terminate()
+        assert proc.wait(10) == 0
+        store.close()
+    assert CentralDB(str(db)).seqs("gate-f") == list(range(1, 52))  # 50 + lists_applied
