@@ -94,6 +94,7 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("edge").setLevel(logging.NOTSET)  # one level for the whole service
     return journal
 
 

@@ -19,11 +19,13 @@ from pathlib import Path
 from edge.app import Gate
 from edge.config import Config, ConfigError, load_config
 from edge.gate.lists import load_lists
-from edge.secrets import load_trust
+from edge.secrets import load_trust, with_credentials
 
 log = logging.getLogger(__name__)
 
-RESTART_ONLY = ("door", "store", "metrics")  # sections applied only at start-up
+# Sections applied only at start-up: the door is never touched by a reload, and the store,
+# metrics endpoint and the long-running components (sync, console, perimeter) keep theirs.
+RESTART_ONLY = ("door", "store", "metrics", "sync", "console", "perimeter", "detector")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ReloadResult:
 def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResult:
     """Validate ``path`` fully, then apply it to ``gate``; on any problem keep ``current``."""
     try:
-        new = load_config(path)
+        new = with_credentials(load_config(path))
         trust = load_trust(new)
         lists = None
         if new.lists.path is not None and new.lists.path != current.lists.path:
@@ -55,7 +57,11 @@ def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResul
         return _refused(current, exc.problems)
     except ValueError as exc:  # unreadable key or lists file named in an otherwise valid config
         return _refused(current, [str(exc)])
-    pending = [name for name in RESTART_ONLY if getattr(new, name) != getattr(current, name)]
+    pending = [
+        name
+        for name in RESTART_ONLY
+        if hasattr(new, name) and getattr(new, name) != getattr(current, name)
+    ]
     if pending:
         # Keep the running values so ``config`` says what is really in force.
         new = new.model_copy(update={name: getattr(current, name) for name in pending})

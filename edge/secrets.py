@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -49,6 +49,29 @@ def resolve_paths(paths: Iterable[Path], env: Mapping[str, str] | None = None) -
     return [resolve_path(p, env) for p in paths]
 
 
+# (section, key) of config fields naming a secret file.
+SECRET_FIELDS = (("sync", "password_file"), ("sync", "key_file"), ("health", "token_file"))
+
+
+def with_credentials(config: Config, env: Mapping[str, str] | None = None) -> Config:
+    """``config`` with every secret file path swapped for its systemd credential copy.
+
+    Applied to each loaded config (start and reload alike), so comparing two of them still
+    only shows what the technician changed.
+    """
+    update: dict[str, Any] = {}
+    for section, key in SECRET_FIELDS:
+        settings = getattr(config, section, None)
+        value = getattr(settings, key, None)
+        if settings is None or not isinstance(value, Path):
+            continue
+        resolved = resolve_path(value, env)
+        if resolved != value:
+            current = update.get(section, settings)
+            update[section] = current.model_copy(update={key: resolved})
+    return config.model_copy(update=update) if update else config
+
+
 def load_trust(config: Config) -> TrustStore:
     """Every trust file named in ``[trust]`` (pass issuers, DSCs, JWKS, CRLs), credential
     copies preferred; raises ValueError naming a bad file."""
@@ -63,4 +86,4 @@ def load_trust(config: Config) -> TrustStore:
     )
 
 
-__all__ = ["credentials_dir", "load_trust", "resolve_path", "resolve_paths"]
+__all__ = ["credentials_dir", "load_trust", "resolve_path", "resolve_paths", "with_credentials"]

@@ -40,7 +40,7 @@ from edge.metrics import GateMetrics, MetricsServer
 from edge.notify import Notifier
 from edge.reload import ReloadResult, reload_config
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
-from edge.secrets import load_trust
+from edge.secrets import load_trust, with_credentials
 from edge.vision.dedupe import Deduper
 from edge.wiring import FACTORIES
 
@@ -117,7 +117,7 @@ class Service:
 
     def start(self) -> None:
         """Load the config and build everything; raises ConfigError on a bad config."""
-        self.config = load_config(self.config_path)
+        self.config = with_credentials(load_config(self.config_path))
         self.deduper = Deduper.from_settings(self.config.scanner)
         self.notifier.status("starting: config loaded, opening store and door")
         factory = self._pin_factory

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from edge.components import Factory, Runtime
-from edge.secrets import resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -45,39 +44,15 @@ class SyncComponent:
 
 
 def start_sync(rt: Runtime) -> SyncComponent | None:
-    s = rt.config.sync
-    if not s.enabled:
+    """The sync owner's own wiring (lists, trust, rules and commands into the gate)."""
+    if not rt.config.sync.enabled:
         return None
-    from edge.sync.lists_apply import GateHooks
-    from edge.sync.service import SyncService
+    from edge.sync.wiring import start_sync as start_uplink
 
-    gate = rt.gate
-    if s.password_file is not None or s.key_file is not None:
-        # Secrets come from systemd's credentials directory when the unit provides them.
-        update = {k: resolve_path(v) for k in ("password_file", "key_file") if (v := getattr(s, k))}
-        config = rt.config.model_copy(update={"sync": s.model_copy(update=update)})
-    else:
-        config = rt.config
-
-    def on_lists(lists: Any) -> None:
-        gate.lists = lists  # one attribute swap: the main loop reads it per decision
-
-    def on_trust(trust: Any) -> None:
-        gate.trust = trust
-
-    def on_rules(rules: Any) -> None:
-        gate.rules = rules
-
-    hooks = GateHooks(on_lists=on_lists, on_trust=on_trust, on_rules=on_rules)
-    service = SyncService(
-        config,
-        gate.store,
-        gate.events,
-        hooks,
-        base_trust=gate.trust,
-        components=lambda: {"cameras": str(rt.camera_fps())},
-    )
-    service.start()
+    service = start_uplink(rt.gate, components=lambda: {"cameras": str(rt.camera_fps())})
+    if service is None:
+        return None
+    s = rt.config.sync
     return SyncComponent(service, f"{s.host}:{s.port}")
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from edge.config import Config, SyncSettings
 from edge.events import EventBus
 from edge.logsetup import setup_logging, under_systemd
 from edge.metrics import GateMetrics, MetricsServer
 from edge.notify import Notifier
 from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
+from edge.secrets import with_credentials
 from edge.store import MIGRATIONS, Store
 
 DAY = 86_400.0
@@ -99,13 +101,14 @@ def test_schema_v1_database_opens_and_upgrades(tmp_path: Path) -> None:
 @contextmanager
 def kept_logging() -> Iterator[None]:
     """setup_logging replaces the root handlers: put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    root, edge = logging.getLogger(), logging.getLogger("edge")
+    handlers, level, edge_level = list(root.handlers), root.level, edge.level
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        edge.setLevel(edge_level)
 
 
 def test_journal_logging_has_priorities_no_timestamps_no_secrets() -> None:
@@ -113,7 +116,7 @@ def test_journal_logging_has_priorities_no_timestamps_no_secrets() -> None:
     stream = io.StringIO()
     with kept_logging():
         assert setup_logging(stream=stream, env={"JOURNAL_STREAM": "8:1234"})
-        log = logging.getLogger("edge.test")
+        log = logging.getLogger("svc.test")
         log.warning("scanned CP1:6BFOXN*TS0BI$ZD.P9UOL97O4 for %s", "3-2-501")
         log.info("mqtt password=hunter2 token: abc.def")
         log.error(
@@ -121,7 +124,7 @@ def test_journal_logging_has_priorities_no_timestamps_no_secrets() -> None:
         )
     text = stream.getvalue()
     lines = text.splitlines()
-    assert lines[0] == "<4>WARNING edge.test: scanned CP1:[redacted] for 3-2-501"
+    assert lines[0] == "<4>WARNING svc.test: scanned CP1:[redacted] for 3-2-501"
     assert lines[1].startswith("<6>INFO") and "hunter2" not in text and "abc.def" not in text
     assert "MC4CAQAw" not in text and "[redacted key]" in text
 
@@ -130,8 +133,8 @@ def test_terminal_logging_has_timestamps() -> None:
     stream = io.StringIO()
     with kept_logging():
         assert not setup_logging(stream=stream, env={})
-        logging.getLogger("edge.test").info("hello")
-    assert stream.getvalue()[:2] == "20" and "INFO edge.test: hello" in stream.getvalue()
+        logging.getLogger("svc.test").info("hello")
+    assert stream.getvalue()[:2] == "20" and "INFO svc.test: hello" in stream.getvalue()
 
 
 def test_metrics_endpoint_counts_scans_by_outcome() -> None:
@@ -174,3 +177,18 @@ def test_notifier_addresses_and_watchdog_interval() -> None:
 def test_notifier_survives_a_vanished_socket(tmp_path: Path) -> None:
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
     assert notifier.send(status="x") is False and notifier.watchdog() is False
+
+
+def test_secrets_come_from_the_systemd_credentials_directory(tmp_path: Path) -> None:
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "secrets_mqtt-password").write_text("s3cret")
+    config = Config(
+        sync=SyncSettings(password_file=Path("/etc/edge-gate/secrets/mqtt-password")),
+        health=Config().health.model_copy(update={"token_file": Path("/etc/edge-gate/no")}),
+    )
+    env = {"CREDENTIALS_DIRECTORY": str(creds)}
+    resolved = with_credentials(config, env)
+    assert resolved.sync.password_file == creds / "secrets_mqtt-password"
+    assert resolved.health.token_file == Path("/etc/edge-gate/no")  # no credential: unchanged
+    assert with_credentials(config, {}) is config  # outside systemd nothing changes
