@@ -161,3 +161,48 @@ def test_lists_from_central_folder_reach_gate_and_commands_run_once(
         .fetchall()
     )
     assert [k[0] for k in central_kinds] == ["lists_applied", "command", "downlink_rejected"]
+
+
+def test_receiver_names_a_persistent_gap_in_its_ack(
+    broker: Broker, central_key: Key, tmp_path: Path
+) -> None:
+    from edge.sync import topics
+    from edge.sync.localbroker import PASSWORD
+    from edge.sync.payloads import AckBody
+    from edge.sync.signing import Verifier
+
+    r = Receiver(str(tmp_path / "c.sqlite3"), central_link(broker), central_key[0], gap_wait_s=0.3)
+    r.start()
+    assert r.ready.wait(10)
+    gate = MqttLink(
+        LinkSettings(
+            port=broker.plain, client_id="gap-gate", username="gate-k", password=PASSWORD,
+            subscriptions=(topics.down("gate-k", "ack"),),
+        )
+    )  # fmt: skip
+    while not gate.connected:
+        gate.poll(0.02)
+    gate.poll(0.2)
+    verifier = Verifier([central_key[0].public_key()])
+    acks: list[AckBody] = []
+
+    def send(seqs: list[int]) -> None:
+        recs = [{"seq": s, "id": f"id-{s}", "kind": "access", "ts": time.time()} for s in seqs]
+        batch = {"v": 1, "gate": "gate-k", "sent_at": time.time(), "records": recs}
+        gate.publish(topics.up("gate-k", "records"), json.dumps(batch).encode())
+        deadline = time.monotonic() + 0.6
+        while time.monotonic() < deadline:
+            for ev in gate.poll(0.02):
+                if ev.kind == "message":
+                    acks.append(AckBody.model_validate(verifier.open(ev.topic, ev.payload)))
+
+    try:
+        send([1, 2, 3, 6, 7])
+        send([8])  # the gap 4..5 has now lasted longer than gap_wait_s
+        assert acks[0].upto == 3
+        assert any(a.resend == [(4, 5)] for a in acks)
+        send([4, 5])
+        assert acks[-1].upto == 8 and acks[-1].resend == []
+    finally:
+        gate.close()
+        r.stop()

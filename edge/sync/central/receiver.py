@@ -8,6 +8,7 @@ for ``gap_wait_s`` is named in the ack so the gate resends it at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -85,7 +86,7 @@ class Receiver:
                         pending.append(ev)
                 due = pending and (time.monotonic() - first >= FLUSH_S or not evs)
                 if pending and (due or len(pending) >= FLUSH_MAX):
-                    self._flush(db, link, pending)
+                    db = self._safe_flush(db, link, pending)
                     pending = []
                 if self.lists and link.connected and time.monotonic() >= next_lists:
                     next_lists = time.monotonic() + 5.0
@@ -94,6 +95,24 @@ class Receiver:
         finally:
             link.close()
             db.close()
+
+    def _safe_flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> CentralDB:
+        """Flush; on a database error nothing is acked (the gates resend) and the connection
+        is reopened. Returns the connection to use next."""
+        try:
+            self._flush(db, link, evs)
+            return db
+        except Exception:
+            log.exception("batch of %d messages not stored; gates will resend it", len(evs))
+        with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
+            db.close()
+        while not self._stop.is_set():
+            try:
+                return CentralDB(self.db_url)
+            except Exception as exc:
+                log.error("database unavailable (%s); retrying in 2 s", exc)
+                self._stop.wait(2.0)
+        return db
 
     def _flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> None:
         now = time.time()
