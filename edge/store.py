@@ -215,6 +215,10 @@ class Store:
         """Call ``listener()`` after every committed transaction (e.g. to wake the sender)."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Record]:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
