@@ -129,6 +129,7 @@ class SyncService:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.store.remove_listener(self._wake.set)
 
     def add_snapshot(self, jpeg: bytes, ts: float, meta: dict[str, Any]) -> Record:
         """Queue a JPEG for ``…/up/snapshots/{id}``; over the cap the oldest are dropped."""
