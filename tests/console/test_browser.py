@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import OUTPUT, Env, login
+from console_rig import OUTPUT, Env, login
 
 from edge.console.demo import BOX, ZONE, corridor, jpeg
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Client
+from console_rig import Client
 
 from edge.app import Gate
 from edge.cli import main

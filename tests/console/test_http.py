@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Client, Env, make_env
+from console_rig import Client, Env, make_env
 
 from edge.console.demo import ZONE
 
