@@ -26,7 +26,12 @@ from edge.vision.alerts import ListSink
 from edge.vision.detector import Detector, cpu_name
 from edge.vision.perimeter import PerimeterService
 from edge.vision.scanner import Scanner
-from edge.vision.settings import CameraSettings, DetectorSettings, PerimeterSettings
+from edge.vision.settings import (
+    DEFAULT_MODEL,
+    CameraSettings,
+    DetectorSettings,
+    PerimeterSettings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +69,7 @@ def main() -> None:
     frame = qr_frame()
     scanner = Scanner(ScannerSettings())
     scan_times(scanner, frame, 20)  # warm-up
-    detector = Detector(DetectorSettings(model=ROOT / "models" / "ssdlite_person_300.onnx"))
+    detector = Detector(DetectorSettings(model=ROOT / DEFAULT_MODEL))
     settings = PerimeterSettings(
         enabled=True,
         snapshot_dir=Path("/tmp/door-impact-snaps"),
