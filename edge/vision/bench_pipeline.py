@@ -102,8 +102,8 @@ def _measure(
     }
 
 
-def bench_pipeline(frames: int = 200) -> dict[str, Any]:
-    """Frame → relay latency per size over ``frames`` frames each; see the module docstring."""
+def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES) -> dict[str, Any]:
+    """Frame → relay latency per (width, height) in ``sizes`` over ``frames`` frames each."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from edge.gate import passes
@@ -135,7 +135,7 @@ def bench_pipeline(frames: int = 200) -> dict[str, Any]:
             for i in range(min(frames, DISTINCT))
         ] + [""] * max(0, frames - DISTINCT)  # placeholders: only the count matters
         with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
-            rows = [_measure(w, h, texts, trust, Path(tmp)) for w, h in SIZES]
+            rows = [_measure(w, h, texts, trust, Path(tmp)) for w, h in sizes]
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)

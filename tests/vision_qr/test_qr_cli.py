@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from edge.cli import main
+from edge.vision.bench_pipeline import bench_pipeline
 from edge.vision.hardset import build_set
 from edge.vision.render import Look, render_frame
 
@@ -93,12 +94,15 @@ def test_bench_qr_skips_unlabelled_and_refuses_empty_folders(
     assert "no labelled images" in capsys.readouterr().err
 
 
-def test_bench_pipeline_opens_the_door_for_every_frame(capsys: pytest.CaptureFixture[str]) -> None:
-    """Figures are printed, not judged; what is asserted is that every frame opened the relay."""
-    assert main(["bench", "pipeline", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert [r["size"] for r in result["results"]] == ["1280x720", "640x480"]
-    for r in result["results"]:
-        assert r["frames"] == 200 and r["opened"] == 200 and r["missed"] == 0
+def test_bench_pipeline_opens_the_door_for_every_frame() -> None:
+    """Figures are printed, not judged; what is asserted is that every frame opened the relay.
+    One size keeps the test short; the command measures both."""
+    result = bench_pipeline(frames=200, sizes=((640, 480),))
+    [row] = result["results"]
+    assert row["size"] == "640x480"
+    assert row["frames"] == 200 and row["opened"] == 200 and row["missed"] == 0
     assert result["peak_rss_mib"] > 0
+
+
+def test_bench_pipeline_wants_enough_frames_for_a_p95() -> None:
     assert main(["bench", "pipeline", "--frames", "10"]) == 2
