@@ -333,3 +333,29 @@ def test_service_alerts_when_the_model_is_missing(tmp_path: Path) -> None:
     (alert,) = sink.of(AlertKind.DETECTOR_UNAVAILABLE, AlertPhase.NEW)
     assert "not found" in alert.reason
     assert service.check_detector() == []  # raised once, not on every check
+
+
+def test_service_reads_a_video_file_camera(tmp_path: Path, testdata: Path) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def detect(frame: np.ndarray) -> list[Detection]:
+        calls.append(frame.shape[:2])
+        return []
+
+    settings = PerimeterSettings(
+        enabled=True,
+        snapshot_dir=tmp_path,
+        cameras=[CameraSettings(id="file", source=str(testdata / "vtest.avi"))],
+        zones=[ZONE.model_copy(update={"camera": "file"})],
+    )
+    sink = ListSink()
+    service = PerimeterService(settings, detect, sink, lambda: QUARANTINED, clock=FastClock())
+    service.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    assert len(calls) >= 3 and calls[0] == (576, 768)
+    assert sink.of(AlertKind.CAMERA_OFFLINE) == []

@@ -245,3 +245,19 @@ def test_cli_detect_reports_unreadable_images(
 
 def test_cli_detect_refuses_a_bad_score() -> None:
     assert cli_main(["detect", "--min-score", "2", "x.jpg"]) == 2
+
+
+def test_bench_reports_each_variant(testdata: Path) -> None:
+    from edge.vision.detector import bench
+
+    result = bench(threads=(1,), video=testdata / "vtest.avi", frames=2, repeats=1)
+    (row,) = result["results"]
+    assert row["status"] == "ready" and row["frames"] == 2 and row["persons"] >= 2
+    assert row["median_ms"] > 0 and row["cpu_median_ms"] > 0
+
+
+def test_bench_detect_cli_json(testdata: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    video = str(testdata / "vtest.avi")
+    argv = ["bench-detect", "--json", "--frames", "1", "--repeats", "1", "--threads", "1"]
+    assert cli_main([*argv, "--video", video]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["threads"] == 1
