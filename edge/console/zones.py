@@ -130,3 +130,30 @@ class ZoneBook:
                 "updated_by=excluded.updated_by, updated_ts=excluded.updated_ts",
                 (zone["id"], body, user, ts),
             )
+
+
+def merge_console_zones(perimeter: Any, store: Store) -> Any:
+    """``perimeter`` (a ``PerimeterSettings``) with the zones saved in the console added,
+    replacing configured zones of the same id, for the perimeter to start from.
+
+    Each saved zone goes through the perimeter's own ``ZoneSettings`` validation, inheriting
+    the tuning fields (dwell, filters) of the configured zone it replaces; a zone that fails
+    it (e.g. its camera was removed from the config) is skipped, never fatal.
+    """
+    from edge.vision.settings import ZoneSettings
+
+    book = ZoneBook(store)
+    configured = {z.id: z for z in perimeter.zones}
+    cameras = {c.id for c in perimeter.cameras}
+    merged = dict(configured)
+    for zone in book.all():
+        if zone["camera"] not in cameras:
+            continue
+        fields = {k: zone[k] for k in ("id", "camera", "household", "polygon")}
+        base = configured.get(zone["id"])
+        try:
+            data = {**(base.model_dump() if base is not None else {}), **fields}
+            merged[zone["id"]] = ZoneSettings.model_validate(data)
+        except ValueError:  # pydantic's ValidationError is a ValueError: keep what was there
+            continue
+    return perimeter.model_copy(update={"zones": list(merged.values())})

@@ -97,3 +97,24 @@ def test_board_merges_alert_phases_and_bounds_memory() -> None:
     assert len(board.snapshot()["alerts"]) == MAX_ALERTS
     bus.publish("access", 5.0, seq=1, allow=False, health={"secret": 1}, sentence_en="No")
     assert "health" not in board.snapshot()["scans"][0]
+
+
+def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
+    from edge.console.zones import ZoneBook, merge_console_zones
+    from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+
+    store = Store(tmp_path / "s.db")
+    perimeter = PerimeterSettings(
+        cameras=[CameraSettings(id="cam1")],
+        zones=[ZoneSettings(id="z1", camera="cam1", household="3-2-601", dwell_s=7.0)],
+    )
+    book = ZoneBook(store)
+    square = [(0.1, 0.1), (0.5, 0.1), (0.5, 0.5), (0.1, 0.5)]
+    book.save({"id": "z1", "camera": "cam1", "household": "3-2-601", "polygon": square}, "a", 1.0)
+    book.save({"id": "z2", "camera": "cam1", "household": "3-2-602", "polygon": square}, "a", 1.0)
+    book.save({"id": "z3", "camera": "gone", "household": "3-2-603", "polygon": square}, "a", 1.0)
+    merged = {z.id: z for z in merge_console_zones(perimeter, store).zones}
+    assert set(merged) == {"z1", "z2"}
+    assert merged["z1"].polygon == square and merged["z1"].dwell_s == 7.0  # tuning kept
+    assert merged["z2"].household == "3-2-602"
+    store.close()
