@@ -8,9 +8,12 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.config import Config, GateSettings, StoreSettings, SyncSettings
 from edge.sync.client import LinkSettings
 from edge.sync.localbroker import PASSWORD, Broker, free_port
 
@@ -126,3 +129,55 @@ class OldBroker:
 
     def close(self) -> None:
         self.server.close()
+
+
+def gate_config(
+    broker: Broker, pub: Path, gate: str, store: Path, mode: str = "tls", **sync: object
+) -> Config:
+    """A gate config for ``broker``: mode 'plain', 'tls' (password) or 'mtls' (certificate)."""
+    kw: dict[str, object] = {
+        "enabled": True,
+        "central_keys": [pub],
+        "reconnect_min_s": 0.1,
+        "reconnect_max_s": 1.0,
+        "ack_timeout_s": 3.0,
+        "backlog_rate": 0.0,
+    }
+    pw = store.parent / f"{gate}.pw"
+    pw.write_text(PASSWORD)
+    if mode == "plain":
+        kw.update(port=broker.plain, username=gate, password_file=pw)
+    elif mode == "tls":
+        kw.update(port=broker.tls, username=gate, password_file=pw, tls=True, ca_file=broker.ca())
+    else:
+        cert, key = broker.cert(gate)
+        kw.update(port=broker.mtls, tls=True, ca_file=broker.ca(), cert_file=cert, key_file=key)
+    kw.update(sync)
+    return Config(
+        gate=GateSettings(id=gate),
+        store=StoreSettings(path=store),
+        sync=SyncSettings.model_validate(kw),
+    )
+
+
+def central_link(broker: Broker, mode: str = "tls", client_id: str = "central-1") -> LinkSettings:
+    if mode == "mtls":
+        cert, key = broker.cert("central")
+        return LinkSettings(
+            port=broker.mtls, client_id=client_id, tls=True, ca_file=broker.ca(),
+            cert_file=cert, key_file=key, reconnect_min_s=0.1, reconnect_max_s=1.0,
+        )  # fmt: skip
+    return LinkSettings(
+        port=broker.tls if mode == "tls" else broker.plain, client_id=client_id,
+        username="central", password=PASSWORD, tls=mode == "tls", ca_file=broker.ca(),
+        reconnect_min_s=0.1, reconnect_max_s=1.0,
+    )  # fmt: skip
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_sync_e2e import wait_for
+from synckit import central_link, gate_config, wait_for
 
 from edge.gate.lists import ListsSnapshot
 from edge.store import Store

@@ -11,10 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import OldBroker, write_gate_toml
-from test_sync_e2e import wait_for
+from synckit import OldBroker, central_link, gate_config, wait_for, write_gate_toml
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from synckit import central_link, gate_config, wait_for
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
 from edge.sync.central.receiver import Receiver
 from edge.sync.localbroker import Broker
 from edge.sync.service import SyncService
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import write_gate_toml
+from synckit import central_link, gate_config, write_gate_toml
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB

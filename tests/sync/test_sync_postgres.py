@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import central_link, gate_config
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_sync_e2e import wait_for
+from synckit import central_link, gate_config, wait_for
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
