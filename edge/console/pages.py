@@ -109,10 +109,9 @@ def page(name: str, session: Session, gate_name: str, extra: dict[str, str]) -> 
     )
 
 
-def login_page(lang: str, gate_name: str, pre_csrf: str, message: str = "") -> str:
-    """The login form; ``message`` is already translated text (escaped here)."""
-    return render(
-        "login",
-        lang,
-        {"lang": lang, "gate_name": gate_name, "csrf": pre_csrf, "message": message},
-    )
+def login_page(
+    lang: str, gate_name: str, pre_csrf: str, message: str = "", username: str = ""
+) -> str:
+    """The login form; ``message`` is already translated text (everything is escaped here)."""
+    values = {"lang": lang, "gate_name": gate_name, "csrf": pre_csrf, "message": message}
+    return render("login", lang, {**values, "username": username[:32]})

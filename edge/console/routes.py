@@ -109,7 +109,8 @@ def _login(h: Handler, method: str) -> None:
     user = con.accounts.verify(name, password)
     if user is None:
         con.throttle.failed(*keys)
-        page = pages.login_page(lang, con.ctx.gate_name, token, pages.t(lang, "login_failed"))
+        msg = pages.t(lang, "login_failed")
+        page = pages.login_page(lang, con.ctx.gate_name, token, msg, name)
         return h.send_html(401, page, cookie)
     con.throttle.succeeded(*keys)
     session = con.sessions.create(user)

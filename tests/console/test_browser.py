@@ -188,3 +188,26 @@ def test_expired_session_goes_back_to_login(env: Env, page: Any) -> None:
     page.goto(env.url + "/households")
     page.wait_for_url("**/login?expired=1")
     assert "session has ended" in page.locator("#login-msg").inner_text()
+
+
+def test_manual_open_by_admin_asks_a_reason_and_is_recorded(env: Env, page: Any) -> None:
+    env.gate.process_text("https://shop.example/coupon/42")
+    login(page, env, "admin1")
+    page.wait_for_url("**/live")
+    page.locator("#open-form").wait_for()
+    page.click("#open-form button")  # no reason: the browser itself asks for one
+    assert [r for r in env.guard_records() if r["action"] == "manual_open"] == []
+    page.fill("#open-reason", "elderly resident without a phone, known to the guard")
+    page.click("#open-form button")
+    page.locator("#open-msg.ok").wait_for()
+    page.wait_for_function("document.getElementById('door-last').textContent.length > 0")
+    rec = next(r for r in env.guard_records() if r["action"] == "manual_open")
+    assert rec["user"] == "admin1" and rec["reason"].startswith("elderly resident")
+    shot(page, "live-admin-manual-open")
+
+
+def test_guard_has_no_manual_open(env: Env, page: Any) -> None:
+    login(page, env, "guard1")
+    page.wait_for_url("**/live")
+    page.locator("#door-state").wait_for()
+    assert page.locator("#open-form").is_hidden()
