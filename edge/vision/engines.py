@@ -41,7 +41,7 @@ Quad = tuple[tuple[int, int], ...]
 
 def zxing_detailed(
     grey: np.ndarray,
-    aztec: bool = True,
+    aztec: bool,
     binarizer: str = "local",
     try_harder: bool = True,
 ) -> tuple[list[Code], list[Quad]]:
@@ -77,7 +77,7 @@ def zxing_detailed(
 
 def zxing(
     grey: np.ndarray,
-    aztec: bool = True,
+    aztec: bool,
     binarizer: str = "local",
     try_harder: bool = True,
 ) -> list[Code]:

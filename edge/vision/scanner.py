@@ -232,7 +232,9 @@ class Scanner:
             # faint codes give the finder nothing to find; enlarging the whole frame still
             # lets zxing-cpp's local binarizer separate modules the noise had merged
             lambda: st.to_frame(
-                engines.zxing(cv2.resize(work, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)),
+                engines.zxing(
+                    cv2.resize(work, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), aztec
+                ),
                 2 * f,
             ),
         ):
