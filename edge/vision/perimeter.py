@@ -188,8 +188,9 @@ class CameraPipeline:
 
     def _detections(self, frame: Frame, now: float, covered: bool) -> list[Detection]:
         """Normalised, unmasked detections; reuses the last ones when nothing moved."""
-        if covered:
-            # Nothing to see through a covered lens; also spares the CPU.
+        if covered or not self.zones:
+            # Nothing to see through a covered lens, and a camera watching no zone needs
+            # only its health checks: both spare the CPU the door needs.
             self._last_detections = []
             return []
         small = thumbnail(frame)
