@@ -9,7 +9,9 @@ sync layer sends them to the platform with the other records.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config import ConsoleSettings
@@ -35,6 +37,7 @@ class Actions:
     board: Board
     accounts: Accounts
     settings: ConsoleSettings
+    _ack_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _text(self, body: dict[str, Any], key: str, required: bool) -> str | Answer:
         value = body.get(key, "")
@@ -49,11 +52,24 @@ class Actions:
             return refuse(400, "missing", f"please give a {key}")
         return value
 
-    def _record(self, user: User, action: str, **fields: Any) -> dict[str, Any]:
+    def _record(
+        self,
+        user: User,
+        action: str,
+        then: Callable[[float], object] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Make the action a durable record, apply ``then(ts)``, then tell the live pages.
+
+        The board changes only after the record is safe, and before the event goes out, so a
+        page refreshing on the event already sees the change. ``ts`` is Unix seconds.
+        """
         ts = self.ctx.now()
         body = {"gate": self.ctx.gate_id, "action": action, "user": user.name, "role": user.role}
         body.update(fields)
         record = self.ctx.store.append("guard", ts, body, PRIORITY_GUARD)
+        if then is not None:
+            then(ts)
         self.ctx.events.publish("guard", ts, seq=record.seq, **body)
         return record.to_json()
 
@@ -61,15 +77,20 @@ class Actions:
         note = self._text(body, "note", required=False)
         if isinstance(note, tuple):
             return note
-        row = self.board.alert(key)
-        if row is None:
-            return refuse(404, "no_alert", "this alert is no longer on the board")
-        if row.acked_by is not None:
-            return refuse(409, "already_acked", f"already acknowledged by {row.acked_by}")
-        record = self._record(
-            user, "ack", alert=key, note=note, household=row.data.get("household")
-        )
-        self.board.acknowledge(key, user.name, record["ts"], note)
+        with self._ack_lock:  # two guards clicking at once: one record, one refusal
+            row = self.board.alert(key)
+            if row is None:
+                return refuse(404, "no_alert", "this alert is no longer on the board")
+            if row.acked_by is not None:
+                return refuse(409, "already_acked", f"already acknowledged by {row.acked_by}")
+            record = self._record(
+                user,
+                "ack",
+                lambda ts: self.board.acknowledge(key, user.name, ts, note),
+                alert=key,
+                note=note,
+                household=row.data.get("household"),
+            )
         return 200, {"ok": True, "record": record}
 
     def escalate(self, user: User, key: str, body: dict[str, Any]) -> Answer:
@@ -80,9 +101,13 @@ class Actions:
         if row is None:
             return refuse(404, "no_alert", "this alert is no longer on the board")
         record = self._record(
-            user, "escalate", alert=key, note=note, household=row.data.get("household")
+            user,
+            "escalate",
+            lambda ts: self.board.escalate(key, user.name),
+            alert=key,
+            note=note,
+            household=row.data.get("household"),
         )
-        self.board.escalate(key, user.name)
         return 200, {"ok": True, "record": record}
 
     def open_door(self, user: User, body: dict[str, Any]) -> Answer:

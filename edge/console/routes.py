@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge.console import pages
-from edge.console.auth import User
+from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
 
@@ -98,7 +98,7 @@ def _login(h: Handler, method: str) -> None:
     name, password = form.get("username", "").strip(), form.get("password", "")
     pre = h.cookies().get("eg_login")
     token, cookie = h.new_pre_token()
-    if not pre or not h.same_origin() or not _same(pre, form.get("csrf", "")):
+    if not pre or not h.same_origin() or not csrf_ok(pre, form.get("csrf", "")):
         page = pages.login_page(lang, con.ctx.gate_name, token, pages.t(lang, "login_csrf"))
         return h.send_html(403, page, cookie)
     keys = (f"user:{name.lower()}", f"addr:{h.client_address[0]}")
@@ -117,12 +117,6 @@ def _login(h: Handler, method: str) -> None:
     h.redirect(
         "/live", {"Set-Cookie": f"eg_session={session.token}; Path=/; HttpOnly; SameSite=Strict"}
     )
-
-
-def _same(a: str, b: str) -> bool:
-    from edge.console.auth import csrf_ok
-
-    return csrf_ok(a, b)
 
 
 def _api_get(h: Handler, path: str, user: User) -> None:
