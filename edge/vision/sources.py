@@ -35,15 +35,35 @@ class FrameSource(Protocol):
         """Release the device or file."""
 
 
+STREAM_TIMEOUT_MS = 5000  # open/read timeout of network streams: a stalled RTSP feed fails
+
+
 class OpenCVSource:
-    """A USB camera (``"0"``), a video file or an RTSP/HTTP URL, through OpenCV."""
+    """A USB camera (``"0"``), a video file or an RTSP/HTTP URL, through OpenCV.
+
+    Streams get open and read timeouts of ``STREAM_TIMEOUT_MS`` so a stalled feed raises a
+    failure the live capture can reconnect from, instead of blocking for FFmpeg's default
+    ~30 s; cameras get a one-frame driver buffer so the newest frame is the one read.
+    """
 
     def __init__(self, spec: str, width: int | None = None, height: int | None = None) -> None:
         self.name = spec
         target: int | str = int(spec) if spec.isdigit() else spec
-        self._cap = cv2.VideoCapture(target)
+        params = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            STREAM_TIMEOUT_MS,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            STREAM_TIMEOUT_MS,
+        ]
+        try:
+            self._cap = cv2.VideoCapture(target, cv2.CAP_ANY, params)
+        except cv2.error as exc:
+            raise SourceError(f"cannot open camera or video {spec!r}: {exc}") from exc
         if not self._cap.isOpened():
             raise SourceError(f"cannot open camera or video {spec!r}")
+        if isinstance(target, int):
+            # V4L2 queues several frames by default: each would be older than the last
+            self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         if width and height:
             self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)

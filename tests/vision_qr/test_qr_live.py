@@ -10,12 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from edge.vision.live import CaptureOptions, LiveCapture
-from edge.vision.sources import SourceError
+from edge.vision.sources import OpenCVSource, SourceError
 
 FAST = CaptureOptions(reconnect_min_s=0.01, reconnect_max_s=0.05, stale_after_s=2.0)
 
@@ -173,3 +175,19 @@ def test_backoff_grows_to_the_maximum() -> None:
     assert waits[0] < waits[2]  # doubling, with ±20 % jitter
     assert max(waits) <= 0.004 * 1.2 + 1e-9
     assert cap.health().failures >= 5 and cap.health().reconnects == 0
+
+
+def test_a_real_opencv_source_that_ends_is_reopened(tmp_path: Path) -> None:
+    """A video file ending is a camera failure like any other: reopened after the back-off."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    with LiveCapture(lambda: OpenCVSource(str(path)), FAST) as cap:
+        wait_until(lambda: cap.health().reconnects >= 2)
+        health = cap.health()
+        assert health.frames >= 10  # the clip was read at least twice
+        assert health.failures >= 2 and health.last_error == "camera delivered no frame"
+        frame = cap.next_frame(timeout_s=5)
+        assert frame is not None and frame.image.shape == (48, 64, 3)
