@@ -25,6 +25,7 @@ from edge.console.actions import Actions
 from edge.console.auth import Accounts, LoginThrottle, Session, Sessions, csrf_ok
 from edge.console.board import Board
 from edge.console.context import ConsoleContext
+from edge.console.history import backfill
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Console:
             settings.login_max_failures, settings.login_window_s, settings.lockout_s
         )
         self.board = Board()
+        backfill(self.board, ctx.store, ctx.now())  # what happened before a restart
         self.board.attach(ctx.events)
         self.actions = Actions(ctx, self.board, self.accounts, settings)
         self.streams = threading.BoundedSemaphore(settings.max_streams)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from console_rig import Client, Env, make_env
 
+from edge.config import ConsoleSettings
+from edge.console import ConsoleServer
 from edge.console.demo import ZONE
 
 
@@ -207,3 +209,30 @@ def test_door_state_and_last_event(client: Client, env: Env) -> None:
     door = client.api("GET", "/api/live")[1]["door"]
     assert door["state"] == "released" and door.get("event") == "granted"
     assert door.get("source") == "console"
+
+
+def test_a_restarted_console_shows_recent_scans_alerts_and_acks(tmp_path: Path) -> None:
+    gen = make_env(tmp_path)
+    env = next(gen)
+    try:
+        gate = env.gate
+        gate.process_text("https://shop.example/coupon/42")
+        body = {"alert_id": "r1", "alert": "person_in_zone", "phase": "new", "household": "3-2-601"}
+        rec = gate.store.append("alert", gate.clock.time(), body)
+        gate.events.publish("alert", rec.ts, seq=rec.seq, **body)
+        body2 = {"alert_id": "r2", "alert": "camera_offline", "phase": "new", "camera": "c1"}
+        gate.store.append("alert", gate.clock.time(), body2)
+        c = Client(env.url)
+        c.login("guard1")
+        assert c.api("POST", "/api/alerts/r1/ack", {"note": "seen"})[0] == 200
+        env.server.stop()
+        env.server = ConsoleServer(env.ctx, ConsoleSettings(port=0)).start()
+        c = Client(env.url)
+        c.login("guard1")
+        live = c.api("GET", "/api/live")[1]
+        alerts = {a["key"]: a for a in live["alerts"]}
+        assert alerts["r1"]["acked_by"] == "guard1" and alerts["r1"]["note"] == "seen"
+        assert alerts["r2"]["acked_by"] is None and alerts["r2"]["alert"] == "camera_offline"
+        assert live["scans"][0]["sentence_en"] == "This is not a community pass"
+    finally:
+        gen.close()
