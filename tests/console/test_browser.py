@@ -137,9 +137,12 @@ def test_zone_editor_round_trip(env: Env, page: Any) -> None:
 def test_guard_sees_no_zone_editor(env: Env, page: Any) -> None:
     login(page, env, "guard1")
     page.wait_for_url("**/live")
+    env.ctx.camera_snapshot = lambda cam: None  # a camera that gives no picture
     page.goto(env.url + "/cameras")
     page.locator("#editor-denied").wait_for()
     assert page.locator("#editor").is_hidden()
+    page.locator("#cameras .no-picture").wait_for()
+    shot(page, "cameras-guard-no-picture")
 
 
 def test_colour_map_filters(env: Env, page: Any) -> None:

@@ -25,10 +25,12 @@ function renderCameras() {
   if (!state.cameras.length) box.append(el("p", { class: "empty", text: T("no_cameras") }));
   for (const c of state.cameras) {
     const img = el("img", { src: snapUrl(c.id), alt: c.id, "data-camera": c.id });
-    img.addEventListener("error", () => img.classList.add("missing"));
-    img.addEventListener("load", () => img.classList.remove("missing"));
+    const none = el("p", { class: "no-picture", text: T("no_picture"), hidden: true });
+    img.addEventListener("error", () => { img.classList.add("missing"); none.hidden = false; });
+    img.addEventListener("load", () => { img.classList.remove("missing"); none.hidden = true; });
     const fps = c.fps ? ` · ${c.fps} fps` : "";
-    box.append(el("figure", { class: "camera" }, el("div", { class: "snap" }, img, zoneSvg(c.id)),
+    box.append(el("figure", { class: "camera" },
+      el("div", { class: "snap camera-snap" }, img, zoneSvg(c.id), none),
       el("figcaption", { text: `${c.name || c.id}${fps}` })));
   }
 }
