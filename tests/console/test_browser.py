@@ -103,12 +103,14 @@ def test_zone_editor_round_trip(env: Env, page: Any) -> None:
     page.wait_for_function("document.getElementById('editor-img').naturalWidth > 0")
     box = page.locator("#editor-snap").bounding_box()
     assert box is not None
-    corners = [(0.1, 0.2), (0.3, 0.2), (0.32, 0.9), (0.08, 0.9)]
+    corners = [(0.52, 0.42), (0.8, 0.42), (0.86, 0.97), (0.47, 0.97)]  # floor at door 601
     snap = page.locator("#editor-snap")
     for x, y in corners:  # click() scrolls the picture into view first
         snap.click(position={"x": x * box["width"], "y": y * box["height"]})
     page.fill("#zone-id", "door-3-2-601")
     page.fill("#zone-household", "3-2-601")
+    assert page.locator("#editor-svg circle.corner").count() == 4
+    shot(page, "cameras-zone-drawing")
     page.click("#zone-save")
     page.locator("#zone-msg.ok").wait_for()
     saved = {z["id"]: z for z in env.ctx.zones()}["door-3-2-601"]
