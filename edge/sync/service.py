@@ -155,22 +155,23 @@ class SyncService:
         next_tick = 0.0
         next_beat = 0.0
         while not self._stop.is_set():
-            busy = self._pump()
-            timeout = 0.0 if busy or self._wake.is_set() else IDLE_POLL_S
-            self._wake.clear()
             try:
+                self._pump()
+                # a full window needs no spinning: select() returns as soon as PUBACKs arrive
+                timeout = 0.0 if self._wake.is_set() else IDLE_POLL_S
+                self._wake.clear()
                 for ev in self.link.poll(timeout):
                     self._on_event(ev)
-            except Exception:  # never let one bad event stop the uplink
+                now = time.monotonic()
+                if now >= next_tick:
+                    next_tick = now + 1.0
+                    self._requeue_stale()
+                if self.link.connected and now >= next_beat:
+                    next_beat = now + self.s.heartbeat_s
+                    self._heartbeat()
+            except Exception:  # a locked database or a bad event must not end the uplink
                 log.exception("sync worker error")
-                time.sleep(0.5)
-            now = time.monotonic()
-            if now >= next_tick:
-                next_tick = now + 1.0
-                self._requeue_stale()
-            if self.link.connected and now >= next_beat:
-                next_beat = now + self.s.heartbeat_s
-                self._heartbeat()
+                self._stop.wait(0.5)
         status = json.dumps({"v": 1, "gate": self.gate, "state": "offline", "ts": time.time()})
         self.link.close((topics.up(self.gate, "status"), status.encode()))
 
