@@ -39,6 +39,12 @@ class GateSettings(Section):
         default=Direction.IN, description="direction of the reader: 'in' or 'out'"
     )
     language: Literal["zh", "en"] = Field(default="zh", description="language of door messages")
+    session_window_s: float = Field(
+        default=20.0,
+        ge=3.0,
+        le=120.0,
+        description="seconds one person has to show the pass and every health proof",
+    )
 
 
 Pin = int | None
@@ -250,6 +256,19 @@ class HealthOnlineSettings(Section):
         return check_endpoint(v) if v else v
 
 
+class ClockSettings(Section):
+    """How far the wall clock is trusted for validity checks (a Pi has no real-time clock)."""
+
+    check: Literal["ntp", "floor", "off"] = Field(
+        default="ntp",
+        description="'ntp': NTP-synchronised and not before the floor; 'floor': floor only; "
+        "'off': always trusted (bench tests only)",
+    )
+    floor_file: Path | None = Field(
+        default=None, description="file keeping the last trusted time (default: beside the store)"
+    )
+
+
 class ListsSettings(Section):
     path: Path | None = Field(
         default=None, description="JSON lists snapshot to start from (households, revocations)"
@@ -377,7 +396,7 @@ class SyncSettings(Section):
     session_expiry_s: int = Field(
         default=604800, ge=0, le=4294967295, description="broker keeps our session this long, s"
     )
-    inflight: int = Field(default=64, ge=10, le=100, description="QoS 1 messages awaiting PUBACK")
+    inflight: int = Field(default=64, ge=50, le=100, description="QoS 1 messages awaiting PUBACK")
     batch_max: int = Field(default=200, ge=1, le=1000, description="records per message")
     max_packet_bytes: int = Field(
         default=262144, ge=4096, le=268435455, description="largest message we send, bytes"
@@ -410,6 +429,7 @@ class Config(Section):
     trust: TrustSettings = TrustSettings()
     health: HealthOnlineSettings = HealthOnlineSettings()
     lists: ListsSettings = ListsSettings()
+    clock: ClockSettings = ClockSettings()
     console: ConsoleSettings = ConsoleSettings()
     rules: Rules = Rules()
     door_rules: DoorRulesSettings = DoorRulesSettings()
