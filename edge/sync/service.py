@@ -103,6 +103,7 @@ class SyncService:
             "batches": 0, "records_sent": 0, "puback_failures": 0, "acks": 0, "requeued": 0,
         }  # fmt: skip
         self.acked_upto = int(store.get_meta("acked_upto") or 0)
+        self.last_ack_ts: float | None = None  # when central last acknowledged, Unix s
         self._inflight: dict[int, list[int]] = {}  # mid → seqs in that message
         self._live_floor = 0
         self._tokens = 0.0
@@ -145,6 +146,7 @@ class SyncService:
             "outbox_depth": self.store.outbox_depth(),
             "oldest_unacked_age_s": None if oldest is None else round(time.time() - oldest, 3),
             "acked_upto": self.acked_upto,
+            "last_ack_ts": self.last_ack_ts,
             "list_versions": self.store.list_versions(),
             "counters": {**self.counters, **self.downlink.counters},
         }
@@ -211,6 +213,7 @@ class SyncService:
 
     def _on_ack(self, ack: AckBody) -> None:
         self.counters["acks"] += 1
+        self.last_ack_ts = time.time()
         upto = min(ack.upto, self.store.max_seq())  # never trust an ack beyond what we made
         if upto > self.acked_upto:
             self.store.ack_upto(upto)
