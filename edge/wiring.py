@@ -158,7 +158,9 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             "broker_connected": sync.connected() if isinstance(sync, SyncComponent) else None,
             "outbox_depth": gate.store.outbox_depth(),
             "oldest_unacked_s": None if oldest is None else gate.clock.time() - oldest,
-            "last_sync_ts": None,
+            "last_sync_ts": getattr(sync.service, "last_ack_ts", None)
+            if isinstance(sync, SyncComponent)
+            else None,
             "list_versions": {"lists": gate.lists.version},
             "clock_trusted": None,
             "camera_fps": rt.camera_fps(),
