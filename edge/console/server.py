@@ -64,6 +64,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server: ConsoleHTTPServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a connection may sit silent (slow or idle clients free their thread)
     server_version = "edge-gate-console"
     sys_version = ""
 
@@ -207,6 +208,26 @@ class Handler(BaseHTTPRequestHandler):
 class ConsoleHTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # open Live pages must never keep the gate from shutting down
     console: Console
+    # At most this many connections are served at once (one thread each); more are closed
+    # at once, so a flood on the LAN cannot exhaust the Pi's memory with threads.
+    max_connections = 32
+    _slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class ConsoleServer:
@@ -216,6 +237,7 @@ class ConsoleServer:
         self.console = Console(ctx, settings)
         self.httpd = ConsoleHTTPServer((settings.bind, settings.port), Handler)
         self.httpd.console = self.console
+        self.httpd._slots = threading.BoundedSemaphore(ConsoleHTTPServer.max_connections)
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True
         )
