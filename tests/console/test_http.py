@@ -236,3 +236,12 @@ def test_a_restarted_console_shows_recent_scans_alerts_and_acks(tmp_path: Path) 
         assert live["scans"][0]["sentence_en"] == outcome.decision.sentence("en") != ""
     finally:
         gen.close()
+
+
+def test_logout_ends_the_session(client: Client) -> None:
+    client.login("guard1")
+    status, _, _ = client.request("POST", "/logout", b"csrf=forged")
+    assert status == 403  # a forged logout is refused too
+    status, _, url = client.request("POST", "/logout", f"csrf={client.csrf}".encode())
+    assert url.endswith("/login")
+    assert client.api("GET", "/api/live")[0] == 401
