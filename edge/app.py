@@ -1,12 +1,14 @@
 """App wiring: the one module that knows every concrete class.
 
-Data flows one way: frame → codes → credentials → decision → record (durable) → door.
+Data flows one way: frame → codes → credentials (per person, in a scan session) → decision →
+record (durable) → door. A person may show a pass, then health proofs; the session decides
+once they are complete, or when its window ends (:meth:`Gate.tick`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+import math
 from typing import Any
 
 import numpy as np
@@ -14,17 +16,22 @@ import numpy as np
 from edge.clock import Clock, SystemClock
 from edge.config import Config
 from edge.events import EventBus
-from edge.gate.credentials import Credential, PassCredential
-from edge.gate.decision import Decision, decide
+from edge.gate import passes
+from edge.gate.clock_trust import ClockTrust
+from edge.gate.credentials import PassCredential
+from edge.gate.decision import Decision
 from edge.gate.door import Door
 from edge.gate.door_machine import DoorEvent
-from edge.gate.door_policy import DoorPolicy, DoorVerdict
+from edge.gate.door_policy import DoorPolicy
+from edge.gate.healthcode import HealthCodeClient, client_from_settings
 from edge.gate.lists import ListsSnapshot, load_lists
 from edge.gate.pins import make_pin_factory
 from edge.gate.rules import Direction, Rules
+from edge.gate.session import ScanSession, ScanStep
+from edge.gate.thermometer import Thermometer
 from edge.gate.trust import TrustStore
-from edge.gate.verify import Verification, verify_text
-from edge.store import Record, Store
+from edge.outcome import Outcome, access_body, scan_body
+from edge.store import Store
 from edge.vision.codes import Code
 from edge.vision.scanner import Scanner
 
@@ -33,63 +40,7 @@ log = logging.getLogger(__name__)
 PRIORITY_ACCESS = 10  # access records sync before bulk records
 PRIORITY_DOOR = 10  # door events (alarms, emergency release) are as urgent as access
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the gate did with one scanned code."""
-
-    code: Code | None
-    verification: Verification
-    decision: Decision
-    record: Record
-    relay: str  # "pulse" or "none"
-    door: DoorVerdict = field(default_factory=DoorVerdict)  # schedule, anti-passback, ...
-
-    def sentence(self, lang: str = "zh") -> str:
-        """The decision core's sentence, or the door rule's when only the door refused."""
-        return self.decision.sentence(lang) or self.door.sentence(lang)
-
-    def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        return {
-            "seq": self.record.seq,
-            "allow": self.decision.allow,
-            "reasons": [r.value for r in (*self.decision.reasons, *self.door.reasons)],
-            "flags": [r.value for r in (*self.decision.flags, *self.door.flags)],
-            "sentence": self.sentence(lang),
-            "relay": self.relay,
-        }
-
-
-def access_body(
-    gate_id: str,
-    direction: Direction,
-    v: Verification,
-    d: Decision,
-    relay: str,
-    door: DoorVerdict | None = None,
-) -> dict[str, Any]:
-    """The synced description of one access decision: outcome and hashes, never raw codes."""
-    door = door or DoorVerdict()
-    cred = v.credential
-    body: dict[str, Any] = {
-        "gate": gate_id,
-        "direction": direction.value,
-        "allow": d.allow,
-        "reasons": [r.value for r in (*d.reasons, *door.reasons)],
-        "flags": [r.value for r in (*d.flags, *door.flags)],
-        "format": v.format,
-        "code_hash": cred.code_hash,
-        "relay": relay,
-    }
-    if isinstance(cred, PassCredential):
-        body.update(
-            pass_id=cred.pass_id,
-            holder=cred.holder,
-            household=cred.household,
-            role=cred.role.value,
-            dynamic=cred.dynamic,
-        )
-    return body
+__all__ = ["Gate", "Outcome", "build_gate"]
 
 
 class Gate:
@@ -106,6 +57,10 @@ class Gate:
         lists: ListsSnapshot,
         rules: Rules,
         events: EventBus | None = None,
+        *,
+        thermometer: Thermometer | None = None,
+        health_client: HealthCodeClient | None = None,
+        clock_trust: ClockTrust | None = None,
     ) -> None:
         self.config = config
         self.events = events or EventBus()
@@ -117,6 +72,11 @@ class Gate:
         self.lists = lists
         self.rules = rules
         self.direction = config.gate.direction
+        self.thermometer = thermometer
+        self.health_client = health_client
+        self.clock_trust = clock_trust
+        self._session: ScanSession | None = None
+        self._session_code: Code | None = None
         self.door.listeners.append(self._on_door_event)
 
     def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
@@ -125,47 +85,127 @@ class Gate:
         record = self.store.append("door", ts, body, PRIORITY_DOOR)
         self.events.publish("door", ts, seq=record.seq, **body)
 
+    def clock_trusted(self, now: float) -> bool:
+        """Whether time-dependent checks may run now (fails closed: see ClockTrust)."""
+        if self.clock_trust is None:
+            return True
+        return self.clock_trust.status(now, self.clock.monotonic()).trusted
+
     def process_frame(self, frame: np.ndarray) -> list[Outcome]:
         """Read every code in ``frame`` and act on each."""
-        self.door.tick()
+        self.tick()
         return [self.process_text(code.text, code) for code in self.scanner.scan(frame)]
 
-    def _check_replay(self, cred: Credential) -> Credential:
-        if (
-            isinstance(cred, PassCredential)
-            and cred.step is not None
-            and not cred.problems
-            and self.store.step_used(cred.pass_id, cred.step)
-        ):
-            return replace(cred, replayed=True)
-        return cred
+    def _open_session(self, text: str, now: float, direction: Direction) -> ScanSession:
+        s = self._session
+        if s is not None and not s.decided:
+            # the next person's pass (or a change of reader direction) ends the last session
+            if (
+                s.expired(now)
+                or s.direction is not direction
+                or (
+                    text.startswith(passes.PREFIX)
+                    and any(isinstance(c, PassCredential) for c in s.credentials)
+                )
+            ):
+                self._finish(s, now)
+            else:
+                return s
+        s = ScanSession(
+            self.rules,
+            self.trust,
+            now,
+            direction,
+            window_s=self.config.gate.session_window_s,
+            health_code_prefixes=tuple(self.config.health.code_prefixes),
+            clock_trusted=self.clock_trusted(now),
+            is_replay=lambda c: c.step is not None and self.store.step_used(c.pass_id, c.step),
+        )
+        self._session = s
+        return s
 
     def process_text(
         self, text: str, code: Code | None = None, direction: Direction | None = None
     ) -> Outcome:
-        """Verify, decide, record durably, then drive the door — in that order."""
+        """Take one scanned text: wait for more proofs, or decide, record, drive the door."""
         direction = direction or self.direction
         now = self.clock.time()
-        v = verify_text(text, self.trust, now)
-        cred = self._check_replay(v.credential)
-        decision = decide([cred], self.lists, self.rules, now, direction)
-        door_verdict = self.door.policy.check(decision, direction, now)
-        if not door_verdict.allow:
-            decision = replace(decision, allow=False)
-        relay = "pulse" if decision.allow else "none"
-        body = access_body(
-            self.config.gate.id,
-            direction,
-            replace(v, credential=cred),
-            decision,
-            relay,
-            door_verdict,
+        session = self._open_session(text, now, direction)
+        self._session_code = code
+        step = session.scan(text, now)
+        if step.online_code is not None:
+            if self.health_client is None:
+                log.warning("a health code was shown but the online check is not configured")
+            else:
+                session.offer(self.health_client.check(step.online_code, now))
+        if session.ready(now):
+            return self._finish(session, now, code, step)
+        return self._pending(session, step, now, code)
+
+    def _pending(
+        self, session: ScanSession, step: ScanStep, now: float, code: Code | None
+    ) -> Outcome:
+        missing = tuple(n.value for n in session.missing())
+        body = scan_body(self.config.gate.id, session.direction, step.verification, missing)
+        record = self.store.append("scan", now, body, PRIORITY_ACCESS)
+        prompt = (session.prompt("zh"), session.prompt("en"))
+        self.events.publish(
+            "prompt",
+            now,
+            seq=record.seq,
+            missing=list(missing),
+            sentence_zh=prompt[0],
+            sentence_en=prompt[1],
+            direction=session.direction.value,
         )
+        return Outcome(
+            code,
+            step.verification,
+            Decision(False),
+            record,
+            "none",
+            missing=missing,
+            prompt=prompt,
+        )
+
+    def _temperature(self) -> float | None:
+        if self.thermometer is None:
+            return None
+        try:
+            return self.thermometer.read_c()
+        except Exception:  # a broken sensor is a failed reading, never a crash
+            log.exception("thermometer read failed")
+            return math.nan
+
+    def _finish(
+        self,
+        session: ScanSession,
+        now: float,
+        code: Code | None = None,
+        step: ScanStep | None = None,
+    ) -> Outcome:
+        """Decide ``session``, make the record durable, then drive the door — in that order."""
+        session.end()
+        direction = session.direction
+        decision = session.decide(self.lists, now, temperature_c=self._temperature())
+        assert decision is not None  # an ended session is always ready
+        door_verdict = self.door.policy.check(decision, direction, now)
+        if not door_verdict.allow and decision.allow:
+            decision = Decision(
+                False, decision.reasons, decision.flags, decision.holder, decision.household
+            )
+        relay = "pulse" if decision.allow else "none"
+        creds = session.credentials
+        body = access_body(
+            self.config.gate.id, direction, creds, decision, relay, door_verdict, now
+        )
+        pass_cred = next((c for c in creds if isinstance(c, PassCredential)), None)
         with self.store.transaction() as db:
             record = Store.insert_record(db, "access", now, body, PRIORITY_ACCESS)
-            if decision.allow and isinstance(cred, PassCredential) and cred.step is not None:
-                Store.mark_step_used(db, cred.pass_id, cred.step, now)
-        outcome = Outcome(code, v, decision, record, relay, door_verdict)
+            if decision.allow and pass_cred is not None and pass_cred.step is not None:
+                Store.mark_step_used(db, pass_cred.pass_id, pass_cred.step, now)
+        verification = step.verification if step is not None else None
+        outcome = Outcome(code, verification, decision, record, relay, door_verdict)
         if decision.allow:
             passage = (decision.holder, direction, now)  # for anti-passback, once it opens
             self.door.grant(passage, access_seq=record.seq, direction=direction.value)
@@ -177,11 +217,21 @@ class Gate:
             seq=record.seq,
             allow=decision.allow,
             reasons=outcome.to_json()["reasons"],
+            flags=outcome.to_json()["flags"],
             sentence_zh=outcome.sentence("zh"),
             sentence_en=outcome.sentence("en"),
             household=decision.household,
             direction=direction.value,
         )
+        if decision.guard_alert:
+            self.events.publish(
+                "guard_alert",
+                now,
+                seq=record.seq,
+                household=decision.household,
+                reasons=outcome.to_json()["reasons"],
+                direction=direction.value,
+            )
         log.info(
             "%s %s seq=%d",
             "ALLOW" if decision.allow else "DENY",
@@ -190,8 +240,13 @@ class Gate:
         )
         return outcome
 
-    def tick(self) -> None:
+    def tick(self) -> Outcome | None:
+        """Run timers: the door's, and a scan session whose window has ended."""
         self.door.tick()
+        s = self._session
+        if s is not None and not s.decided and s.expired(self.clock.time()):
+            return self._finish(s, self.clock.time(), self._session_code)
+        return None
 
     def close(self) -> None:
         """Lock the door first, then close the store."""
@@ -207,17 +262,41 @@ def build_gate(
     pin_factory: Any = None,
     trust: TrustStore | None = None,
     lists: ListsSnapshot | None = None,
+    thermometer: Thermometer | None = None,
 ) -> Gate:
-    """Wire a gate from ``config``; explicit arguments override what the config names."""
-    clock = clock or SystemClock()
+    """Wire a gate from ``config``; explicit arguments override what the config names.
+
+    An injected ``clock`` (tests, the simulator, the demo) is trusted as it is; with the
+    system clock, ``[clock]`` decides how far it is trusted.
+    """
+    clock_trust = None
+    if clock is None:
+        clock = SystemClock()
+        if config.clock.check != "off":
+            floor = config.clock.floor_file or config.store.path.parent / "clock-floor"
+            clock_trust = ClockTrust(floor, require_ntp=config.clock.check == "ntp")
     if trust is None:
-        trust = TrustStore.from_files(config.trust.pass_issuer_keys)
+        trust = TrustStore.from_files(
+            config.trust.pass_issuer_keys,
+            config.trust.dsc_files,
+            config.trust.shc_jwks_files,
+            config.trust.shc_crl_files,
+        )
     if lists is None:
         lists = load_lists(config.lists.path) if config.lists.path else ListsSnapshot()
     factory = pin_factory if pin_factory is not None else make_pin_factory()
     door = Door(config.door, clock, factory, DoorPolicy.from_settings(config.door_rules))
     store = Store(config.store.path)
-    return Gate(config, clock, store, door, Scanner(), trust, lists, config.rules)
-
-
-__all__ = ["Gate", "Outcome", "build_gate"]
+    return Gate(
+        config,
+        clock,
+        store,
+        door,
+        Scanner(),
+        trust,
+        lists,
+        config.rules,
+        thermometer=thermometer,
+        health_client=client_from_settings(config.health, config.gate.id),
+        clock_trust=clock_trust,
+    )

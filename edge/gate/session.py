@@ -9,12 +9,12 @@ with the adapter and offered in with :meth:`ScanSession.offer`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from edge.gate import shc
-from edge.gate.credentials import Credential, PassCredential, code_hash
+from edge.gate.credentials import Credential, PassCredential, UnreadableCredential, code_hash
 from edge.gate.decision import Decision, decide
 from edge.gate.health import EvidenceKind, HealthCodeCredential, HealthCredential
 from edge.gate.healthcode import matches
@@ -70,6 +70,7 @@ class ScanSession:
         window_s: float = DEFAULT_WINDOW_S,
         health_code_prefixes: Sequence[str] = (),
         clock_trusted: bool = True,
+        is_replay: Callable[[PassCredential], bool] | None = None,
     ) -> None:
         self.rules = rules
         self.trust = trust
@@ -84,6 +85,8 @@ class ScanSession:
         self._pending_online = False
         self._decision: Decision | None = None
         self._temperature: float | None = None
+        self._is_replay = is_replay
+        self._ended = False
 
     @property
     def credentials(self) -> tuple[Credential, ...]:
@@ -124,15 +127,27 @@ class ScanSession:
         return tuple(out)
 
     def _pass_refused(self) -> bool:
-        # an invalid pass cannot be rescued by health proofs: decide at once
-        return any(isinstance(c, PassCredential) and c.problems for c in self._credentials)
+        # an invalid pass cannot be rescued by health proofs: decide at once; and a code that
+        # is no credential at all, shown before any pass, is answered at once with its reason
+        creds = self._credentials
+        if any(isinstance(c, PassCredential) and c.problems for c in creds):
+            return True
+        return bool(creds) and all(isinstance(c, UnreadableCredential) for c in creds)
 
     @property
     def complete(self) -> bool:
         return not self.missing() or self._pass_refused()
 
     def expired(self, now: float) -> bool:
-        return now - self.started_at >= self.window_s
+        return self._ended or now - self.started_at >= self.window_s
+
+    def end(self) -> None:
+        """Close the window now (the next person is already scanning)."""
+        self._ended = True
+
+    @property
+    def decided(self) -> bool:
+        return self._decision is not None
 
     def ready(self, now: float) -> bool:
         """True when a decision can be taken: complete, or the window has ended."""
@@ -162,7 +177,16 @@ class ScanSession:
             if chunk is not None and chunk.total > 1:
                 return self._add_chunk(chunk, stripped, now)
         v = verify_text(stripped, self.trust, now, clock_trusted=self._clock_trusted)
-        self._credentials.append(v.credential)
+        cred = v.credential
+        if (
+            isinstance(cred, PassCredential)
+            and cred.step is not None
+            and not cred.problems
+            and self._is_replay is not None
+            and self._is_replay(cred)
+        ):
+            cred = replace(cred, replayed=True)
+        self._credentials.append(cred)
         return ScanStep(v, None, self.missing())
 
     def _add_chunk(self, chunk: shc.Chunk, text: str, now: float) -> ScanStep:
