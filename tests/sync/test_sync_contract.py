@@ -188,3 +188,42 @@ def test_central_cli_receives_publishes_lists_and_stops_on_sigterm(
         assert proc.wait(10) == 0
         store.close()
     assert CentralDB(str(db)).seqs("gate-f") == list(range(1, 52))  # 50 + lists_applied
+
+
+def test_last_will_says_offline_when_the_gate_process_dies(
+    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    from synckit import GateProcess, central_link_for
+
+    from edge.sync import topics
+    from edge.sync.client import MqttLink
+
+    store_path = tmp_path / "w.sqlite3"
+    cfg = gate_config(broker, central_key[1], "gate-g", store_path)
+    toml = write_gate_toml(
+        tmp_path / "w.toml",
+        "gate-g",
+        store_path,
+        cfg.sync.model_dump(exclude_none=True, mode="json"),
+    )
+    status_topic = topics.up("gate-g", "status")
+    proc = GateProcess(toml, tmp_path / "w.log")
+    proc.start()
+
+    def retained_state() -> str | None:
+        link = MqttLink(central_link_for(broker, "will-check", (status_topic,)))
+        deadline = time.monotonic() + 3
+        state = None
+        while time.monotonic() < deadline and state is None:
+            for ev in link.poll(0.02):
+                if ev.kind == "message" and ev.payload:
+                    state = json.loads(ev.payload)["state"]
+        link.close()
+        return state
+
+    try:
+        wait_for(lambda: retained_state() == "online", 20, "retained online")
+        proc.kill()  # SIGKILL: no clean goodbye, the broker publishes the will
+        wait_for(lambda: retained_state() == "offline", 10, "last will")
+    finally:
+        proc.stop()

@@ -5,10 +5,6 @@ At the end central's database must hold every record exactly once, in seq order,
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import central_link, gate_config, write_gate_toml
+from synckit import GateProcess, central_link, gate_config, write_gate_toml
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
@@ -25,41 +21,8 @@ from edge.sync.loadgen import generate
 from edge.sync.localbroker import Broker
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 N = 3000  # records per scenario
 RATE = 600.0  # records/s appended while faults happen
-
-
-class GateProcess:
-    """``python -m edge sync --config …`` as a separate process that can be SIGKILLed."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "edge", "sync", "--config", str(self.config)],
-                cwd=ROOT,
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(5)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
