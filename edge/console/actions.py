@@ -23,12 +23,18 @@ from edge.console.zones import ZoneError, check_zone
 log = logging.getLogger(__name__)
 
 PRIORITY_GUARD = 10  # guard actions sync as early as access records
+GONE_EN, GONE_ZH = "this alert is no longer on the board", "该告警已不在列表中"
 Answer = tuple[int, dict[str, Any]]
 
 
 def refuse(status: int, code: str, message: str) -> Answer:
     """A refusal the page shows as is: ``code`` is stable, ``message`` is for people."""
     return status, {"ok": False, "error": code, "message": message}
+
+
+def say(user: User, en: str, zh: str) -> str:
+    """The message in the user's language."""
+    return zh if user.lang == "zh" else en
 
 
 @dataclass
@@ -39,17 +45,17 @@ class Actions:
     settings: ConsoleSettings
     _ack_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _text(self, body: dict[str, Any], key: str, required: bool) -> str | Answer:
+    def _text(self, user: User, body: dict[str, Any], key: str, required: bool) -> str | Answer:
         value = body.get(key, "")
         if not isinstance(value, str):
-            return refuse(400, "bad_input", f"{key} must be text")
+            return refuse(400, "bad_input", say(user, f"{key} must be text", "请输入文字"))
         value = value.strip()
-        if len(value) > self.settings.note_max_chars:
-            return refuse(
-                413, "too_long", f"{key} is too long: at most {self.settings.note_max_chars} chars"
-            )
+        n = self.settings.note_max_chars
+        if len(value) > n:
+            msg = say(user, f"{key} is too long: at most {n} chars", f"内容过长：最多 {n} 个字")
+            return refuse(413, "too_long", msg)
         if required and not value:
-            return refuse(400, "missing", f"please give a {key}")
+            return refuse(400, "missing", say(user, f"please give a {key}", "请填写原因"))
         return value
 
     def _record(
@@ -74,15 +80,17 @@ class Actions:
         return record.to_json()
 
     def acknowledge(self, user: User, key: str, body: dict[str, Any]) -> Answer:
-        note = self._text(body, "note", required=False)
+        note = self._text(user, body, "note", required=False)
         if isinstance(note, tuple):
             return note
         with self._ack_lock:  # two guards clicking at once: one record, one refusal
             row = self.board.alert(key)
             if row is None:
-                return refuse(404, "no_alert", "this alert is no longer on the board")
+                return refuse(404, "no_alert", say(user, GONE_EN, GONE_ZH))
             if row.acked_by is not None:
-                return refuse(409, "already_acked", f"already acknowledged by {row.acked_by}")
+                by = row.acked_by
+                msg = say(user, f"already acknowledged by {by}", f"已由 {by} 确认")
+                return refuse(409, "already_acked", msg)
             record = self._record(
                 user,
                 "ack",
@@ -94,12 +102,12 @@ class Actions:
         return 200, {"ok": True, "record": record}
 
     def escalate(self, user: User, key: str, body: dict[str, Any]) -> Answer:
-        note = self._text(body, "note", required=False)
+        note = self._text(user, body, "note", required=False)
         if isinstance(note, tuple):
             return note
         row = self.board.alert(key)
         if row is None:
-            return refuse(404, "no_alert", "this alert is no longer on the board")
+            return refuse(404, "no_alert", say(user, GONE_EN, GONE_ZH))
         record = self._record(
             user,
             "escalate",
@@ -112,8 +120,9 @@ class Actions:
 
     def open_door(self, user: User, body: dict[str, Any]) -> Answer:
         if user.role not in self.settings.manual_open_roles:
-            return refuse(403, "forbidden", "your account may not open the door by hand")
-        reason = self._text(body, "reason", required=True)
+            msg = say(user, "your account may not open the door by hand", "您的账号无权手动开门")
+            return refuse(403, "forbidden", msg)
+        reason = self._text(user, body, "reason", required=True)
         if isinstance(reason, tuple):
             return reason
         record = self._record(user, "manual_open", reason=reason)
@@ -121,20 +130,26 @@ class Actions:
             self.ctx.open_door()
         except Exception:  # the record stands; the guard must know the door did not move
             log.exception("manual open failed")
-            return refuse(503, "door_failed", "the door did not respond; open it by key")
+            msg = say(user, "the door did not respond; open it by key", "门没有响应，请用钥匙开门")
+            return refuse(503, "door_failed", msg)
         return 200, {"ok": True, "record": record}
 
     def save_zone(self, user: User, body: dict[str, Any]) -> Answer:
         if user.role != "admin":
-            return refuse(403, "forbidden", "only an admin may change zones")
+            return refuse(
+                403,
+                "forbidden",
+                say(user, "only an admin may change zones", "只有管理员可以修改区域"),
+            )
         if self.ctx.save_zone is None:
-            return refuse(501, "not_available", "zone editing is not available on this gate")
+            msg = say(user, "zone editing is not available on this gate", "本门岗不支持区域编辑")
+            return refuse(501, "not_available", msg)
         cameras = {str(c.get("id")) for c in self.ctx.cameras()}
         try:
             zone = check_zone(body, cameras)
             self.ctx.save_zone(zone, user.name)
         except ZoneError as exc:
-            return refuse(400, "bad_zone", str(exc))
+            return refuse(400, "bad_zone", say(user, str(exc), exc.zh))
         except ValueError as exc:  # the perimeter refused it (e.g. its own stricter check)
             return refuse(400, "bad_zone", str(exc))
         record = self._record(
@@ -150,7 +165,9 @@ class Actions:
     def set_lang(self, user: User, body: dict[str, Any]) -> Answer:
         lang = body.get("lang")
         if lang not in LANGS:
-            return refuse(400, "bad_input", "language must be zh or en")
+            return refuse(
+                400, "bad_input", say(user, "language must be zh or en", "语言应为 zh 或 en")
+            )
         self.accounts.set_lang(user.name, str(lang))
         return 200, {"ok": True, "lang": lang}
 

@@ -34,7 +34,11 @@ CREATE TABLE IF NOT EXISTS console_zones (
 
 
 class ZoneError(ValueError):
-    """A zone that cannot be saved; the message says why."""
+    """A zone that cannot be saved: ``str()`` says why in English, ``zh`` in Chinese."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
 
 
 def _cross(o: Point, a: Point, b: Point) -> float:
@@ -51,16 +55,21 @@ def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
 def check_polygon(raw: Any) -> list[Point]:
     """The polygon as float pairs, or :class:`ZoneError` naming the first problem."""
     if not isinstance(raw, list) or not 3 <= len(raw) <= MAX_CORNERS:
-        raise ZoneError(f"a zone needs 3 to {MAX_CORNERS} corners")
+        raise ZoneError(
+            f"a zone needs 3 to {MAX_CORNERS} corners", f"区域需要 3 到 {MAX_CORNERS} 个角"
+        )
     pts: list[Point] = []
     for i, p in enumerate(raw, 1):
         if not (isinstance(p, list | tuple) and len(p) == 2):
-            raise ZoneError(f"corner {i} must be [x, y]")
+            raise ZoneError(f"corner {i} must be [x, y]", f"第 {i} 个角应为 [x, y]")
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p):
-            raise ZoneError(f"corner {i} must be two numbers")
+            raise ZoneError(f"corner {i} must be two numbers", f"第 {i} 个角应为两个数字")
         x, y = float(p[0]), float(p[1])
         if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= 1 and 0 <= y <= 1):
-            raise ZoneError(f"corner {i} is outside the picture (use 0..1 of width and height)")
+            raise ZoneError(
+                f"corner {i} is outside the picture (use 0..1 of width and height)",
+                f"第 {i} 个角在画面之外",
+            )
         pts.append((x, y))
     n = len(pts)
     for i in range(n):
@@ -68,24 +77,34 @@ def check_polygon(raw: Any) -> list[Point]:
             if i == 0 and j == n - 1:
                 continue  # first and last edge share corner 1
             if _segments_cross(pts[i], pts[(i + 1) % n], pts[j], pts[(j + 1) % n]):
-                raise ZoneError(f"edges {i + 1} and {j + 1} cross; click the corners in order")
+                raise ZoneError(
+                    f"edges {i + 1} and {j + 1} cross; click the corners in order",
+                    f"第 {i + 1} 条边与第 {j + 1} 条边交叉，请按顺序点击各角",
+                )
     area = sum(pts[i][0] * pts[(i + 1) % n][1] - pts[(i + 1) % n][0] * pts[i][1] for i in range(n))
     if abs(area) / 2 < 1e-4:  # less than 0.01 % of the picture: a line, not an area
-        raise ZoneError("the zone has no area; draw it around the doorway")
+        raise ZoneError(
+            "the zone has no area; draw it around the doorway", "区域没有面积，请围绕门口画出区域"
+        )
     return pts
 
 
 def check_zone(raw: Any, cameras: set[str]) -> dict[str, Any]:
     """A clean zone dict (id, camera, household, polygon) from untrusted JSON."""
     if not isinstance(raw, dict):
-        raise ZoneError("send a zone as a JSON object")
+        raise ZoneError("send a zone as a JSON object", "请以 JSON 对象提交区域")
     zid, cam, household = raw.get("id"), raw.get("camera"), raw.get("household")
     if not isinstance(zid, str) or not ZONE_ID_RE.match(zid):
-        raise ZoneError("zone name: 1-32 letters, digits, '_' or '-'")
+        raise ZoneError(
+            "zone name: 1-32 letters, digits, '_' or '-'", "区域名称：1-32 个字母、数字、'_' 或 '-'"
+        )
     if not isinstance(cam, str) or cam not in cameras:
-        raise ZoneError("choose one of the gate's cameras")
+        raise ZoneError("choose one of the gate's cameras", "请选择本门岗的摄像头")
     if not isinstance(household, str) or not HOUSEHOLD_RE.match(household):
-        raise ZoneError("household must look like building-unit-room, e.g. 3-2-501")
+        raise ZoneError(
+            "household must look like building-unit-room, e.g. 3-2-501",
+            "住户应为 楼-单元-房号，例如 3-2-501",
+        )
     return {
         "id": zid,
         "camera": cam,

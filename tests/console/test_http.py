@@ -245,3 +245,13 @@ def test_logout_ends_the_session(client: Client) -> None:
     status, _, url = client.request("POST", "/logout", f"csrf={client.csrf}".encode())
     assert url.endswith("/login")
     assert client.api("GET", "/api/live")[0] == 401
+
+
+def test_refusals_speak_the_users_language(env: Env) -> None:
+    c = Client(env.url)
+    c.login("zhguard")
+    status, body = c.api("POST", "/api/door/open", {"reason": "x"})
+    assert status == 403 and body["message"] == "您的账号无权手动开门"
+    env.gate.events.publish("alert", 1.0, id="z1")
+    status, body = c.api("POST", "/api/alerts/z1/ack", {"note": "字" * 501})
+    assert status == 413 and "最多 500 个字" in body["message"]

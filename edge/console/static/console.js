@@ -81,6 +81,8 @@ async function api(method, path, body) {
     data = { ok: false, message: `${res.status}` };
   }
   if (!res.ok && data.ok === undefined) data.ok = false;
+  // Refusals from the HTTP layer come with a fixed code; say them in the user's language.
+  if (data.error && I18N["err_" + data.error]) data.message = T("err_" + data.error);
   return data;
 }
 
