@@ -22,6 +22,7 @@ from pydantic import (
 
 from edge.gate.door_policy import DoorRulesSettings
 from edge.gate.rules import Direction, Rules
+from edge.vision.settings import DetectorSettings, PerimeterSettings
 
 
 class Section(BaseModel):
@@ -429,6 +430,8 @@ class Config(Section):
     trust: TrustSettings = TrustSettings()
     health: HealthOnlineSettings = HealthOnlineSettings()
     lists: ListsSettings = ListsSettings()
+    detector: DetectorSettings = DetectorSettings()
+    perimeter: PerimeterSettings = PerimeterSettings()
     clock: ClockSettings = ClockSettings()
     console: ConsoleSettings = ConsoleSettings()
     rules: Rules = Rules()
@@ -464,6 +467,8 @@ def _fix(err: Any, info: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "remove it or check its spelling"
+    if kind == "value_error":
+        return "correct the value as the message says"
     if kind in ("missing", "model_type", "dict_type"):
         return "write it as a TOML table of keys (see docs/config.md)"
     hint = []
