@@ -215,6 +215,13 @@ class Store:
         """Call ``listener()`` after every committed transaction (e.g. to wake the sender)."""
         self._listeners.append(listener)
 
+    def epoch(self) -> str:
+        """Random id of this database, made once: central tells a reinstalled gate apart."""
+        with self.transaction() as db:
+            new = uuid.uuid4().hex
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)", (new,))
+        return str(self.get_meta("epoch"))
+
     def remove_listener(self, listener: Callable[[], None]) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
@@ -250,11 +257,6 @@ class Store:
                 "UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE seq=?",
                 [(now, s) for s in seqs],
             )
-
-    def mark_unsent(self, seqs: Iterable[int]) -> None:
-        """Rows whose publish failed (or PUBACK said so): send them again."""
-        with self.volatile_transaction() as db:
-            db.executemany("UPDATE outbox SET sent_at=NULL WHERE seq=?", [(s,) for s in seqs])
 
     def requeue_ranges(self, ranges: Iterable[tuple[int, int]]) -> int:
         """The receiver asked for these inclusive seq ranges again."""
@@ -307,8 +309,6 @@ class Store:
                 "DELETE FROM records WHERE ts < ? AND seq NOT IN (SELECT seq FROM outbox)",
                 (before_ts,),
             ).rowcount
-
-    # --- snapshots (raw JPEG blobs) with a disk cap ----------------------------------------
 
     def add_snapshot(self, jpeg: bytes, ts: float, meta: dict[str, Any]) -> Record:
         """Keep a JPEG and a ``snapshot`` record pointing at it (same transaction)."""
@@ -365,8 +365,6 @@ class Store:
             if gap is not None:
                 gaps.append(gap)
         return gaps
-
-    # --- downlink state: list versions and command nonces ---------------------------------
 
     def list_versions(self) -> dict[str, int]:
         with self._lock:
