@@ -39,6 +39,11 @@ class RecordsBatch(_Strict):
     gate: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     sent_at: float = Field(description="when the batch was published, Unix seconds")
     records: list[RecordItem] = Field(min_length=1)
+    epoch: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="id of the gate database the seqs belong to (new after a reinstall)",
+    )
 
 
 class Status(_Strict):
@@ -88,6 +93,11 @@ class AckBody(_Body):
     upto: int = Field(ge=0, description="highest contiguous seq stored at central")
     resend: list[tuple[int, int]] = Field(
         default_factory=list, description="inclusive seq ranges central is missing"
+    )
+    epoch: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="the gate database (epoch) this ack is about",
     )
 
 

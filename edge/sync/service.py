@@ -104,6 +104,7 @@ class SyncService:
         }  # fmt: skip
         self.acked_upto = int(store.get_meta("acked_upto") or 0)
         self.last_ack_ts: float | None = None  # when central last acknowledged, Unix s
+        self.epoch = store.epoch()
         self._inflight: dict[int, list[int]] = {}  # mid → seqs in that message
         self._live_floor = 0
         self._tokens = 0.0
@@ -212,6 +213,10 @@ class SyncService:
                 self.events.publish("sync", time.time(), state="offline")
 
     def _on_ack(self, ack: AckBody) -> None:
+        if ack.epoch is not None and ack.epoch != self.epoch:
+            # about an earlier database of this gate id (reinstall): not about our records
+            self.counters["foreign_acks"] = self.counters.get("foreign_acks", 0) + 1
+            return
         self.counters["acks"] += 1
         self.last_ack_ts = time.time()
         upto = min(ack.upto, self.store.max_seq())  # never trust an ack beyond what we made
@@ -284,7 +289,7 @@ class SyncService:
                     item["blob_dropped"] = why or "unknown"
             items.append(item)
         payload = json.dumps(
-            {"v": 1, "gate": self.gate, "sent_at": now, "records": items},
+            {"v": 1, "gate": self.gate, "epoch": self.epoch, "sent_at": now, "records": items},
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode()

@@ -205,3 +205,27 @@ def test_receiver_names_a_persistent_gap_in_its_ack(
     finally:
         gate.close()
         r.stop()
+
+
+def test_reinstalled_gate_is_not_mistaken_for_duplicates(
+    broker: Broker, central_key: Key, tmp_path: Path
+) -> None:
+    r = start_receiver(broker, central_key, tmp_path / "c.sqlite3")
+    try:
+        for n, name in ((5, "old.sqlite3"), (3, "new.sqlite3")):  # the disk was replaced
+            store = Store(tmp_path / name)
+            generate(store, "gate-h", n)
+            svc = SyncService(gate_config(broker, central_key[1], "gate-h", tmp_path / "g"), store)
+            svc.start()
+            try:
+                wait_for(lambda s=store: s.outbox_depth() == 0, 15, f"drain of {name}")  # type: ignore[misc]
+            finally:
+                svc.stop()
+                store.close()
+    finally:
+        r.stop()
+    db = CentralDB(r.db_url)
+    assert db.seqs("gate-h") == [1, 2, 3]
+    gates = {s["gate"]: s for s in db.stats()}
+    archived = [g for g in gates if g.startswith("gate-h~")]
+    assert len(archived) == 1 and gates[archived[0]]["records"] == 5

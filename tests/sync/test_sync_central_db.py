@@ -45,3 +45,18 @@ def test_contig_and_gaps_whatever_the_arrival_order(batches: list[list[int]]) ->
         if seen:
             assert stats[0]["records"] == len(seen) and stats[0]["last_seq"] == max(seen)
         db.close()
+
+
+def test_epochs_archive_the_old_database_and_ignore_its_late_batches(tmp_path: Path) -> None:
+    db = CentralDB(str(tmp_path / "c.sqlite3"))
+    db.ensure_gate("g")
+    old, new = "a" * 32, "b" * 32
+    assert db.check_epoch("g", old)
+    db.store_records("g", items([1, 2]), 1.0)
+    assert db.check_epoch("g", new)  # reinstalled: seqs restart
+    db.store_records("g", items([1]), 1.0)
+    assert not db.check_epoch("g", old)  # a late resend from the old disk is ignored
+    db.commit()
+    assert db.seqs("g") == [1] and db.seqs("g~aaaaaaaa") == [1, 2]
+    assert db.advance("g") == (1, []) and db.epoch_of("g") == new
+    db.close()

@@ -21,7 +21,9 @@ _SCHEMA = [
     "received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, seq))",
     "CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, contig BIGINT NOT NULL DEFAULT 0, "
     "status TEXT, status_ts DOUBLE PRECISION, last_heartbeat DOUBLE PRECISION, heartbeat TEXT, "
-    "resend_requests BIGINT NOT NULL DEFAULT 0, rejected BIGINT NOT NULL DEFAULT 0)",
+    "resend_requests BIGINT NOT NULL DEFAULT 0, rejected BIGINT NOT NULL DEFAULT 0, epoch TEXT)",
+    "CREATE TABLE IF NOT EXISTS retired_epochs (gate TEXT NOT NULL, epoch TEXT NOT NULL, "
+    "archived_as TEXT NOT NULL, retired_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, epoch))",
     "CREATE TABLE IF NOT EXISTS snapshots (gate TEXT NOT NULL, id TEXT NOT NULL, "
     "data {blob} NOT NULL, received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, id))",
 ]
@@ -85,6 +87,42 @@ class CentralDB:
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gate, seq) DO NOTHING",
             rows,
         )
+
+    def epoch_of(self, gate: str) -> str | None:
+        row = self._x("SELECT epoch FROM gates WHERE gate=?", (gate,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def check_epoch(self, gate: str, epoch: str) -> bool:
+        """False for a batch from a retired database of this gate (ignore it). A new epoch
+        means the gate was reinstalled and restarts at seq 1: the old records are kept under
+        ``{gate}~{old epoch[:8]}`` so the new ones are not mistaken for duplicates."""
+        current = self.epoch_of(gate)
+        if current == epoch:
+            return True
+        if current is None:
+            self._x("UPDATE gates SET epoch=? WHERE gate=?", (epoch, gate))
+            return True
+        retired = self._x(
+            "SELECT 1 FROM retired_epochs WHERE gate=? AND epoch=?", (gate, epoch)
+        ).fetchone()
+        if retired is not None:
+            return False
+        archive = f"{gate}~{current[:8]}"
+        self._x(
+            "INSERT INTO gates (gate, contig, status, last_heartbeat, heartbeat, epoch) "
+            "SELECT ?, contig, 'retired', last_heartbeat, heartbeat, epoch FROM gates "
+            "WHERE gate=? ON CONFLICT (gate) DO NOTHING",
+            (archive, gate),
+        )
+        for table in ("records", "snapshots"):
+            self._x(f"UPDATE {table} SET gate=? WHERE gate=?", (archive, gate))
+        self._x(
+            "INSERT INTO retired_epochs (gate, epoch, archived_as, retired_at) VALUES "
+            "(?, ?, ?, ?) ON CONFLICT (gate, epoch) DO NOTHING",
+            (gate, current, archive, time.time()),
+        )
+        self._x("UPDATE gates SET epoch=?, contig=0 WHERE gate=?", (epoch, gate))
+        return True
 
     def store_blob(self, gate: str, sid: str, data: bytes, now: float) -> None:
         self._x(

@@ -57,10 +57,17 @@ def command_message(
 
 
 def ack_message(
-    key: Ed25519PrivateKey, gate: str, upto: int, resend: list[tuple[int, int]]
+    key: Ed25519PrivateKey,
+    gate: str,
+    upto: int,
+    resend: list[tuple[int, int]],
+    epoch: str | None = None,
 ) -> tuple[str, bytes]:
     topic = topics.down(gate, "ack")
-    body = {"kind": "ack", "topic": topic, "upto": upto, "resend": [list(r) for r in resend]}
+    body: dict[str, Any] = {"kind": "ack", "topic": topic, "upto": upto}
+    body["resend"] = [list(r) for r in resend]
+    if epoch is not None:
+        body["epoch"] = epoch
     return topic, sign(key, body)
 
 

@@ -142,10 +142,10 @@ class Receiver:
         acks = []
         for gate in touched:
             contig, gaps = db.advance(gate)
-            acks.append((gate, contig, self._resend(db, gate, gaps)))
+            acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
         db.commit()  # acks go out only after the records are on disk
-        for gate, contig, resend in acks:
-            topic, payload = ack_message(self.key, gate, contig, resend)
+        for gate, contig, resend, epoch in acks:
+            topic, payload = ack_message(self.key, gate, contig, resend, epoch)
             try:
                 link.publish(topic, payload)
             except ConnectionError:
@@ -155,6 +155,9 @@ class Receiver:
         batch = RecordsBatch.model_validate_json(payload)
         if batch.gate != gate:
             raise ValueError(f"batch for {batch.gate} published on {gate}'s topic")
+        if batch.epoch is not None and not db.check_epoch(gate, batch.epoch):
+            log.info("ignored a late batch from a retired database of %s", gate)
+            return
         items: list[dict[str, Any]] = []
         for r in batch.records:
             item = r.model_dump()
