@@ -17,7 +17,7 @@ Start it from the gate process with::
 from __future__ import annotations
 
 from edge.console.auth import AccountError, Accounts, User
-from edge.console.context import HEALTH_KEYS, ConsoleContext
+from edge.console.context import HEALTH_KEYS, ConsoleContext, health_provider
 from edge.console.server import ConsoleServer, start_console
 
 __all__ = [
@@ -27,5 +27,6 @@ __all__ = [
     "ConsoleContext",
     "ConsoleServer",
     "User",
+    "health_provider",
     "start_console",
 ]

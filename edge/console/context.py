@@ -76,14 +76,6 @@ class ConsoleContext:
         def lists() -> ListsSnapshot:
             return gate.lists  # read each time: the sync layer swaps the snapshot
 
-        def health() -> dict[str, Any]:
-            info: dict[str, Any] = dict.fromkeys(HEALTH_KEYS)
-            info["outbox_depth"] = gate.store.outbox_depth()
-            oldest = getattr(gate.store, "oldest_unacked_ts", lambda: None)()
-            info["oldest_unacked_s"] = None if oldest is None else gate.clock.time() - oldest
-            info["list_versions"] = {"lists": gate.lists.version}
-            return info
-
         def door_state() -> dict[str, Any]:
             machine = getattr(gate.door, "machine", None)  # the door state machine, if fitted
             state = getattr(getattr(machine, "state", None), "value", None)
@@ -99,7 +91,7 @@ class ConsoleContext:
             store=gate.store,
             now=gate.clock.time,
             lists=lists,
-            health=health,
+            health=health_provider(gate),
             door_state=door_state,
             open_door=lambda: gate.door.grant(source="console"),  # marks the door record
             cameras=lambda: _configured_cameras(gate),
@@ -112,6 +104,49 @@ class ConsoleContext:
                 raise TypeError(f"ConsoleContext has no provider {name!r}")
             setattr(ctx, name, value)
         return ctx
+
+
+Stats = Callable[[], dict[str, Any]]
+Reading = Callable[[], Any]
+
+
+def health_provider(
+    gate: Gate,
+    sync_stats: Stats | None = None,
+    camera_fps: Reading | None = None,
+    detector_ms: Reading | None = None,
+    clock_trusted: Reading | None = None,
+) -> Stats:
+    """A ``health`` provider from the gate's store plus whatever the runtime can tell.
+
+    ``sync_stats`` is e.g. ``SyncService.stats`` (``connected``, ``last_ack_ts``, …);
+    ``camera_fps`` returns {camera: frames per second}; ``detector_ms`` the mean detector
+    time per frame in ms; ``clock_trusted`` a bool. Any of them left out, or raising, shows
+    as "not available" — the Health page must never fail because a subsystem did.
+    """
+
+    def read(fn: Reading | None) -> Any:
+        try:
+            return None if fn is None else fn()
+        except Exception:
+            return None
+
+    def health() -> dict[str, Any]:
+        info: dict[str, Any] = dict.fromkeys(HEALTH_KEYS)
+        info["outbox_depth"] = gate.store.outbox_depth()
+        oldest = read(getattr(gate.store, "oldest_unacked_ts", None))
+        info["oldest_unacked_s"] = None if oldest is None else gate.clock.time() - oldest
+        stored = read(getattr(gate.store, "list_versions", None)) or {}
+        info["list_versions"] = {"lists": gate.lists.version, **stored}
+        stats = read(sync_stats) or {}
+        info["broker_connected"] = stats.get("connected")
+        info["last_sync_ts"] = stats.get("last_ack_ts")
+        info["camera_fps"] = read(camera_fps)
+        info["detector_ms"] = read(detector_ms)
+        info["clock_trusted"] = read(clock_trusted)
+        return info
+
+    return health
 
 
 def _perimeter(gate: Gate) -> Any:

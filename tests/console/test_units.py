@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,31 @@ def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
     assert merged["z1"].polygon == square and merged["z1"].dwell_s == 7.0  # tuning kept
     assert merged["z2"].household == "3-2-602"
     store.close()
+
+
+def test_health_provider_maps_sync_stats_and_survives_failures(tmp_path: Path) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.app import build_gate
+    from edge.config import Config, StoreSettings
+    from edge.console.context import HEALTH_KEYS, health_provider
+
+    config = Config().model_copy(update={"store": StoreSettings(path=tmp_path / "g.db")})
+    gate = build_gate(config, pin_factory=MockFactory())
+    try:
+
+        def broken() -> Any:
+            raise RuntimeError("camera thread died")
+
+        health = health_provider(
+            gate,
+            sync_stats=lambda: {"connected": True, "last_ack_ts": 123.0},
+            camera_fps=lambda: {"cam1": 4.9},
+            detector_ms=broken,
+        )()
+        assert set(health) == set(HEALTH_KEYS)
+        assert health["broker_connected"] is True and health["last_sync_ts"] == 123.0
+        assert health["camera_fps"] == {"cam1": 4.9} and health["detector_ms"] is None
+        assert health["outbox_depth"] == 0 and health["list_versions"]["lists"] == 0
+    finally:
+        gate.close()
