@@ -235,13 +235,15 @@ class Store:
         """Unsent outbox records with ``above_seq < seq <= upto_seq``. With ``upto_seq`` (the
         backlog) highest priority first, then oldest; without (live rows) in seq order."""
         sql = (
-            "SELECT r.seq, r.id, r.kind, r.ts, r.body FROM outbox o JOIN records r USING (seq) "
+            "SELECT r.seq, r.id, r.kind, r.ts, r.body FROM outbox o {} JOIN records r USING (seq) "
             "WHERE o.sent_at IS NULL AND o.seq > ? "
         )
         if upto_seq is None:
-            return self._rows(sql + "ORDER BY o.seq LIMIT ?", (above_seq, limit))
+            return self._rows(sql.format("") + "ORDER BY o.seq LIMIT ?", (above_seq, limit))
+        # the planner prefers outbox_sent and sorts the whole backlog (30 ms per batch at 100k)
         return self._rows(
-            sql + "AND o.seq <= ? ORDER BY o.priority DESC, o.seq LIMIT ?",
+            sql.format("INDEXED BY outbox_unsent")
+            + "AND o.seq <= ? ORDER BY o.priority DESC, o.seq LIMIT ?",
             (above_seq, upto_seq, limit),
         )
 
