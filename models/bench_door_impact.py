@@ -31,6 +31,7 @@ from edge.vision.settings import (
     CameraSettings,
     DetectorSettings,
     PerimeterSettings,
+    ZoneSettings,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,13 +75,19 @@ def main() -> None:
         enabled=True,
         snapshot_dir=Path("/tmp/door-impact-snaps"),
         cameras=[CameraSettings(id=f"cam{i}", source=str(video)) for i in range(args.cameras)],
+        # One zone per camera, its household isolated: detection runs on every due frame.
+        zones=[
+            ZoneSettings(id=f"z{i}", camera=f"cam{i}", household=f"1-1-{101 + i}")
+            for i in range(args.cameras)
+        ],
     )
+    isolated = {f"1-1-{101 + i}": "home_quarantine" for i in range(args.cameras)}
     alone: list[float] = []
     loaded: list[float] = []
     inferences = 0
     for _ in range(args.blocks):
         alone += scan_times(scanner, frame, args.frames)
-        service = PerimeterService(settings, detector.detect, ListSink(), dict)
+        service = PerimeterService(settings, detector.detect, ListSink(), lambda: isolated)
         service.start()
         time.sleep(1.0)
         loaded += scan_times(scanner, frame, args.frames)

@@ -168,17 +168,27 @@ class CameraPipeline:
         report = self.health.report(now)
         alerts = self._health_alerts(report, now, wall)
         h, w = frame.shape[:2]
-        detections = self._detections(frame, now, covered=report.covered or report.frozen)
-        tracks_seen = self.tracker.update(detections, now)
-        del tracks_seen  # zones look at every live track, including briefly missed ones
-        live = self.tracker.tracks
         manual = manual or {}
+        armed = {
+            zr.settings.id: is_armed(zr.settings, statuses, manual.get(zr.settings.id))
+            for zr in self.zones
+        }
+        exempt = {zr.settings.id: exemption(zr.settings, wall) is not None for zr in self.zones}
+        # Detect only while some zone can alert (or must still end its alert): most
+        # households are not isolated most of the time, and the door needs the CPU.
+        watching = any(armed[i] and not exempt[i] for i in armed) or any(
+            zr.alerter.active is not None for zr in self.zones
+        )
+        blind = report.covered or report.frozen
+        detections = self._detections(frame, now, skip=blind or not watching)
+        self.tracker.update(detections, now)
+        live = self.tracker.tracks  # zones look at every live track, even briefly missed ones
         for zr in self.zones:
             z = zr.settings
             occupants = zr.occupancy.update(live, now, w / h)
             alerts += zr.alerter.update(
-                armed=is_armed(z, statuses, manual.get(z.id)),
-                exempt=exemption(z, wall) is not None,
+                armed=armed[z.id],
+                exempt=exempt[z.id],
                 occupants=occupants,
                 frame=frame,
                 now=now,
@@ -186,12 +196,15 @@ class CameraPipeline:
             )
         return self._emit(alerts)
 
-    def _detections(self, frame: Frame, now: float, covered: bool) -> list[Detection]:
-        """Normalised, unmasked detections; reuses the last ones when nothing moved."""
-        if covered or not self.zones:
-            # Nothing to see through a covered lens, and a camera watching no zone needs
-            # only its health checks: both spare the CPU the door needs.
+    def _detections(self, frame: Frame, now: float, skip: bool) -> list[Detection]:
+        """Normalised, unmasked detections; reuses the last ones when nothing moved.
+
+        ``skip``: nothing to look for (no armed zone) or nothing to see (covered or frozen
+        lens); the camera then runs only its health checks.
+        """
+        if skip:
             self._last_detections = []
+            self._prev_small = None  # motion history would be stale when detection resumes
             return []
         small = thumbnail(frame)
         moved = changed_fraction(self._prev_small, small)

@@ -138,10 +138,14 @@ def test_household_status_change_arms_and_disarms_the_zone(tmp_path: Path) -> No
     rig = Rig(tmp_path)
     rig.walk_in_and_stay(4.0, statuses=NORMAL)
     assert rig.person_alerts() == []
-    rig.step(0.7, statuses=QUARANTINED)  # the lists sync: 3-2-501 is now under home quarantine
-    (new,) = rig.person_alerts(AlertPhase.NEW)
-    for _ in range(3):
+    assert rig.pipe.inferences == 0  # nothing armed on this camera: no detection at all
+    # The lists sync: 3-2-501 is now under home quarantine. Detection starts, and the person
+    # still at the door is alerted once inertia and dwell have passed from that moment.
+    armed_at = rig.now
+    while not rig.person_alerts() and rig.now < armed_at + 10:
         rig.step(0.7, statuses=QUARANTINED)
+    (new,) = rig.person_alerts(AlertPhase.NEW)
+    assert new.at == pytest.approx(armed_at + ZONE.dwell_s)
     rig.step(0.7, statuses={HOUSEHOLD: "normal"})  # quarantine ends: disarmed at once
     (end,) = rig.person_alerts(AlertPhase.END)
     assert end.id == new.id and end.reason == "disarmed"
