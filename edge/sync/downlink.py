@@ -61,6 +61,9 @@ class DownlinkHandler:
             body = self.verifier.open(topic, payload)
             result = self._dispatch(kind, body, now)
         except Rejected as exc:
+            if exc.reason == "duplicate":  # not an attack, just MQTT redelivery: no record
+                self.counters["downlink_duplicate"] = self.counters.get("downlink_duplicate", 0) + 1
+                return None
             self._reject(topic, exc, len(payload), now)
             return None
         except ValueError as exc:  # unknown topic
@@ -107,8 +110,10 @@ class DownlinkHandler:
         with self.store.transaction() as db:
             row = db.execute("SELECT version FROM lists WHERE name='_config'").fetchone()
             held = 0 if row is None else int(row[0])
-            if cfg.version <= held:
-                raise Rejected("stale", f"config v{cfg.version} <= held v{held}")
+            if cfg.version == held:
+                raise Rejected("duplicate", f"config v{cfg.version} already applied")
+            if cfg.version < held:
+                raise Rejected("stale", f"config v{cfg.version} < held v{held}")
             Store.put_list(db, "_config", cfg.version, cfg.settings, now)
             Store.insert_record(db, "config_applied", now, {"version": cfg.version}, priority=5)
         if self.hooks.on_config:

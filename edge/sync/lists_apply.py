@@ -93,8 +93,10 @@ def apply_list(store: Store, msg: ListBody, now: float | None = None) -> Record:
     with store.transaction() as db:
         row = db.execute("SELECT version, body FROM lists WHERE name=?", (msg.name,)).fetchone()
         cur_version, cur_body = (0, None) if row is None else (int(row[0]), json.loads(row[1]))
-        if msg.version <= cur_version:
-            raise Rejected("stale", f"{msg.name} v{msg.version} <= held v{cur_version}")
+        if msg.version == cur_version:  # a retained list delivered again on reconnect
+            raise Rejected("duplicate", f"{msg.name} v{msg.version} already applied")
+        if msg.version < cur_version:
+            raise Rejected("stale", f"{msg.name} v{msg.version} < held v{cur_version}")
         if msg.mode == "delta" and msg.base != cur_version:
             raise Rejected("base_mismatch", f"{msg.name} delta on v{msg.base}, held v{cur_version}")
         try:

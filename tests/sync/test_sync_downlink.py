@@ -104,11 +104,12 @@ def test_revocations_trust_and_rules_reach_the_gate(env: Any) -> None:
 def test_stale_and_bad_base_refused_and_recorded(env: Any) -> None:
     store, handler, hooks = env
     handler.handle(*households(5, {"1-1-101": {}}))
-    handler.handle(*households(5, {}))  # same version again
+    handler.handle(*households(5, {}))  # the same version redelivered: ignored, not recorded
     handler.handle(*households(4, {}))  # older
     handler.handle(*households(6, {"upsert": {}}, "delta", base=2))
     handler.handle(*households(6, {"1-1-101": {"colour": "purple"}}))  # invalid content
-    assert rejected(store) == ["stale", "stale", "base_mismatch", "invalid"]
+    assert rejected(store) == ["stale", "base_mismatch", "invalid"]
+    assert handler.counters["downlink_duplicate"] == 1
     assert store.list_versions() == {"households": 5} and len(hooks.lists) == 1
 
 
