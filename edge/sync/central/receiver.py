@@ -9,7 +9,6 @@ for ``gap_wait_s`` is named in the ack so the gate resends it at once.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -23,7 +22,7 @@ from edge.sync import topics
 from edge.sync.central.db import CentralDB
 from edge.sync.central.publisher import ListFolder, ack_message
 from edge.sync.client import LinkEvent, LinkSettings, MqttLink
-from edge.sync.payloads import RecordsBatch
+from edge.sync.payloads import Heartbeat, RecordsBatch, Status
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +129,10 @@ class Receiver:
                 elif kind == "snapshots" and sid is not None:
                     db.store_blob(gate, sid, ev.payload, now)
                 elif kind == "heartbeat":
-                    json.loads(ev.payload)
+                    Heartbeat.model_validate_json(ev.payload)
                     db.note(gate, "heartbeat", ev.payload.decode())
-                elif kind == "status":
-                    state = json.loads(ev.payload).get("state") if ev.payload else None
-                    db.note(gate, "status", state)
+                elif kind == "status" and ev.payload:
+                    db.note(gate, "status", Status.model_validate_json(ev.payload).state)
             except (ValidationError, ValueError) as exc:
                 log.warning("refused message on %s: %s", ev.topic, str(exc)[:200])
                 db.note(gate, "rejected")
