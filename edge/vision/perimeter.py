@@ -10,6 +10,7 @@ The detector is shared: onnxruntime runs are thread-safe and release the GIL.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -240,6 +241,21 @@ def _open_opencv(spec: str) -> FrameSourceLike:
     return OpenCVSource(spec)
 
 
+def _lower_priority(nice: int) -> None:
+    """Give the calling thread Linux niceness ``nice`` (0..19), so the door thread wins the CPU.
+
+    On Linux ``setpriority`` with a thread id affects that thread only; with 1 onnxruntime
+    thread the inference runs on this thread and so inherits it. Raising niceness needs no
+    privilege; where it is unsupported the thread simply keeps its priority.
+    """
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (OSError, AttributeError) as exc:
+        log.debug("cannot lower camera thread priority: %s", exc)
+
+
 class PerimeterService:
     """Runs every configured perimeter camera in its own thread until :meth:`stop`.
 
@@ -327,6 +343,7 @@ class PerimeterService:
         return {cam_id: p.health.report(now) for cam_id, p in self.pipelines.items()}
 
     def _run(self, pipeline: CameraPipeline) -> None:
+        _lower_priority(self.settings.nice)
         cam = pipeline.camera
         source: FrameSourceLike | None = None
         is_file = Path(cam.source).is_file()

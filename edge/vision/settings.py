@@ -258,6 +258,13 @@ class PerimeterSettings(_Section):
     snapshot_max_bytes: int = Field(
         default=120_000, ge=10_000, le=2_000_000, description="largest snapshot file, bytes"
     )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Linux niceness of the camera threads (0..19): the door's own work wins "
+        "the CPU when both want it",
+    )
     cameras: list[CameraSettings] = Field(default=[], description="[[perimeter.cameras]]")
     zones: list[ZoneSettings] = Field(default=[], description="[[perimeter.zones]]")
 

@@ -363,3 +363,21 @@ def test_service_reads_a_video_file_camera(tmp_path: Path, testdata: Path) -> No
         service.stop()
     assert len(calls) >= 3 and calls[0] == (576, 768)
     assert sink.of(AlertKind.CAMERA_OFFLINE) == []
+
+
+def test_camera_threads_run_at_lower_priority() -> None:
+    import os
+
+    from edge.vision.perimeter import _lower_priority
+
+    seen: list[int] = []
+
+    def body() -> None:
+        _lower_priority(10)
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert seen == [10]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 10  # caller untouched
