@@ -24,7 +24,8 @@ Sub-commands (each idempotent; ``all`` = ``fixed core verify hashes``, the shipp
 ``hashes``    print the sha256 of every model file (paste into models/README.md).
 
 The shipped package's own ``api.py`` pre-processes by resizing to 300×300 and swapping BGR to
-RGB; the ONNX graph keeps that contract (uint8 RGB NHWC in, normalised boxes out).
+RGB; the full graph keeps that contract (uint8 RGB NHWC in, normalised boxes out), the core
+graph takes that image already scaled to -1..1 (see models/README.md).
 """
 
 from __future__ import annotations
