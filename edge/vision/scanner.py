@@ -8,7 +8,8 @@ anything:
 2. zxing-cpp on a half-size, lightly blurred copy — melts moiré and noise, ~1 ms;
 3. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from a
    cheap edge-density finder), enlarged so modules span several pixels, read by zxing-cpp
-   plain, sharpened and contrast-equalised, then by pyzbar on an adaptive threshold;
+   plain, sharpened and contrast-equalised; a located symbol rectified and un-bent (a card
+   bent in the hand); then pyzbar on an adaptive threshold of each crop;
 4. the whole frame enlarged 2× (faint codes), sharpened (zxing-cpp), then adaptive-thresholded
    (pyzbar).
 
@@ -52,6 +53,7 @@ SEED_COST_MS_PER_MP = {
     "crop-clahe/zxing": 20.0,
     "crop-threshold/pyzbar": 40.0,
     "upscale/zxing": 15.0,
+    "unbend/zxing": 15.0,
     "sharpen/zxing": 25.0,
     "threshold/pyzbar": 40.0,
     "pyzbar": 40.0,
@@ -62,6 +64,10 @@ _CROP_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] =
     ("crop-sharpen/zxing", st.sharpened),
     ("crop-clahe/zxing", st.equalised),
 )
+
+
+# (sag, axis) tried on a located symbol: a bend of 5 % of its side, either way, either axis
+_BENDS = ((0.05, 0), (-0.05, 0), (0.05, 1), (-0.05, 1))
 
 
 def _scaled(quads: list[engines.Quad], f: float) -> list[engines.Quad]:
@@ -196,14 +202,16 @@ class Scanner:
 
     def _multi(self, grey: np.ndarray, run: _Run) -> None:
         located: list[st.Region] = []
+        quads: list[engines.Quad] = []  # corners of symbols located but not decoded
         aztec = self.settings.aztec
         # whole-frame rungs work on at most max_megapixels; crops come from full resolution
         work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
         mp = work.size / 1e6
 
         def first() -> list[Code]:
-            codes, regions = engines.zxing_detailed(work, aztec)
-            located.extend(st.Region.around(q) for q in _scaled(regions, f))
+            codes, found = engines.zxing_detailed(work, aztec)
+            quads.extend(q for q in _scaled(found, f) if len(q) == 4)
+            located.extend(st.Region.around(q) for q in quads)
             return st.to_frame(codes, f)
 
         if run.attempt("zxing", mp, first, always=True):
@@ -222,6 +230,9 @@ class Scanner:
                 area = c.size / 1e6
                 if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
                     return
+        for quad in quads[:2]:
+            if self._unbend(grey, quad, run):
+                return
         for r, k, c in crops:
             zbar = self._crop_reader(engines.pyzbar, st.thresholded, c, k, r, (grey, run))
             if run.attempt("crop-threshold/pyzbar", c.size / 1e6, zbar):
@@ -252,6 +263,25 @@ class Scanner:
                 st.to_frame(engines.pyzbar(st.thresholded(zsmall)), zf), grey, run
             ),
         )
+
+    def _unbend(self, grey: np.ndarray, quad: engines.Quad, run: _Run) -> bool:
+        """Read a symbol zxing-cpp located but could not decode as if it were on a bent card:
+        rectify its quad, then undo a parabolic bend each way along each axis."""
+        rect: list[tuple[np.ndarray, np.ndarray]] = []
+        mp = st.RECT_SIDE**2 / 1e6
+        for sag, axis in _BENDS:
+
+            def read(sag: float = sag, axis: int = axis) -> list[Code]:
+                if not rect:
+                    rect.append(st.rectified(grey, quad))
+                img, back = rect[0]
+                return st.through(
+                    engines.zxing(st.unbent(img, sag, axis), self.settings.aztec), back
+                )
+
+            if run.attempt("unbend/zxing", mp, read):
+                return True
+        return False
 
     def _crops(
         self, grey: np.ndarray, located: list[st.Region]

@@ -168,3 +168,44 @@ def merge_regions(regions: list[Region], limit: int) -> list[Region]:
         if r.area > 0 and all(r.overlap(k) < 0.6 for k in kept):
             kept.append(r)
     return kept[:limit]
+
+
+RECT_SIDE = 600  # pixels: a located symbol is rectified onto a square this size
+RECT_MARGIN = 40  # pixels of quiet zone kept around it
+
+
+def rectified(grey: np.ndarray, quad: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The symbol whose corners are ``quad`` warped onto an upright square, and the 3×3
+    homography from that square back to frame pixels."""
+    s, m = RECT_SIDE, RECT_MARGIN
+    src = np.array(quad[:4], np.float32)
+    dst = np.array([[m, m], [s - m, m], [s - m, s - m], [m, s - m]], np.float32)
+    forward = cv2.getPerspectiveTransform(src, dst)
+    img = cv2.warpPerspective(
+        grey, forward, (s, s), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(img, np.uint8), np.asarray(np.linalg.inv(forward), np.float64)
+
+
+def unbent(img: np.ndarray, sag: float, axis: int) -> np.ndarray:
+    """``img`` with a parabolic bend removed: with ``axis`` 0 the middle columns are moved up
+    by ``sag`` × height (a card sagging in the middle, as held by its two ends); axis 1 does
+    the same across rows. A negative ``sag`` undoes a bulge the other way."""
+    work = img.T if axis == 1 else img
+    h, w = work.shape[:2]
+    xs = np.arange(w, dtype=np.float32)
+    drop = sag * h * (1 - ((2 * xs / max(w - 1, 1)) - 1) ** 2)  # 0 at both edges
+    map_x = np.tile(xs, (h, 1))
+    map_y = np.arange(h, dtype=np.float32)[:, None] + drop[None, :]
+    out = cv2.remap(work, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(out.T if axis == 1 else out)
+
+
+def through(codes: list[Code], homography: np.ndarray) -> list[Code]:
+    """Codes read on a rectified image, with corners mapped back to frame pixels."""
+    out = []
+    for c in codes:
+        pts = np.array(c.corners, np.float64).reshape(-1, 1, 2)
+        back = cv2.perspectiveTransform(pts, homography).reshape(-1, 2)
+        out.append(Code(c.text, c.symbology, tuple((round(x), round(y)) for x, y in back)))
+    return out

@@ -3,7 +3,7 @@
 Rates are measured with a clock that never moves, so the budget never runs out and they depend
 on what the strategies can read, not on how fast or loaded this machine is (the benchmark
 measures speed; tests never do). Measured
-on 2026-11-22: multi reads 104 of 120, zxing-cpp alone 90 of 120, pyzbar alone 54 of 120.
+on 2026-11-22: multi reads 109 of 120, zxing-cpp alone 90 of 120, pyzbar alone 54 of 120.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from edge.config import ScannerSettings
 from edge.vision.hardset import KINDS, Case
 from edge.vision.scanner import Scanner
 
-MULTI_MIN = 100  # of 120: the measured 104 minus a margin for library version drift
+MULTI_MIN = 105  # of 120: the measured 109 minus a margin for library version drift
 ZXING_MAX = 94  # of 120: the measured 90 plus the same margin
 
 
@@ -87,3 +87,17 @@ def test_corners_lie_on_the_code(hard_set: list[tuple[Case, np.ndarray]]) -> Non
     assert (corners[:, 0] >= 0).all() and (corners[:, 0] < w).all()
     assert (corners[:, 1] >= 0).all() and (corners[:, 1] < h).all()
     assert codes[0].symbology == "QRCode"
+
+
+def test_bent_cards_are_read_by_unbending(hard_set: list[tuple[Case, np.ndarray]]) -> None:
+    """Printed cards bent by 6-11 % of their height defeat zxing-cpp alone (every printed
+    failure of it is the bend); rectifying and un-bending the located symbol reads them."""
+    scanner = Scanner(ScannerSettings(), clock=frozen_clock)
+    bent = [(c, f) for c, f in hard_set if c.kind == "printed" and 0.06 <= c.look.curve <= 0.11]
+    assert len(bent) >= 5
+    steps = []
+    for case, frame in bent:
+        report = scanner.scan_detailed(frame)
+        assert [c.text for c in report.codes] == [case.text], case.name
+        steps.append(report.step)
+    assert steps.count("unbend/zxing") >= len(bent) - 1, steps  # one yields to a crop
