@@ -2,8 +2,9 @@
 
 Every action is a plain function of (console, user, JSON body) returning an HTTP status and
 a JSON answer, so it is tested without a browser. Guard actions become durable ``guard``
-records (who, role, when, what) *before* anything is changed, like access decisions; the
-sync layer sends them to the platform with the other records.
+records (who, role, when, what) *before* anything is changed, like access decisions; a zone
+edit, a configuration change, is recorded once the zone store has accepted it. The sync
+layer sends the records to the platform with the others.
 """
 
 from __future__ import annotations
@@ -160,7 +161,15 @@ class Actions:
             household=zone["household"],
             polygon=zone["polygon"],
         )
-        return 200, {"ok": True, "zone": zone, "record": record}
+        answer: dict[str, Any] = {"ok": True, "zone": zone, "record": record}
+        if self.ctx.lists().household(zone["household"]) is None:
+            # Saved all the same: the lists may name it after the next sync.
+            answer["warning"] = say(
+                user,
+                "household not in the current lists: the zone stays disarmed until it is",
+                "当前名单中没有该住户：在名单中出现之前该区域不会布防",
+            )
+        return 200, answer
 
     def set_lang(self, user: User, body: dict[str, Any]) -> Answer:
         lang = body.get("lang")

@@ -255,3 +255,13 @@ def test_refusals_speak_the_users_language(env: Env) -> None:
     env.gate.events.publish("alert", 1.0, id="z1")
     status, body = c.api("POST", "/api/alerts/z1/ack", {"note": "字" * 501})
     assert status == 413 and "最多 500 个字" in body["message"]
+
+
+def test_zone_for_a_household_not_in_the_lists_is_saved_with_a_warning(client: Client) -> None:
+    client.login("admin1")
+    zone = {"id": "z9", "camera": "corridor-3-2", "household": "9-9-909"}
+    status, body = client.api("POST", "/api/zones", {**zone, "polygon": [[0, 0], [1, 0], [1, 1]]})
+    assert status == 200 and "disarmed" in body["warning"]
+    zone["household"] = "3-2-601"
+    status, body = client.api("POST", "/api/zones", {**zone, "polygon": [[0, 0], [1, 0], [1, 1]]})
+    assert status == 200 and "warning" not in body

@@ -95,8 +95,8 @@ function setupEditor() {
     };
     const r = await api("POST", "/api/zones", zone);
     const msg = document.getElementById("zone-msg");
-    msg.textContent = r.ok ? T("saved") : r.message || T("error");
-    msg.className = r.ok ? "msg ok" : "msg error";
+    msg.textContent = r.ok ? `${T("saved")} ${r.warning || ""}` : r.message || T("error");
+    msg.className = r.ok ? (r.warning ? "msg warn" : "msg ok") : "msg error";
     if (r.ok) {
       corners = [];
       await load();
