@@ -27,7 +27,9 @@ def _config(args: argparse.Namespace) -> object:
         raise UsageError(f"bad config:\n{exc}") from None
 
 
-def _wait_for_ctrl_c(_gate: object) -> None:
+def wait_for_ctrl_c(_gate: object) -> None:
+    """An ``after_gate`` for :func:`edge.demo.run_demo` that keeps the demo (and its console)
+    running until Ctrl-C; also usable by a future ``edge-gate demo --serve``."""
     print("console open; press Ctrl-C to stop", flush=True)
     try:
         while True:
@@ -53,7 +55,7 @@ def _console(args: argparse.Namespace) -> int:
     if args.port is not None:
         update["port"] = args.port
     config = config.model_copy(update={"console": config.console.model_copy(update=update)})
-    wrong = run_demo(sys.stdout, config, workdir=args.workdir, after_gate=_wait_for_ctrl_c)
+    wrong = run_demo(sys.stdout, config, workdir=args.workdir, after_gate=wait_for_ctrl_c)
     return 1 if wrong else 0
 
 
