@@ -25,6 +25,7 @@ INSTALL: dict[tuple[str, str], Any] = {
     ("trust", "pass_issuer_keys"): ["/etc/edge-gate/keys/issuer.pub"],
     ("metrics", "enabled"): True,
     ("detector", "model"): "/opt/edge-gate/models/ssdlite_person_300.onnx",
+    ("perimeter", "snapshot_dir"): "/var/lib/edge-gate/snapshots",
 }
 INTRO = {
     "gate": "This gate: its id in records and MQTT topics, its name, which way its reader faces.",
@@ -38,6 +39,17 @@ INTRO = {
     "metrics": "Prometheus metrics at http://HOST:PORT/metrics.",
     "retention": "What leaves the gate's disk, and when. Unsynced records are never deleted.",
     "sync": "MQTT sync to the central platform. Secrets go in /etc/edge-gate/secrets (root only).",
+    "detector": "The on-device person detector used by the perimeter cameras (docs/config.md).",
+    "perimeter": "Cameras watching quarantined households' doors; alerts go to the guard and\n"
+    "# the platform. One camera and one zone look like this (see docs/config.md):\n"
+    "#   [[perimeter.cameras]]\n"
+    '#   id = "cam-601"\n'
+    '#   source = "rtsp://user:pass@192.168.1.61/stream1"\n'
+    "#   [[perimeter.zones]]\n"
+    '#   id = "door-601"\n'
+    '#   camera = "cam-601"\n'
+    '#   household = "3-2-601"\n'
+    "#   polygon = [[0.3, 0.4], [0.7, 0.4], [0.7, 0.95], [0.3, 0.95]]",
 }
 HEADER = """\
 # edge-gate configuration: /etc/edge-gate/edge-gate.toml

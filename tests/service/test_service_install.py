@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from svckit import REPO
 
-from edge.config import Config, load_config
+from edge.config import Config, load_config, parse_config
 
 INSTALLER = REPO / "scripts" / "install-pi.sh"
 EXAMPLE = REPO / "examples" / "edge-gate.toml"
@@ -123,3 +123,16 @@ def test_example_config_is_valid_complete_and_commented() -> None:
         if (s, k) not in present
     ]
     assert not missing, f"run scripts/gen-example-config.py; missing: {missing}"
+
+
+def test_example_perimeter_block_is_valid_when_uncommented() -> None:
+    lines = EXAMPLE.read_text().splitlines()
+    start = lines.index("#   [[perimeter.cameras]]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#   "):
+            break
+        block.append(line[4:])
+    data = tomllib.loads("\n".join(block))
+    config = parse_config({"perimeter": {"enabled": True, **data["perimeter"]}})
+    assert config.perimeter.zones[0].camera == config.perimeter.cameras[0].id
