@@ -79,6 +79,10 @@ class ListFolder:
         self.key = key
         self._seen: dict[Path, float] = {}
 
+    def reset(self) -> None:
+        """Publish every file again at the next :meth:`changed`."""
+        self._seen.clear()
+
     def changed(self) -> list[tuple[str, bytes]]:
         out = []
         for path in sorted(self.folder.glob("*.json")):

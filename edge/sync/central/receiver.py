@@ -79,6 +79,8 @@ class Receiver:
                     if ev.kind == "connected":
                         self.ready.set()
                         next_lists = 0.0
+                        if self.lists:
+                            self.lists.reset()  # a restarted broker may have lost retained lists
                     elif ev.kind == "message":
                         if not pending:
                             first = time.monotonic()
@@ -90,7 +92,11 @@ class Receiver:
                 if self.lists and link.connected and time.monotonic() >= next_lists:
                     next_lists = time.monotonic() + 5.0
                     for topic, payload in self.lists.changed():
-                        link.publish(topic, payload, retain=True)
+                        try:
+                            link.publish(topic, payload, retain=True)
+                        except (ConnectionError, ValueError) as exc:
+                            log.error("list not published on %s: %s", topic, exc)
+                            self.lists.reset()  # try them all again next round
         finally:
             link.close()
             db.close()
