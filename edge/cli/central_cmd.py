@@ -48,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     from edge.sync.central.db import CentralDB
 
+    if not args.db.startswith(("postgresql://", "postgres://")):
+        path = Path(args.db.removeprefix("sqlite://"))
+        if not path.exists():
+            raise UsageError(f"no receiver database at {path}")
     try:
         db = CentralDB(args.db)
     except Exception as exc:  # a bad URL or an unreachable server: say so plainly

@@ -55,6 +55,8 @@ def _status(args: argparse.Namespace) -> int:
     from edge.store import Store
 
     config = load(args.config)
+    if not config.store.path.exists():
+        raise UsageError(f"no gate store at {config.store.path}")
     store = Store(config.store.path)
     oldest = store.oldest_unacked_ts()
     out: dict[str, Any] = {
