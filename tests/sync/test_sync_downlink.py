@@ -164,3 +164,21 @@ def test_fleet_wide_ack_refused(env: Any) -> None:
     topic = topics.fleet("ack")
     assert handler.handle(topic, sign(KEY, {"kind": "ack", "topic": topic, "upto": 99})) is None
     assert rejected(store) == ["bad_topic"]
+
+
+def test_config_versioned_and_handed_to_the_app(tmp_path: Path) -> None:
+    store = Store(tmp_path / "gate.sqlite3")
+    got: list[dict[str, Any]] = []
+    handler = DownlinkHandler(store, Verifier([KEY.public_key()]), GateHooks(on_config=got.append))
+    topic = topics.down(GATE, "config")
+
+    def config(version: int) -> bytes:
+        body = {"kind": "config", "topic": topic, "version": version, "settings": {"v": version}}
+        return sign(KEY, body)
+
+    for v in (2, 2, 1, 3):
+        handler.handle(topic, config(v))
+    assert got == [{"v": 2}, {"v": 3}]
+    assert rejected(store) == ["stale"]
+    assert [r.body["version"] for r in store.records() if r.kind == "config_applied"] == [2, 3]
+    store.close()
