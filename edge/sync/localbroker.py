@@ -118,6 +118,7 @@ class Broker:
 
     folder: Path
     gates: tuple[str, ...] = GATES
+    extra: str = ""  # more mosquitto.conf lines (global options), e.g. "max_packet_size 8192"
     plain: int = 0
     tls: int = 0
     mtls: int = 0
@@ -139,6 +140,7 @@ class Broker:
             f"persistence true\npersistence_location {self.folder}/data/\n"
             f"allow_anonymous false\npassword_file {passwd}\nacl_file {self.folder}/acl\n"
             "log_dest stderr\nlog_type error\nlog_type warning\nmax_queued_messages 100000\n"
+            f"{self.extra}\n"
             f"listener {self.plain} 127.0.0.1\n"
             f"listener {self.tls} 127.0.0.1\n{certs}"
             f"listener {self.mtls} 127.0.0.1\n{certs}"
