@@ -49,16 +49,17 @@ def _frames(texts: list[str], width: int, height: int) -> list[np.ndarray]:
 
 
 def _measure(
-    width: int, height: int, texts: list[str], trust: Any, workdir: Path
+    width: int, height: int, texts: list[str], count: int, trust: Any, workdir: Path
 ) -> dict[str, Any]:
+    """``count`` frames of ``width`` × ``height`` cycling over one rendered frame per text."""
     from gpiozero.pins.mock import MockFactory
 
     from edge.app import build_gate
     from edge.clock import FakeClock
     from edge.config import Config, StoreSettings
 
-    distinct = _frames(texts[:DISTINCT], width, height)
-    frames = [distinct[i % len(distinct)] for i in range(len(texts))]
+    distinct = _frames(texts, width, height)
+    frames = [distinct[i % len(distinct)] for i in range(count)]
     clock = FakeClock(time.time())
     config = Config().model_copy(
         update={"store": StoreSettings(path=workdir / f"bench-{width}x{height}.sqlite3")}
@@ -133,9 +134,9 @@ def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES
                 issuer,
             )
             for i in range(min(frames, DISTINCT))
-        ] + [""] * max(0, frames - DISTINCT)  # placeholders: only the count matters
+        ]
         with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
-            rows = [_measure(w, h, texts, trust, Path(tmp)) for w, h in sizes]
+            rows = [_measure(w, h, texts, frames, trust, Path(tmp)) for w, h in sizes]
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)
