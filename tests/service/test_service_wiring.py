@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 from gpiozero.pins.mock import MockFactory
 from svckit import issuer_key
 
@@ -30,11 +32,13 @@ def run_until(service: Service, probe: Callable[[Service], Any], timeout: float 
     """Run ``service`` in this (main) thread; once it is healthy call ``probe`` on another
     thread, then stop the service with SIGTERM. Returns what ``probe`` returned."""
     result: dict[str, Any] = {}
+    done = threading.Event()
 
     def watch() -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end and not (service.gate is not None and service.healthy):
-            time.sleep(0.02)
+            if done.wait(0.02):
+                return  # the service stopped by itself (e.g. a bad config)
         try:
             result["value"] = probe(service)
         except BaseException as exc:  # re-raised in the test's thread
@@ -44,8 +48,11 @@ def run_until(service: Service, probe: Callable[[Service], Any], timeout: float 
 
     thread = threading.Thread(target=watch)
     thread.start()
-    status = service.run()
-    thread.join()
+    try:
+        status = service.run()
+    finally:
+        done.set()
+        thread.join()
     assert status == 0
     if "error" in result:
         raise result["error"]
@@ -95,3 +102,47 @@ def test_a_component_that_fails_to_start_degrades_but_keeps_the_watchdog(
     assert components[0].name == "sync" and "failed to start" in components[0].reason
     assert healthy, "an optional part failing must not withhold the watchdog"
     assert status.startswith("running DEGRADED") and "sync: failed to start" in status
+
+
+def small_video(path: Path, frames: int = 40) -> Path:
+    fourcc = cv2.VideoWriter.fourcc(*"MJPG")
+    writer = cv2.VideoWriter(str(path), fourcc, 10.0, (320, 240))
+    for i in range(frames):
+        writer.write(np.full((240, 320, 3), 60 + i, dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def test_perimeter_camera_runs_the_detector_and_feeds_metrics(
+    make_config: Callable[..., Path], tmp_path: Path, restore_signals: None
+) -> None:
+    video = small_video(tmp_path / "corridor.avi")
+    config = make_config(
+        frames=300,
+        perimeter={
+            "enabled": True,
+            "snapshot_dir": str(tmp_path / "snaps"),
+            "cameras": [{"id": "cam-601", "source": str(video)}],
+            # Armed by hand: the detector only runs while some zone can alert.
+            "zones": [
+                {
+                    "id": "door-601",
+                    "camera": "cam-601",
+                    "household": "3-2-601",
+                    "arm": "on",
+                    "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]],
+                }
+            ],
+        },
+    )
+
+    def probe(service: Service) -> tuple[list[str], float | None]:
+        sample = service.metrics.registry.get_sample_value
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not sample("edge_gate_detector_milliseconds_count"):
+            time.sleep(0.05)
+        return [c.name for c in service.components], sample("edge_gate_detector_milliseconds_count")
+
+    names, detections = run_until(Service(config, Notifier({}), pin_factory=MockFactory()), probe)
+    assert names == ["perimeter"]
+    assert detections, "the detector never ran on the perimeter camera"
