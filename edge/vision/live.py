@@ -27,13 +27,14 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from edge.config import CameraSettings
-from edge.vision.sources import FrameSource
+from edge.vision.sources import FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class LiveCapture:
         self._thread: threading.Thread | None = None
         self._latest: Frame | None = None
         self._read_seq = 0  # newest seq handed to a reader
-        self._times: list[float] = []  # capture times within the fps window
+        self._times: deque[float] = deque()  # capture times within the fps window
         self._connected = False
         self._frames = self._dropped = self._failures = self._reconnects = 0
         self._last_error: str | None = None
@@ -183,7 +184,7 @@ class LiveCapture:
             self._times.append(now)
             cutoff = now - self.options.fps_window_s
             while self._times and self._times[0] < cutoff:
-                self._times.pop(0)
+                self._times.popleft()
             self._cond.notify_all()
 
     def _fail(self, what: str, backoff: float) -> float:
@@ -204,7 +205,8 @@ class LiveCapture:
             try:
                 source = self._open()
             except Exception as exc:  # any driver error is a camera failure, not a crash
-                backoff = self._fail(f"cannot open camera: {exc}", backoff)
+                why = str(exc) if isinstance(exc, SourceError) else f"cannot open camera: {exc}"
+                backoff = self._fail(why, backoff)
                 failed_before = True
                 continue
             with self._cond:
