@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import Config
+from edge.vision.settings import DEFAULT_MODEL
 
 INSTALL: dict[tuple[str, str], Any] = {
     ("gate", "id"): "main-gate",
@@ -24,7 +25,7 @@ INSTALL: dict[tuple[str, str], Any] = {
     ("store", "path"): "/var/lib/edge-gate/edge-gate.sqlite3",
     ("trust", "pass_issuer_keys"): ["/etc/edge-gate/keys/issuer.pub"],
     ("metrics", "enabled"): True,
-    ("detector", "model"): "/opt/edge-gate/models/ssdlite_person_300.onnx",
+    ("detector", "model"): f"/opt/edge-gate/{DEFAULT_MODEL}",  # the installer copies models/
     ("perimeter", "snapshot_dir"): "/var/lib/edge-gate/snapshots",
 }
 INTRO = {

@@ -12,8 +12,9 @@ from typing import Any
 from svckit import EDGE_GATE
 
 from edge.config import Config, StoreSettings
-from edge.doctor import check_store
+from edge.doctor import check_model, check_store
 from edge.store import MIGRATIONS
+from edge.vision.settings import DetectorSettings, PerimeterSettings
 
 
 def doctor(cwd: Path, config: Path | None) -> tuple[int, dict[str, Any]]:
@@ -93,3 +94,13 @@ def test_store_check_corrupt_and_old_schema(tmp_path: Path) -> None:
         assert result.status == "warn" and "upgraded" in result.detail
     else:
         assert result.status == "ok"
+
+
+def test_model_check_hash_and_test_inference() -> None:
+    good = check_model(Config())
+    assert good.status == "ok" and "sha256" in good.detail and "test" in good.detail
+    tampered = Config(detector=DetectorSettings(sha256="0" * 64))
+    assert check_model(tampered).status == "warn"  # no perimeter camera uses it
+    used = tampered.model_copy(update={"perimeter": PerimeterSettings(enabled=True)})
+    result = check_model(used)
+    assert result.status == "fail" and "sha256" in result.detail and result.fix

@@ -12,6 +12,7 @@ import pytest
 from svckit import REPO
 
 from edge.config import Config, load_config, parse_config
+from edge.vision.detector import file_sha256
 
 INSTALLER = REPO / "scripts" / "install-pi.sh"
 EXAMPLE = REPO / "examples" / "edge-gate.toml"
@@ -136,3 +137,10 @@ def test_example_perimeter_block_is_valid_when_uncommented() -> None:
     data = tomllib.loads("\n".join(block))
     config = parse_config({"perimeter": {"enabled": True, **data["perimeter"]}})
     assert config.perimeter.zones[0].camera == config.perimeter.cameras[0].id
+
+
+def test_example_model_is_the_shipped_file_with_its_hash() -> None:
+    config = load_config(EXAMPLE)
+    model = Path(str(config.detector.model).replace("/opt/edge-gate", str(REPO)))
+    assert model.is_file(), f"the installer copies models/; {model} is not there"
+    assert file_sha256(model) == config.detector.sha256
