@@ -49,6 +49,6 @@ def page(browser: Any) -> Iterator[Any]:
     # console's strict Content-Security-Policy (rightly) forbids to page scripts.
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     p = context.new_page()
-    p.set_default_timeout(5000)
+    p.set_default_timeout(10_000)  # a loaded CI box; the 2 s promises are asserted apart
     yield p
     context.close()
