@@ -33,7 +33,7 @@ def test_intrusion_shows_within_2s_and_ack_is_recorded(env: Env, page: Any) -> N
     login(page, env, "guard1")
     page.wait_for_url("**/live")
     page.wait_for_function("document.querySelector('#alerts .empty') !== null")
-    page.wait_for_timeout(300)  # let the event stream connect
+    page.locator("body[data-stream=open]").wait_for()  # live updates flowing
     snap = env.tmp / "alert1.jpg"
     snap.write_bytes(jpeg(corridor(person=True)))
     assert env.ctx.save_zone is not None  # the armed zone of the quarantined household
@@ -75,7 +75,7 @@ def test_intrusion_shows_within_2s_and_ack_is_recorded(env: Env, page: Any) -> N
 def test_refused_scan_shows_its_reason(env: Env, page: Any) -> None:
     login(page, env, "guard1")
     page.wait_for_url("**/live")
-    page.wait_for_timeout(300)
+    page.locator("body[data-stream=open]").wait_for()  # live updates flowing
     outcome = env.gate.process_text("https://shop.example/coupon/42")
     assert not outcome.decision.allow
     row = page.locator("#scans li.scan.deny").first

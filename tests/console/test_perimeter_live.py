@@ -48,7 +48,7 @@ def test_real_perimeter_alert_on_live_within_2s_and_ack(env: Env, page: Any) -> 
     )
     login(page, env, "guard1")
     page.wait_for_url("**/live")
-    page.wait_for_timeout(300)  # let the event stream connect
+    page.locator("body[data-stream=open]").wait_for()  # live updates flowing
     wall0 = env.gate.clock.time()
     statuses = {"3-2-501": "home_quarantine"}  # armed: the household is isolated
     for i, frame in enumerate(walking_frames()):

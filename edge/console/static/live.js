@@ -150,8 +150,9 @@ function connect() {
   });
   for (const kind of ["alert", "door", "guard"]) es.addEventListener(kind, refresh);
   es.addEventListener("expired", () => { es.close(); window.location.href = "/login?expired=1"; });
-  es.onopen = () => banner("");
-  es.onerror = () => banner(T("stream_lost"));
+  // data-stream tells a person (and the browser tests) whether live updates are flowing.
+  es.onopen = () => { banner(""); document.body.dataset.stream = "open"; };
+  es.onerror = () => { banner(T("stream_lost")); document.body.dataset.stream = "lost"; };
 }
 
 document.getElementById("sound-btn").addEventListener("click", () => {
