@@ -182,6 +182,15 @@ class ScannerSettings(Section):
     max_regions: int = Field(
         default=3, ge=0, le=10, description="candidate regions the fallbacks try per frame, count"
     )
+    fallback_duty: float = Field(
+        default=0.3,
+        ge=0.05,
+        le=1.0,
+        description=(
+            "share of time the fallback reads may use over a few frames, 0..1;"
+            " 1 = no limit (still images)"
+        ),
+    )
     max_megapixels: float = Field(
         default=4.0,
         ge=0.3,

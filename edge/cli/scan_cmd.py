@@ -44,7 +44,10 @@ def run_scan(args: argparse.Namespace) -> int:
     from edge.cli import UsageError
 
     try:
-        settings = ScannerSettings(budget_ms=args.budget_ms, strategy=args.strategy)
+        # independent still images: every one gets the whole ladder (no live duty limit)
+        settings = ScannerSettings(
+            budget_ms=args.budget_ms, strategy=args.strategy, fallback_duty=1.0
+        )
     except ValueError as exc:
         raise UsageError(f"bad option: {exc}") from None
     scanner = Scanner(settings)

@@ -26,6 +26,7 @@ because ZBar's charset guessing is its known source of wrong reads.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,43 @@ class ScanReport:
     tried: list[str] = field(default_factory=list)
     ms: float = 0.0
     out_of_budget: bool = False  # rungs were skipped because the budget ran out
+    deferred: bool = False  # fallbacks skipped: they used their share of time (fallback_duty)
     rejected: int = 0  # reads dropped by the cross-check
+
+
+class _DutyCycle:
+    """A token bucket limiting the share of wall time the fallback rungs may use.
+
+    Most frames at a gate show no code at all, and on those the fallbacks always run to the
+    end of the budget; on a live camera that would keep a core busy on empty scenes. Credit
+    accrues at ``duty`` ms per ms of wall time up to ``burst_ms``; fallbacks run while credit
+    is positive and spend it. A code held up for a second still gets several full ladders.
+    ``duty`` ≥ 1 disables the limit (still images, benchmarks).
+    """
+
+    def __init__(self, duty: float, burst_ms: float) -> None:
+        self.duty = duty
+        self.burst_ms = burst_ms
+        self._credit = burst_ms
+        self._t: float | None = None
+        self._lock = threading.Lock()
+
+    def allow(self, now: float) -> bool:
+        """Whether fallbacks may run at ``now`` (seconds)."""
+        if self.duty >= 1.0:
+            return True
+        with self._lock:
+            if self._t is not None:
+                gained = max(0.0, now - self._t) * 1000.0 * self.duty
+                self._credit = min(self.burst_ms, self._credit + gained)
+            self._t = now
+            return self._credit > 0
+
+    def spend(self, ms: float) -> None:
+        """Charge ``ms`` milliseconds of fallback work."""
+        if self.duty < 1.0:
+            with self._lock:
+                self._credit -= ms
 
 
 class _Run:
@@ -169,6 +206,7 @@ class Scanner:
         self.clock = clock
         self.budget_ms = self.settings.budget_ms
         self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
+        self._duty = _DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
 
     def scan(self, frame: np.ndarray) -> list[Code]:
         """Every code in ``frame``; an empty list when none can be read or it is no image."""
@@ -216,6 +254,27 @@ class Scanner:
 
         if run.attempt("zxing", mp, first, always=True):
             return
+        if not self._duty.allow(self.clock()):
+            run.report.deferred = True  # an empty scene must not eat the CPU frame after frame
+            return
+        t0 = self.clock()
+        try:
+            self._fallbacks(grey, work, f, quads, located, run)
+        finally:
+            self._duty.spend((self.clock() - t0) * 1000.0)
+
+    def _fallbacks(
+        self,
+        grey: np.ndarray,
+        work: np.ndarray,
+        f: float,
+        quads: list[engines.Quad],
+        located: list[st.Region],
+        run: _Run,
+    ) -> None:
+        """The rungs after the first read; ``work`` is ``grey`` scaled by ``f``."""
+        aztec = self.settings.aztec
+        mp = work.size / 1e6
         if min(work.shape[:2]) >= 4 * MIN_SIDE and run.attempt(
             "half-blur/zxing",
             mp / 4,

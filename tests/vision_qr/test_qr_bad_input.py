@@ -120,3 +120,27 @@ def test_missing_file_and_folder_raise_source_error(tmp_path: Path) -> None:
         read_image(tmp_path / "missing.png")
     with pytest.raises(SourceError):
         read_image(tmp_path)
+
+
+class Ticker:
+    """A clock that moves 5 ms each time it is read: scans seem to take time, deterministically."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        self.t += 0.005
+        return self.t
+
+
+def test_fallbacks_on_empty_frames_are_limited_to_their_share_of_time() -> None:
+    blank = np.full((480, 640), 128, np.uint8)
+    unlimited = Scanner(ScannerSettings(fallback_duty=1.0), clock=Ticker())
+    assert not any(unlimited.scan_detailed(blank).deferred for _ in range(20))
+    clock = Ticker()
+    limited = Scanner(ScannerSettings(fallback_duty=0.2), clock=clock)
+    deferred = [limited.scan_detailed(blank).deferred for _ in range(20)]
+    assert deferred.count(False) >= 2 and deferred.count(True) >= 10, deferred
+    clock.t += 10.0  # a quiet spell: credit comes back
+    report = limited.scan_detailed(blank)
+    assert not report.deferred and len(report.tried) > 1
