@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from edge.app import Gate
 from edge.components import Factory, Runtime
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,8 @@ def start_sync(rt: Runtime) -> SyncComponent | None:
 class AlertRecorder:
     """Perimeter alerts become durable ``alert`` records, then live events for the guard."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.gate = rt.gate
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
 
     def emit(self, alert: Any) -> None:
         body = {
@@ -122,7 +123,7 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
     service = PerimeterService(
         settings,
         detect,
-        AlertRecorder(rt),
+        AlertRecorder(rt.gate),
         lambda: rt.gate.lists.statuses(),
         clock=rt.gate.clock,
         detector_status=lambda: detector.status,

@@ -22,7 +22,12 @@ def _run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         raise UsageError(f"bad config:\n{exc}") from None
-    wrong = run_demo(sys.stdout, config, workdir=args.workdir, lang=args.lang)
+    after = None
+    if args.serve:
+        from edge.cli.console_cmd import wait_for_ctrl_c
+
+        after = wait_for_ctrl_c
+    wrong = run_demo(sys.stdout, config, workdir=args.workdir, lang=args.lang, after_gate=after)
     return 1 if wrong else 0
 
 
@@ -31,4 +36,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
     p.add_argument("--workdir", type=Path, default=None, help="keep the demo store here")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the output")
+    p.add_argument("--serve", action="store_true", help="keep the guard console open until Ctrl-C")
     p.set_defaults(handler=_run)

@@ -104,6 +104,7 @@ class DemoConsole:
             gate,
             cameras=lambda: [dict(CAMERA)],
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
+            snapshot_dir=workdir / "snapshots",  # where the demo's perimeter step writes
         )
         self.logins = {
             "demo-guard": secrets.token_hex(5),
@@ -128,7 +129,7 @@ class DemoConsole:
         out.write(
             f"guard console: {self.server.url}  (logins: demo-guard / "
             f"{self.logins['demo-guard']}, demo-admin / {self.logins['demo-admin']})\n"
-            "  open while the demo runs; `edge-gate console --demo` keeps it open until Ctrl-C\n"
+            "  open while the demo runs; `edge-gate demo --serve` keeps it open until Ctrl-C\n"
         )
 
     def finish(self) -> None:

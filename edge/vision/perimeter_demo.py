@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.vision.alerts import Alert, ListSink, SnapshotStore
+from edge.vision.alerts import Alert, AlertSink, ListSink, SnapshotStore
 from edge.vision.geometry import Detection
 from edge.vision.perimeter import CameraPipeline
 from edge.vision.settings import CameraSettings, ZoneSettings
@@ -105,6 +105,17 @@ DEMO_ZONE = ZoneSettings(
 )
 
 
+class _Tee:
+    """Hands each alert to two sinks."""
+
+    def __init__(self, first: AlertSink, second: AlertSink) -> None:
+        self._sinks = (first, second)
+
+    def emit(self, alert: Alert) -> None:
+        for sink in self._sinks:
+            sink.emit(alert)
+
+
 def run_scene(
     detect: Callable[[Frame], Sequence[Detection]],
     statuses: Mapping[str, str],
@@ -112,19 +123,27 @@ def run_scene(
     *,
     start_wall: float | None = None,
     fps: float = 5.0,
+    household: str | None = None,
+    sink: AlertSink | None = None,
 ) -> list[Alert]:
     """Play :func:`walking_frames` through a real :class:`CameraPipeline`; return its alerts.
 
     With ``statuses = {"3-2-501": "home_quarantine"}`` this yields one person-in-zone alert
     (with a JPEG snapshot in ``snapshot_dir``) about 3 s after the walker reaches the door;
     with "normal" it yields none. Time is simulated (no waiting): frame i is at i/fps s.
+    ``household`` rebinds the demo zone; ``sink`` also receives every alert as it happens.
     """
-    sink = ListSink()
+    collected = ListSink()
+    zone = DEMO_ZONE if household is None else DEMO_ZONE.model_copy(update={"household": household})
     pipe = CameraPipeline(
-        DEMO_CAMERA, [DEMO_ZONE], detect, sink, snapshots=SnapshotStore(snapshot_dir)
+        DEMO_CAMERA,
+        [zone],
+        detect,
+        collected if sink is None else _Tee(collected, sink),
+        snapshots=SnapshotStore(snapshot_dir),
     )
     wall0 = dt.datetime(2026, 1, 5, 14, 0).timestamp() if start_wall is None else start_wall
     for i, frame in enumerate(walking_frames()):
         now = i / fps
         pipe.process(frame, now, wall0 + now, statuses)
-    return sink.alerts
+    return collected.alerts

@@ -4,7 +4,6 @@ service's AlertRecorder makes it a record and an event, and Live shows it within
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ class TimedSink:
 def test_real_perimeter_alert_on_live_within_2s_and_ack(env: Env, page: Any) -> None:
     snaps = env.tmp / "snapshots"
     env.ctx.snapshot_dir = snaps
-    sink = TimedSink(AlertRecorder(SimpleNamespace(gate=env.gate)))
+    sink = TimedSink(AlertRecorder(env.gate))
     pipe = CameraPipeline(
         DEMO_CAMERA, [DEMO_ZONE], find_walker, sink, snapshots=SnapshotStore(snaps)
     )
