@@ -26,7 +26,6 @@ because ZBar's charset guessing is its known source of wrong reads.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,28 +36,12 @@ import numpy as np
 from edge.config import ScannerSettings
 from edge.vision import engines
 from edge.vision import strategies as st
+from edge.vision.budget import SEED_COST_MS_PER_MP, DutyCycle
 from edge.vision.codes import Code
 
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 21  # pixels: the smallest QR code (version 1) has 21 modules a side
-
-# Starting estimates of each rung's cost, ms per megapixel of its input, measured on a 2-core
-# Xeon (2026-11-22) on frames without a readable code (the slow case); the scanner then
-# learns the real figures of its machine as it runs.
-SEED_COST_MS_PER_MP = {
-    "zxing": 30.0,
-    "half-blur/zxing": 25.0,
-    "crop/zxing": 15.0,
-    "crop-sharpen/zxing": 20.0,
-    "crop-clahe/zxing": 20.0,
-    "crop-threshold/pyzbar": 40.0,
-    "upscale/zxing": 15.0,
-    "unbend/zxing": 15.0,
-    "sharpen/zxing": 25.0,
-    "threshold/pyzbar": 40.0,
-    "pyzbar": 40.0,
-}
 
 _CROP_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
     ("crop/zxing", lambda c: c),
@@ -119,41 +102,6 @@ class ScanReport:
     rejected: int = 0  # reads dropped by the cross-check
 
 
-class _DutyCycle:
-    """A token bucket limiting the share of wall time the fallback rungs may use.
-
-    Most frames at a gate show no code at all, and on those the fallbacks always run to the
-    end of the budget; on a live camera that would keep a core busy on empty scenes. Credit
-    accrues at ``duty`` ms per ms of wall time up to ``burst_ms``; fallbacks run while credit
-    is positive and spend it. A code held up for a second still gets several full ladders.
-    ``duty`` ≥ 1 disables the limit (still images, benchmarks).
-    """
-
-    def __init__(self, duty: float, burst_ms: float) -> None:
-        self.duty = duty
-        self.burst_ms = burst_ms
-        self._credit = burst_ms
-        self._t: float | None = None
-        self._lock = threading.Lock()
-
-    def allow(self, now: float) -> bool:
-        """Whether fallbacks may run at ``now`` (seconds)."""
-        if self.duty >= 1.0:
-            return True
-        with self._lock:
-            if self._t is not None:
-                gained = max(0.0, now - self._t) * 1000.0 * self.duty
-                self._credit = min(self.burst_ms, self._credit + gained)
-            self._t = now
-            return self._credit > 0
-
-    def spend(self, ms: float) -> None:
-        """Charge ``ms`` milliseconds of fallback work."""
-        if self.duty < 1.0:
-            with self._lock:
-                self._credit -= ms
-
-
 class _Run:
     """One scan's clock and budget; rungs report their cost to the scanner's estimates."""
 
@@ -206,7 +154,7 @@ class Scanner:
         self.clock = clock
         self.budget_ms = self.settings.budget_ms
         self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
-        self._duty = _DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
+        self._duty = DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
 
     def scan(self, frame: np.ndarray) -> list[Code]:
         """Every code in ``frame``; an empty list when none can be read or it is no image."""
