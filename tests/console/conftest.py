@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from console_rig import CHROMIUM, OUTPUT, Client, Env, make_env
+from needs import unavailable
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def client(env: Env) -> Client:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make test's bootstrap installs it)")
+        unavailable("Debian chromium is not installed (make test's bootstrap installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:

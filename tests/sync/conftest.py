@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from needs import unavailable
 from synckit import PG_BIN, Postgres
 
 from edge.gate.trust import save_keypair
@@ -22,7 +23,7 @@ TEST_GATES = ("gate-a", "gate-b", *(f"gate-{c}" for c in "cdefghijklmn"))
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
     if not os.path.exists(MOSQUITTO):
-        pytest.skip("mosquitto is not installed (make bootstrap installs it)")
+        unavailable("mosquitto is not installed (make bootstrap installs it)")
     folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
     b = Broker(folder, gates=TEST_GATES)
     b.setup()
@@ -43,7 +44,7 @@ def central_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ed25519Privat
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 is not installed")
+        unavailable("PostgreSQL 15 is not installed")
     pg = Postgres(Path(tempfile.mkdtemp(prefix="edge-pg-")))
     url = pg.start()
     yield url

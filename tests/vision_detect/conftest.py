@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from needs import unavailable
 
 from edge.vision.detector import Detector
 from edge.vision.settings import DetectorSettings
@@ -29,7 +30,7 @@ Frame = npt.NDArray[np.uint8]
 def testdata() -> Path:
     if not (TESTDATA / "vtest.avi").exists():
         if shutil.which("apt-get") is None:
-            pytest.skip("no cached test data and no apt-get to fetch it")
+            unavailable("no cached test data and no apt-get to fetch it")
         proc = subprocess.run(
             ["bash", str(ROOT / "scripts" / "fetch-test-data.sh")],
             capture_output=True,
@@ -37,7 +38,7 @@ def testdata() -> Path:
             check=False,
         )
         if proc.returncode != 0:
-            pytest.skip(f"cannot fetch test data: {proc.stderr.strip()[-300:]}")
+            unavailable(f"cannot fetch test data: {proc.stderr.strip()[-300:]}")
     return TESTDATA
 
 
