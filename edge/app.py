@@ -292,7 +292,7 @@ def build_gate(
         clock,
         store,
         door,
-        Scanner(),
+        Scanner(config.scanner),
         trust,
         lists,
         config.rules,
