@@ -1,7 +1,7 @@
 """Image preparations for the fallback reads, and a cheap finder of code-like regions.
 
 Each preparation answers one way a code defeats a plain read, measured on the generated hard
-set (see docs/benchmarks-qr.md):
+set (see docs/benchmarks.md):
 
 * moiré and sensor noise: halve the resolution with area averaging and blur a little;
 * small modules: crop the region and upscale it so a module spans several pixels;

@@ -4,7 +4,7 @@ The shipped SSDLite model sees a 300×300 version of the whole frame, so a perso
 ~80 px tall in a 768×576 frame shrinks to ~40 px and is often missed. Running the detector
 also on an overlapping ``grid``×``grid`` set of crops magnifies them; the boxes are mapped back
 and merged. It costs ``grid² + 1`` inferences per frame, so it is a per-camera opt-in
-(``[[perimeter.cameras]] tiles``). Measured on vtest.avi: ``docs/benchmarks-detect.md``.
+(``[[perimeter.cameras]] tiles``). Measured on vtest.avi: ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations

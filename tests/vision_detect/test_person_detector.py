@@ -133,7 +133,7 @@ def test_finds_people_in_vtest_frames(detector: Detector, vtest_frames: dict, in
 
 def test_recall_over_the_annotated_frames(detector: Detector, vtest_frames: dict) -> None:
     # Measured: 18 of 27 at min_score 0.5 and 21 at 0.4, no false positive (see
-    # docs/benchmarks-detect.md); the bounds leave room for onnxruntime version drift.
+    # docs/benchmarks.md); the bounds leave room for onnxruntime version drift.
     for min_score, least in ((0.5, 16), (0.4, 19)):
         hits = falses = 0
         for index, frame in vtest_frames.items():
