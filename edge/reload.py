@@ -5,9 +5,10 @@ Any problem refuses the whole reload and the running config stays in force, so a
 a live gate cannot leave it half-configured.
 
 What changes live: rules, gate name/direction/language, trust keys, the lists file, cameras,
-service timings, retention. What does not: ``[door]`` (the relay is never touched by a reload,
-so a resident walking through keeps the door as it was) and ``[store]`` — those differences
-are reported and take effect at the next restart.
+scanner settings, service timings, retention. What does not: ``[door]`` (the relay is never
+touched by a reload, so a resident walking through keeps the door as it was), ``[store]`` and
+the long-running parts (metrics, sync, console, perimeter, detector) — those differences are
+reported and take effect at the next restart.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from edge.app import Gate
 from edge.config import Config, ConfigError, load_config
 from edge.gate.lists import load_lists
 from edge.secrets import load_trust, with_credentials
+from edge.vision.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResul
         new = new.model_copy(update={name: getattr(current, name) for name in pending})
         log.warning("reload: changes to [%s] take effect after a restart", "], [".join(pending))
     gate.config = new
+    if new.scanner != current.scanner:
+        gate.scanner = Scanner(new.scanner)  # the reader's strategy and budget, not the door
     gate.rules = new.rules
     gate.direction = new.gate.direction
     gate.trust = trust

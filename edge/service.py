@@ -74,7 +74,10 @@ class Service:
     ) -> None:
         self.config_path = config_path
         self.notifier = notifier or Notifier()
-        self.clock = clock or SystemClock()
+        # None = the system clock, and then build_gate also applies [clock] trust (NTP, floor);
+        # an injected clock (tests) is trusted as it is.
+        self._clock = clock
+        self.clock: Clock = clock or SystemClock()
         self._pin_factory = pin_factory
         self._opener = opener
         self._trust = trust
@@ -126,7 +129,8 @@ class Service:
         trust = self._trust
         if trust is None:
             trust = load_trust(self.config)
-        self.gate = build_gate(self.config, clock=self.clock, pin_factory=factory, trust=trust)
+        self.gate = build_gate(self.config, clock=self._clock, pin_factory=factory, trust=trust)
+        self.clock = self.gate.clock
         if not self.gate.store.integrity_ok():
             # Keep the entrance working (new records still commit) but say so everywhere.
             self._store_problem = "store failed its integrity check (see docs/operations.md)"
