@@ -267,6 +267,9 @@ class Service:
         degraded = [f"{c.name}: {msg}" for c in self.components if (msg := c.problem())]
         if self._store_problem:
             degraded.append(self._store_problem)
+        clock = self._clock_problem()
+        if clock:
+            degraded.append(clock)
         problems = tuple(dead + degraded)
         changed = problems != self._problems
         self._problems = problems
@@ -278,6 +281,14 @@ class Service:
             if not problems:
                 log.info("health: all components healthy")
         return changed
+
+    def _clock_problem(self) -> str:
+        """Why the wall clock is not trusted ([clock]), or "": every pass is refused then."""
+        trust = self.gate.clock_trust if self.gate is not None else None
+        if trust is None:
+            return ""
+        status = trust.status(self.clock.time(), self.clock.monotonic())
+        return "" if status.trusted else f"clock not trusted ({status.reason}): passes refused"
 
     def status_line(self) -> str:
         """One line for ``systemctl status``: what a technician needs to see first."""

@@ -163,7 +163,7 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             if isinstance(sync, SyncComponent)
             else None,
             "list_versions": {"lists": gate.lists.version},
-            "clock_trusted": None,
+            "clock_trusted": gate.clock_trusted(gate.clock.time()),
             "camera_fps": rt.camera_fps(),
             "detector_ms": None,
         }

@@ -146,3 +146,19 @@ def test_perimeter_camera_runs_the_detector_and_feeds_metrics(
     names, detections = run_until(Service(config, Notifier({}), pin_factory=MockFactory()), probe)
     assert names == ["perimeter"]
     assert detections, "the detector never ran on the perimeter camera"
+
+
+def test_untrusted_clock_degrades_the_status(
+    make_config: Callable[..., Path], tmp_path: Path, restore_signals: None
+) -> None:
+    floor = tmp_path / "clock-floor"
+    floor.write_text(f"{time.time() + 86_400:.0f}\n")  # last trusted time is tomorrow
+    config = make_config(frames=300, clock={"check": "floor", "floor_file": str(floor)})
+
+    def probe(service: Service) -> tuple[bool, str]:
+        time.sleep(0.3)
+        return service.healthy, service.status_line()
+
+    healthy, status = run_until(Service(config, Notifier({}), pin_factory=MockFactory()), probe)
+    assert healthy  # the entrance still runs (and refuses with a reason); no restart loop
+    assert status.startswith("running DEGRADED") and "clock not trusted" in status
