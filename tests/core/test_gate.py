@@ -95,9 +95,7 @@ def test_records_hold_hashes_not_raw_codes(gate: Gate, issuer: Ed25519PrivateKey
     every = [r[0] for r in db.execute("SELECT body FROM records ORDER BY seq")]
     for body in every:  # door events too: no record may carry the scanned text
         assert text[4:40] not in body and "private-link" not in body
-    bodies = [
-        r[0] for r in db.execute("SELECT body FROM records WHERE kind='access' ORDER BY seq")
-    ]
+    bodies = [r[0] for r in db.execute("SELECT body FROM records WHERE kind='access' ORDER BY seq")]
     assert len(bodies) == 2
     first, second = (json.loads(b) for b in bodies)
     assert first["allow"] is True and first["household"] == "3-2-501"
