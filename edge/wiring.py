@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from edge.app import Gate
@@ -60,8 +61,11 @@ def start_sync(rt: Runtime) -> SyncComponent | None:
 class AlertRecorder:
     """Perimeter alerts become durable ``alert`` records, then live events for the guard."""
 
-    def __init__(self, gate: Gate) -> None:
+    def __init__(
+        self, gate: Gate, snapshots: Callable[[bytes, float, dict[str, Any]], Any] | None = None
+    ) -> None:
         self.gate = gate
+        self.snapshots = snapshots  # queues a JPEG for its own sync topic (raw, not base64)
 
     def emit(self, alert: Any) -> None:
         body = {
@@ -79,6 +83,14 @@ class AlertRecorder:
         }
         record = self.gate.store.append("alert", alert.wall, body, priority=10)
         self.gate.events.publish("alert", alert.wall, seq=record.seq, message=alert.message, **body)
+        if self.snapshots is not None and alert.snapshot is not None and body["phase"] == "new":
+            try:
+                jpeg = alert.snapshot.read_bytes()
+            except OSError as exc:
+                log.warning("snapshot %s not queued for sync: %s", alert.snapshot.name, exc)
+                return
+            meta = {"alert_id": alert.id, "alert_seq": record.seq, "camera": alert.camera}
+            self.snapshots(jpeg, alert.wall, meta)
 
 
 class PerimeterComponent:
@@ -89,6 +101,7 @@ class PerimeterComponent:
     def __init__(self, service: Any, detector: Any) -> None:
         self.service = service
         self.detector = detector
+        self.last_ms: list[float] = []  # the detector's latest time per frame, ms
 
     def problem(self) -> str:
         problems = []
@@ -105,31 +118,46 @@ class PerimeterComponent:
 
 
 def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
-    settings = getattr(rt.config, "perimeter", None)
-    if settings is None or not settings.enabled or not settings.cameras:
+    settings = rt.config.perimeter
+    if not settings.enabled or not settings.cameras:
         return None
+    from edge.console.zones import merge_console_zones
     from edge.vision.detector import Detector
     from edge.vision.perimeter import PerimeterService
-    from edge.vision.settings import DetectorSettings
 
-    detector = Detector(getattr(rt.config, "detector", None) or DetectorSettings())
+    detector = Detector(rt.config.detector)
+    last_ms: list[float] = []
 
     def detect(frame: Any) -> Any:
         t0 = time.perf_counter()
         found = detector.detect(frame)
-        rt.metrics.detector_ms.observe((time.perf_counter() - t0) * 1000.0)
+        ms = (time.perf_counter() - t0) * 1000.0
+        rt.metrics.detector_ms.observe(ms)
+        last_ms[:] = [ms]
         return found
 
+    sync = rt.started.get("sync")
+    snapshots = sync.service.add_snapshot if isinstance(sync, SyncComponent) else None
     service = PerimeterService(
-        settings,
+        merge_console_zones(settings, rt.gate.store),  # zones drawn by guards, too
         detect,
-        AlertRecorder(rt.gate),
+        AlertRecorder(rt.gate, snapshots),
         lambda: rt.gate.lists.statuses(),
         clock=rt.gate.clock,
         detector_status=lambda: detector.status,
     )
+
+    def on_command(event: Any) -> None:
+        # central's arm/disarm command (signed, fresh, not replayed: see edge.sync.downlink)
+        if event.kind == "command" and event.data.get("cmd") in ("arm", "disarm"):
+            zone = str(event.data.get("args", {}).get("zone", ""))
+            service.arm_by_hand(zone, event.data["cmd"] == "arm")
+
+    rt.gate.events.on(on_command)
     service.start()
-    return PerimeterComponent(service, detector)
+    component = PerimeterComponent(service, detector)
+    component.last_ms = last_ms
+    return component
 
 
 class ConsoleComponent:
@@ -165,7 +193,9 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             "list_versions": {"lists": gate.lists.version},
             "clock_trusted": gate.clock_trusted(gate.clock.time()),
             "camera_fps": rt.camera_fps(),
-            "detector_ms": None,
+            "detector_ms": next(iter(perimeter.last_ms), None)
+            if isinstance(perimeter := rt.started.get("perimeter"), PerimeterComponent)
+            else None,
         }
 
     server = start_console(ConsoleContext.from_gate(gate, health=health), rt.config.console)

@@ -305,6 +305,10 @@ class PerimeterService:
         else:
             self._manual[zone_id] = armed
 
+    def manual_arming(self) -> dict[str, bool]:
+        """Zones armed (True) or disarmed (False) by hand, by zone id."""
+        return dict(self._manual)
+
     def check_detector(self) -> list[Alert]:
         """Raise or end the detector-unavailable alert from the detector's current status."""
         if self.detector_status is None:

@@ -1,0 +1,94 @@
+"""The running gate's optional parts wired together: perimeter ↔ sync, console and commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory
+
+from edge.app import build_gate
+from edge.components import Runtime
+from edge.config import Config, StoreSettings
+from edge.console.zones import ZoneBook
+from edge.metrics import GateMetrics
+from edge.vision.alerts import Alert, AlertKind, AlertPhase
+from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+from edge.wiring import AlertRecorder, PerimeterComponent, start_perimeter
+
+SQUARE = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
+
+
+def _config(tmp_path: Path) -> Config:
+    perimeter = PerimeterSettings(
+        enabled=True,
+        snapshot_dir=tmp_path / "snaps",
+        cameras=[CameraSettings(id="cam1", source=str(tmp_path / "no-such-video.avi"))],
+        zones=[ZoneSettings(id="door-601", camera="cam1", household="3-2-601", polygon=SQUARE)],
+    )
+    return Config(store=StoreSettings(path=tmp_path / "g.sqlite3"), perimeter=perimeter)
+
+
+def test_perimeter_takes_console_zones_and_central_arm_commands(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    gate = build_gate(config, pin_factory=MockFactory())
+    ZoneBook(gate.store).save(
+        {"id": "door-602", "camera": "cam1", "household": "3-2-602", "polygon": SQUARE},
+        "guard1",
+        1.0,
+    )
+    rt = Runtime(config, gate, GateMetrics(), lambda: {})
+    component = start_perimeter(rt)
+    assert isinstance(component, PerimeterComponent)
+    try:
+        zone_ids = sorted(z.id for z in component.service.settings.zones)
+        assert zone_ids == ["door-601", "door-602"]  # the guard's zone reaches detection
+        gate.events.publish("command", 1.0, cmd="arm", args={"zone": "door-601"})
+        gate.events.publish("command", 1.0, cmd="disarm", args={"zone": "door-602"})
+        gate.events.publish("command", 1.0, cmd="open", args={})  # not the perimeter's
+        assert component.service.manual_arming() == {"door-601": True, "door-602": False}
+    finally:
+        component.close()
+        gate.close()
+
+
+def test_alert_snapshot_is_queued_for_its_own_sync_topic(tmp_path: Path) -> None:
+    gate = build_gate(_config(tmp_path), pin_factory=MockFactory())
+    queued: list[tuple[bytes, float, dict[str, Any]]] = []
+    jpeg = tmp_path / "a.jpg"
+    jpeg.write_bytes(b"\xff\xd8 fake jpeg \xff\xd9")
+    recorder = AlertRecorder(gate, lambda data, ts, meta: queued.append((data, ts, meta)))
+    base = Alert(
+        "a1",
+        AlertKind.PERSON_IN_ZONE,
+        AlertPhase.NEW,
+        1.0,
+        100.0,
+        100.0,
+        "cam1",
+        "door-601",
+        "3-2-601",
+        snapshot=jpeg,
+    )
+    recorder.emit(base)
+    recorder.emit(
+        Alert(
+            "a1",
+            AlertKind.PERSON_IN_ZONE,
+            AlertPhase.END,
+            9.0,
+            108.0,
+            100.0,
+            "cam1",
+            "door-601",
+            "3-2-601",
+            snapshot=jpeg,
+        )
+    )
+    (record_new, record_end) = [r for r in gate.store.records() if r.kind == "alert"]
+    assert record_new.body["snapshot"] == "a.jpg" and record_end.body["phase"] == "end"
+    assert len(queued) == 1  # the snapshot once, raw bytes, never inside the record
+    data, ts, meta = queued[0]
+    assert data == jpeg.read_bytes() and ts == 100.0
+    assert meta == {"alert_id": "a1", "alert_seq": record_new.seq, "camera": "cam1"}
+    gate.close()
