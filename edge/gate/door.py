@@ -80,11 +80,14 @@ class Door:
         """Whether the lock is driven to unlocked."""
         return self.io.released
 
-    def grant(self, passage: Passage | None = None, **data: Any) -> None:
+    def grant(
+        self, passage: Passage | None = None, seconds: float | None = None, **data: Any
+    ) -> None:
         """An allowed passage: momentary unlock, green light and one beep.
 
         ``passage`` counts for anti-passback only once the door really opens (with a contact
         fitted), so a resident who hesitates until the lock re-engages can scan again.
+        ``seconds`` overrides the configured pulse (capped by ``max_unlock_s``).
         """
         with self._lock:
             if self.io.closed:
@@ -97,7 +100,7 @@ class Door:
                 else:
                     self._passages.append(passage)
             self.indicators.play(Signal.ALLOW, now)
-            self._apply(self.machine.on_grant(now, **data))
+            self._apply(self.machine.on_grant(now, seconds, **data))
             self._lights(now)
 
     def refuse(self) -> None:

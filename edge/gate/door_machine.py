@@ -132,9 +132,10 @@ class DoorMachine:
         if was:
             self._emit(DoorEvent.RELOCKED, why=why)
 
-    def _release(self, now: float) -> None:
-        """Start (or extend) a momentary unlock; the cap counts from the first release."""
-        self.release_until = now + self.timings.pulse_s
+    def _release(self, now: float, seconds: float | None = None) -> None:
+        """Start (or extend) a momentary unlock of ``seconds`` (default ``pulse_s``); the
+        ``max_unlock_s`` cap counts from the first release and always wins."""
+        self.release_until = now + (self.timings.pulse_s if seconds is None else seconds)
         if self.unlock_cap is None:
             self.unlock_cap = now + self.timings.max_unlock_s
         self._lock(True)
@@ -154,12 +155,13 @@ class DoorMachine:
             self._relock(why)
 
     # -- inputs --------------------------------------------------------------------------
-    def on_grant(self, now: float, **data: Any) -> list[Action]:
-        """An access decision allowed a passage (the record is already durable)."""
+    def on_grant(self, now: float, seconds: float | None = None, **data: Any) -> list[Action]:
+        """An access decision allowed a passage (the record is already durable); ``seconds``
+        overrides the unlock time (a remote open for N s), within ``max_unlock_s``."""
         self._emit(DoorEvent.GRANTED, **data)
         if self.state in (DoorState.LOCKED, DoorState.RELEASED):
             self._go(DoorState.RELEASED)
-            self._release(now)
+            self._release(now, seconds)
         elif self.state in (DoorState.OPEN, DoorState.HELD_OPEN):
             # A second person passing through an open door restarts the held-open timer.
             self._clear_alarm("granted")

@@ -52,7 +52,10 @@ def gate_hooks(gate: GateLike, service: list[SyncService]) -> GateHooks:
     def on_command(cmd: str, args: dict[str, Any]) -> bool:
         gate.events.publish("command", time.time(), cmd=cmd, args=args, source="central")
         if cmd == "open":
-            gate.door.grant()  # the configured pulse; the door re-locks on its own
+            seconds = args.get("seconds")
+            valid = isinstance(seconds, int | float) and 0 < seconds <= 3600
+            # N seconds as asked (the door's max_unlock_s still caps it), else the pulse
+            gate.door.grant(seconds=float(seconds) if valid else None, source="central")
             return True
         if cmd == "resync" and service:
             service[0].store.requeue_all()

@@ -28,9 +28,11 @@ from edge.sync.wiring import start_sync
 class FakeDoor:
     def __init__(self) -> None:
         self.grants = 0
+        self.seconds: list[float | None] = []
 
-    def grant(self) -> None:
+    def grant(self, seconds: float | None = None, **data: Any) -> None:
         self.grants += 1
+        self.seconds.append(seconds)
 
 
 def fake_gate(config: Any, store: Store) -> Any:
@@ -72,6 +74,7 @@ def test_start_sync_updates_the_gate(
             for _ in range(10):
                 link.poll(0.02)
         wait_for(lambda: gate.door.grants == 1, 10, "open command")
+        assert gate.door.seconds == [3.0]  # open for the N seconds central asked for
     finally:
         link.close()
         svc.stop()
