@@ -52,10 +52,12 @@ def gate_hooks(gate: GateLike, service: list[SyncService]) -> GateHooks:
     def on_command(cmd: str, args: dict[str, Any]) -> bool:
         gate.events.publish("command", time.time(), cmd=cmd, args=args, source="central")
         if cmd == "open":
-            seconds = args.get("seconds")
-            valid = isinstance(seconds, int | float) and 0 < seconds <= 3600
+            asked = args.get("seconds")
+            seconds = float(asked) if isinstance(asked, int | float) else None
+            if seconds is not None and not 0 < seconds <= 3600:
+                seconds = None
             # N seconds as asked (the door's max_unlock_s still caps it), else the pulse
-            gate.door.grant(seconds=float(seconds) if valid else None, source="central")
+            gate.door.grant(seconds=seconds, source="central")
             return True
         if cmd == "resync" and service:
             service[0].store.requeue_all()
