@@ -189,3 +189,37 @@ def test_demo_shows_allowed_and_refused_residents() -> None:
 def test_show_defaults_is_json() -> None:
     proc = run_cli("show-defaults")
     assert json.loads(proc.stdout)["door"]["pulse_s"] == 3.0
+
+
+def test_cli_issued_pass_verifies_and_tampering_or_expiry_is_refused(tmp_path: Path) -> None:
+    import base45
+
+    from edge.gate import passes
+
+    key = tmp_path / "issuer"
+    assert run_cli("keys", "new", "--out", str(key)).returncode == 0
+    png = tmp_path / "p.png"
+    issued = run_cli(
+        "pass", "issue", "--key", f"{key}.key", "--id", "P-5", "--holder", "h5",
+        "--household", "2-1-101", "--from", "2026-01-01", "--until", "2026-12-31T23:59:59+08:00",
+        "--out", str(png),
+    )  # fmt: skip
+    assert issued.returncode == 0, issued.stderr
+    text = issued.stdout.strip()
+    trust = ("--trust", f"{key}.pub")
+    ok = run_cli("verify", "--json", "--now", "2026-06-01T08:00:00Z", *trust, str(png))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    answer = json.loads(ok.stdout)
+    assert answer["format"] == "PASS" and answer["signature_valid"] is True
+    assert answer["reasons"] == [] and answer["payload"]["pass_id"] == "P-5"
+    late = run_cli("verify", "--json", "--now", "2027-01-01T00:00:00+08:00", *trust, "--text", text)
+    assert late.returncode == 1 and json.loads(late.stdout)["reasons"] == ["EXPIRED"]
+    raw = bytes(base45.b45decode(text[len(passes.PREFIX) :]))
+    for i in range(0, len(raw), 9):  # a spread of single flipped bytes, each through the CLI
+        flipped = bytearray(raw)
+        flipped[i] ^= 0x20
+        forged = passes.PREFIX + bytes(base45.b45encode(bytes(flipped))).decode("ascii")
+        out = run_cli("verify", "--json", "--now", "2026-06-01T08:00:00Z", *trust, "--text", forged)
+        result = json.loads(out.stdout)
+        assert out.returncode == 1 and result["signature_valid"] is False, i
+        assert set(result["reasons"]) & {"BAD_SIGNATURE", "UNKNOWN_KEY", "MALFORMED"}, i
