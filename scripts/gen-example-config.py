@@ -79,7 +79,8 @@ def toml(value: Any) -> str:
 
 def render() -> str:
     out = [HEADER]
-    defaults = Config().model_dump(mode="json")
+    config = Config()
+    defaults = config.model_dump(mode="json")
     for section, info in Config.model_fields.items():
         model: Any = info.annotation
         out.append(f"# --- {section} " + "-" * max(3, 88 - len(section)))
@@ -88,6 +89,8 @@ def render() -> str:
         out.append(f"[{section}]")
         for key, field in model.model_fields.items():
             default = defaults[section][key]
+            if isinstance(getattr(getattr(config, section), key), set | frozenset):
+                default = sorted(default)  # sets dump in hash order: keep the file stable
             desc = field.description or key.replace("_", " ")
             if default is None:
                 out.append(f"# {desc} (not set by default)")
