@@ -36,3 +36,5 @@ unit:
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+
+include mk/install.mk
