@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from edge.clock import FakeClock
 from edge.config import StoreSettings
 from edge.events import Event
 from edge.gate import passes
+from edge.gate.thermometer import FakeThermometer
 from edge.gate.trust import TrustStore
 from edge.scenario import Scenario, ScenarioError, Step
 
@@ -68,8 +70,18 @@ class Simulator:
             if k.trusted:
                 trust.add_pass_issuer(scenario_key(k.name).public_key())
         self.factory = MockFactory()
+        # A thermometer is fitted only when the timeline has temperature readings; until the
+        # first one it reads NaN (no valid reading yet), as a real one would.
+        self.thermometer: FakeThermometer | None = None
+        if any(step.action == "temperature" for step in scenario.steps):
+            self.thermometer = FakeThermometer([math.nan])
         self.gate: Gate = build_gate(
-            config, clock=self.clock, pin_factory=self.factory, trust=trust, lists=scenario.lists
+            config,
+            clock=self.clock,
+            pin_factory=self.factory,
+            trust=trust,
+            lists=scenario.lists,
+            thermometer=self.thermometer,
         )
         io = self.gate.door.io
         # Idle inputs before the first tick: door shut, no fire, no tamper, button up.
@@ -217,11 +229,9 @@ class Simulator:
         elif step.action in ("fire", "tamper"):
             io.simulate_input(step.action, bool(v))
         elif step.action == "temperature":
-            setter = getattr(gate, "set_temperature", None)
-            if callable(setter):
-                setter(float(v))
-            else:
-                self._line("note", step=step.index, text="this build has no thermometer input")
+            assert self.thermometer is not None  # fitted for every timeline with readings
+            self.thermometer = FakeThermometer([float(v)])
+            gate.thermometer = self.thermometer
         elif step.action == "lists":
             gate.lists = v
         elif step.action == "closed_management":

@@ -21,6 +21,11 @@ EXAMPLES = sorted(
 # The door-relevant part of each example, written out here as well as in the files, so a
 # changed example cannot quietly change what is being proven.
 EXPECTED = {
+    "temperature.toml": [
+        "deny(TEMPERATURE_UNAVAILABLE)",
+        *["allow", "door:granted", "door:relocked"],
+        "deny(TEMPERATURE_HIGH)",
+    ],
     "door-grant.toml": [
         "allow", "door:granted", "door:opened", "door:closed", "door:relocked",
         "allow", "door:granted", "door:relocked",
@@ -158,7 +163,7 @@ def test_examples_load(tmp_path: Path) -> None:
 
 
 def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A camera frame goes through the real scanner; a temperature step without a thermometer
+    """A camera frame goes through the real scanner; a temperature step feeds the thermometer
     input in this build is reported, not silently dropped."""
     import datetime as dt
 
@@ -177,14 +182,14 @@ def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixtu
     cv2.imwrite(str(tmp_path / "blank.png"), render_frame("", seed=2)[:50, :50] * 0)
     f = tmp_path / "s.toml"
     f.write_text(
+        "[[step]]\nat = 0\ntemperature = 36.6\n"
         '[[step]]\nat = 1\nimage = "frame.png"\n'
         '[[step]]\nat = 2\nimage = "blank.png"\n'
-        "[[step]]\nat = 3\ntemperature = 36.6\n"
         '[expect]\nsequence = ["allow", "door:granted"]\n'
     )
     status, lines = run_json(f, capsys)
     assert status == 0, lines[-1]
     decisions = [x for x in lines if x["kind"] == "decision"]
     assert len(decisions) == 1 and decisions[0]["allow"] is True
-    assert [x["step"] for x in lines if x["kind"] == "no_code"] == [2]
-    assert any(x["kind"] == "note" for x in lines)
+    assert [x["step"] for x in lines if x["kind"] == "no_code"] == [3]
+    assert not any(x["kind"] == "note" for x in lines)  # the reading reaches a thermometer
