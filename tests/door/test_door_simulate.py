@@ -164,7 +164,7 @@ def test_examples_load(tmp_path: Path) -> None:
 
 def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A camera frame goes through the real scanner; a temperature step feeds the thermometer
-    input in this build is reported, not silently dropped."""
+    fitted for the timeline."""
     import datetime as dt
 
     import cv2
