@@ -198,7 +198,15 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             else None,
         }
 
-    server = start_console(ConsoleContext.from_gate(gate, health=health), rt.config.console)
+    def camera_snapshot(camera_id: str) -> bytes | None:
+        perimeter = rt.started.get("perimeter")
+        if isinstance(perimeter, PerimeterComponent):
+            jpeg: bytes | None = perimeter.service.latest_jpeg(camera_id)
+            return jpeg
+        return None
+
+    ctx = ConsoleContext.from_gate(gate, health=health, camera_snapshot=camera_snapshot)
+    server = start_console(ctx, rt.config.console)
     return ConsoleComponent(server)
 
 

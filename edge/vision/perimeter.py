@@ -295,6 +295,7 @@ class PerimeterService:
             for cam in settings.cameras
         }
         self._manual: dict[str, bool] = {}
+        self._latest: dict[str, npt.NDArray[Any]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -304,6 +305,14 @@ class PerimeterService:
             self._manual.pop(zone_id, None)
         else:
             self._manual[zone_id] = armed
+
+    def latest_jpeg(self, camera_id: str, quality: int = 80) -> bytes | None:
+        """The camera's newest frame as JPEG (for the guard console), or None before one."""
+        frame = self._latest.get(camera_id)
+        if frame is None:
+            return None
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return bytes(buf.tobytes()) if ok else None
 
     def manual_arming(self) -> dict[str, bool]:
         """Zones armed (True) or disarmed (False) by hand, by zone id."""
@@ -375,6 +384,7 @@ class PerimeterService:
                 if not is_file:
                     self._stop.wait(cam.reconnect_s)
                 continue  # a file simply loops (demo footage)
+            self._latest[cam.id] = frame  # a reference only: encoded when a guard looks
             if pipeline.due(now):
                 try:
                     pipeline.process(

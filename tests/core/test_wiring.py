@@ -92,3 +92,45 @@ def test_alert_snapshot_is_queued_for_its_own_sync_topic(tmp_path: Path) -> None
     assert data == jpeg.read_bytes() and ts == 100.0
     assert meta == {"alert_id": "a1", "alert_seq": record_new.seq, "camera": "cam1"}
     gate.close()
+
+
+def test_console_shows_the_perimeter_cameras_newest_frame(tmp_path: Path) -> None:
+    import time
+
+    import cv2
+    import numpy as np
+
+    from edge.config import ConsoleSettings
+    from edge.wiring import ConsoleComponent, start_console
+
+    video = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for i in range(20):
+        writer.write(np.full((240, 320, 3), 40 + 5 * i, np.uint8))
+    writer.release()
+    config = _config(tmp_path)
+    cams = [CameraSettings(id="cam1", source=str(video))]
+    config = config.model_copy(
+        update={
+            "perimeter": config.perimeter.model_copy(update={"cameras": cams}),
+            "console": ConsoleSettings(enabled=True, port=0),
+        }
+    )
+    gate = build_gate(config, pin_factory=MockFactory())
+    rt = Runtime(config, gate, GateMetrics(), lambda: {})
+    perimeter = start_perimeter(rt)
+    assert isinstance(perimeter, PerimeterComponent)
+    rt.started["perimeter"] = perimeter
+    console = start_console(rt)
+    assert isinstance(console, ConsoleComponent)
+    try:
+        snapshot = console.server.console.ctx.camera_snapshot
+        deadline = time.monotonic() + 10
+        while (jpeg := snapshot("cam1")) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jpeg is not None and jpeg[:2] == b"\xff\xd8"  # a real JPEG of the live view
+        assert snapshot("no-such-camera") is None
+    finally:
+        console.close()
+        perimeter.close()
+        gate.close()
