@@ -216,8 +216,8 @@ class Gate:
             now,
             seq=record.seq,
             allow=decision.allow,
-            reasons=outcome.to_json()["reasons"],
-            flags=outcome.to_json()["flags"],
+            reasons=body["reasons"],  # decision and door reasons, as recorded
+            flags=body["flags"],
             sentence_zh=outcome.sentence("zh"),
             sentence_en=outcome.sentence("en"),
             household=decision.household,
@@ -229,7 +229,7 @@ class Gate:
                 now,
                 seq=record.seq,
                 household=decision.household,
-                reasons=outcome.to_json()["reasons"],
+                reasons=body["reasons"],
                 direction=direction.value,
             )
         log.info(

@@ -245,7 +245,6 @@ class Service:
             if frame is None:
                 continue
             worked = True
-            self.gate.tick()
             codes = self.deduper.filter(self.gate.scanner.scan(frame.image), frame.t)
             for code in codes:
                 self.gate.process_text(code.text, code)
