@@ -113,16 +113,21 @@ class Store:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on error; the caller holds the lock."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        """One atomic transaction, durable when it returns (synchronous=FULL)."""
+        with self._lock, self._atomic() as db:
+            yield db
         for listener in self._listeners:
             listener()  # wakes the sync sender: must be quick and never raise
 
@@ -133,13 +138,8 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA synchronous=OFF")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+                with self._atomic() as db:
+                    yield db
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
