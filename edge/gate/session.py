@@ -169,13 +169,8 @@ class ScanSession:
         if self._prefixes and matches(stripped, self._prefixes):
             self._pending_online = True
             return ScanStep(None, stripped, self.missing())
-        if stripped.lower().startswith(shc.PREFIX) and len(stripped) <= MAX_TEXT:
-            try:
-                chunk = shc.parse_chunk(stripped)
-            except shc.ShcError:
-                chunk = None
-            if chunk is not None and chunk.total > 1:
-                return self._add_chunk(chunk, stripped, now)
+        if (chunk := shc.part_of_many(stripped, MAX_TEXT)) is not None:
+            return self._add_chunk(chunk, stripped, now)
         v = verify_text(stripped, self.trust, now, clock_trusted=self._clock_trusted)
         cred = v.credential
         if (

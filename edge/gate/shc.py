@@ -60,6 +60,18 @@ def numeric_to_text(digits: str) -> str:
     return "".join(out)
 
 
+def part_of_many(text: str, max_len: int) -> Chunk | None:
+    """The chunk when ``text`` (already stripped, at most ``max_len`` characters) is one part
+    of a multi-part card, to be assembled with the others; None for anything else."""
+    if len(text) > max_len or not text.lower().startswith(PREFIX):
+        return None
+    try:
+        chunk = parse_chunk(text)
+    except ShcError:
+        return None
+    return chunk if chunk.total > 1 else None
+
+
 def parse_chunk(text: str) -> Chunk:
     """Parse one scanned ``shc:/`` text; raises :class:`ShcError`."""
     text = text.strip()

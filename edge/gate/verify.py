@@ -169,15 +169,10 @@ def verify_texts(
     chunk_texts: list[str] = []
     for text in texts:
         stripped = text.strip()
-        if stripped.lower().startswith(shc.PREFIX) and len(stripped) <= MAX_TEXT:
-            try:
-                chunk = shc.parse_chunk(stripped)
-            except shc.ShcError:
-                chunk = None
-            if chunk is not None and chunk.total > 1:
-                assembler.add(chunk)
-                chunk_texts.append(stripped)
-                continue
+        if (chunk := shc.part_of_many(stripped, MAX_TEXT)) is not None:
+            assembler.add(chunk)
+            chunk_texts.append(stripped)
+            continue
         out.append(verify_text(text, trust, now, clock_trusted=clock_trusted))
     if chunk_texts:
         if assembler.complete:
