@@ -8,22 +8,15 @@ import time
 from pathlib import Path
 
 from edge.cli import UsageError
-from edge.cli.sync_cmd import load
+from edge.cli.sync_cmd import open_sync
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.store import Store
     from edge.sync.loadgen import generate
-    from edge.sync.service import SyncService
 
     if args.events < 1 or args.rate < 0:
         raise UsageError("--events must be at least 1 and --rate not negative")
-    config = load(args.config)
-    store = Store(config.store.path)
-    try:
-        svc = SyncService(config, store)
-    except (ValueError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    config, store, svc = open_sync(args.config)
     svc.start()
     gen_s = generate(store, config.gate.id, args.events, args.rate, args.alert_every, args.seed)
     deadline = time.monotonic() + args.timeout

@@ -8,10 +8,14 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.cli import UsageError
 from edge.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # imported lazily at run time: `edge-gate --help` stays fast
+    from edge.store import Store
+    from edge.sync.service import SyncService
 
 
 def load(path: Path | None) -> Config:
@@ -19,6 +23,21 @@ def load(path: Path | None) -> Config:
         return load_config(path)
     except ConfigError as exc:
         raise UsageError(f"bad config:\n{exc}") from None
+
+
+def open_sync(path: Path | None) -> tuple[Config, Store, SyncService]:
+    """The config, the gate's store and a (not yet started) sync service; usage errors for
+    a bad config or unreadable key files."""
+    from edge.store import Store
+    from edge.sync.service import SyncService
+
+    config = load(path)
+    store = Store(config.store.path)
+    try:
+        return config, store, SyncService(config, store)
+    except (ValueError, OSError) as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
 
 
 def wait_for_signal() -> None:
@@ -31,15 +50,7 @@ def wait_for_signal() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.store import Store
-    from edge.sync.service import SyncService
-
-    config = load(args.config)
-    store = Store(config.store.path)
-    try:
-        svc = SyncService(config, store)
-    except (ValueError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+    config, store, svc = open_sync(args.config)
     s = config.sync
     print(f"syncing gate {config.gate.id} ({store.outbox_depth()} queued) to {s.host}:{s.port}")
     svc.start()

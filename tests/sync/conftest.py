@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from needs import unavailable
-from synckit import PG_BIN, Postgres
+from synckit import PG_BIN, Postgres, central_link
 
 from edge.gate.trust import save_keypair
+from edge.sync.central.receiver import Receiver
 from edge.sync.localbroker import MOSQUITTO, Broker
 
 # every test uses its own gate ids: broker sessions persist across the tests of a module
@@ -49,3 +50,15 @@ def postgres_url() -> Iterator[str]:
     url = pg.start()
     yield url
     pg.stop()
+
+
+@pytest.fixture
+def receiver(
+    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> Iterator[Receiver]:
+    link = central_link(broker)
+    r = Receiver(str(tmp_path / "central.sqlite3"), link, central_key[0])
+    r.start()
+    assert r.ready.wait(10)
+    yield r
+    r.stop()  # a central receiver on the test broker, with its own SQLite database

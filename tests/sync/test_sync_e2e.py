@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import central_link, gate_config, wait_for
+from synckit import gate_config, wait_for
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
 from edge.sync.central.receiver import Receiver
 from edge.sync.localbroker import Broker
 from edge.sync.service import SyncService
-
-
-@pytest.fixture
-def receiver(
-    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
-) -> Iterator[Receiver]:
-    link = central_link(broker)
-    r = Receiver(str(tmp_path / "central.sqlite3"), link, central_key[0])
-    r.start()
-    assert r.ready.wait(10)
-    yield r
-    r.stop()
 
 
 @pytest.mark.parametrize(

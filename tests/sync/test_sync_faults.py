@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import GateProcess, central_link, gate_config, write_gate_toml
+from synckit import GateProcess, gate_config, write_gate_toml
 
 from edge.store import Store
 from edge.sync.central.db import CentralDB
@@ -23,18 +22,6 @@ from edge.sync.localbroker import Broker
 pytestmark = pytest.mark.slow
 N = 3000  # records per scenario
 RATE = 600.0  # records/s appended while faults happen
-
-
-@pytest.fixture
-def receiver(
-    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
-) -> Iterator[Receiver]:
-    link = central_link(broker)
-    r = Receiver(str(tmp_path / "central.sqlite3"), link, central_key[0])
-    r.start()
-    assert r.ready.wait(10)
-    yield r
-    r.stop()
 
 
 @pytest.mark.parametrize(
