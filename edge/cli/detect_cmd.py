@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         action="append",
         default=None,
-        help="model to time (repeatable; default: the shipped model)",
+        help="model to time (repeatable; default: every shipped variant)",
     )
     b.add_argument(
         "--threads", type=int, action="append", default=None, help="thread counts (default 1, 2)"
@@ -115,10 +115,10 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     from edge.vision.detector import bench
-    from edge.vision.settings import DEFAULT_MODEL
+    from edge.vision.settings import SHIPPED_MODELS
 
     result = bench(
-        models=args.model or [DEFAULT_MODEL],
+        models=args.model or list(SHIPPED_MODELS),
         threads=args.threads or [1, 2],
         video=args.video,
         frames=args.frames,

@@ -38,7 +38,8 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from edge.vision.geometry import Detection
-from edge.vision.settings import DEFAULT_MODEL, DetectorSettings
+from edge.vision.nms import greedy_nms
+from edge.vision.settings import SHIPPED_MODELS, DetectorSettings
 from edge.vision.yolo import Layout, decode_yolo, layout_of, letterbox
 
 log = logging.getLogger(__name__)
@@ -229,12 +230,10 @@ def decode_ssd_core(
     conf = person[keep]
     x1, y1 = b[:, 1] * width, b[:, 0] * height
     x2, y2 = b[:, 3] * width, b[:, 2] * height
-    xywh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
-    chosen = cv2.dnn.NMSBoxes(xywh.tolist(), conf.tolist(), float(min_score), float(nms_iou))
-    idx = sorted(np.asarray(chosen, dtype=np.int64).reshape(-1).tolist(), key=lambda i: -conf[i])
+    kept = greedy_nms(np.stack([x1, y1, x2, y2], axis=1), conf, nms_iou, SSD_MAX_DETECTIONS)
     return [
         Detection((float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])), float(conf[i]))
-        for i in idx[:SSD_MAX_DETECTIONS]
+        for i in kept
     ]
 
 
@@ -441,7 +440,7 @@ def cpu_name() -> str:
 
 
 def bench(
-    models: Sequence[Path] = (DEFAULT_MODEL,),
+    models: Sequence[Path] = SHIPPED_MODELS,
     threads: Sequence[int] = (1, 2),
     video: Path = Path(".cache/testdata/vtest.avi"),
     frames: int = 20,

@@ -7,7 +7,8 @@ Two output layouts are in the wild, both produced by the Ultralytics exporters:
   (the class score is objectness × class probability).
 
 Coordinates are pixels of the letterboxed network input. No NMS is in these graphs, so we run
-OpenCV's ``cv2.dnn.NMSBoxes`` (kept in OpenCV 5) on the person candidates.
+greedy NMS (``edge.vision.nms``) on the person candidates, at most 300 kept (Ultralytics'
+``max_det``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.vision.geometry import Detection
+from edge.vision.nms import greedy_nms
 
 Layout = Literal["v8", "v5"]
 LETTERBOX_GREY = 114  # the padding value Ultralytics trains with
+YOLO_MAX_DETECTIONS = 300  # Ultralytics' own max_det
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,7 @@ def decode_yolo(
     y1 = np.clip((cy - bh / 2 - box.pad_y) / box.scale, 0, box.height)
     x2 = np.clip((cx + bw / 2 - box.pad_x) / box.scale, 0, box.width)
     y2 = np.clip((cy + bh / 2 - box.pad_y) / box.scale, 0, box.height)
-    xywh = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
-    chosen = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), float(min_score), float(nms_iou))
-    order = sorted(
-        np.asarray(chosen, dtype=np.int64).reshape(-1).tolist(), key=lambda i: -scores[i]
-    )
+    order = greedy_nms(np.stack([x1, y1, x2, y2], axis=1), scores, nms_iou, YOLO_MAX_DETECTIONS)
     return [
         Detection(
             (float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])),
