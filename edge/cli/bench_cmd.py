@@ -48,6 +48,22 @@ def run_pipeline(args: argparse.Namespace) -> int:
         raise UsageError(f"--frames must be at least 200 for a p95, got {args.frames}")
     if not args.verbose:  # one INFO line per door pulse would drown the figures
         logging.getLogger("edge").setLevel(logging.WARNING)
+    if args.perimeter_cameras:
+        from edge.vision.bench_impact import bench_door_impact, format_impact
+
+        if args.blocks < 1:
+            raise UsageError(f"--blocks must be at least 1, got {args.blocks}")
+        try:
+            impact = bench_door_impact(
+                cameras=args.perimeter_cameras,
+                frames=args.frames,
+                blocks=args.blocks,
+                video=args.video,
+            )
+        except (FileNotFoundError, RuntimeError) as exc:
+            raise UsageError(str(exc)) from exc
+        _print(impact, args.json, format_impact(impact))
+        return 0
     result = bench_pipeline(frames=args.frames)
     _print(result, args.json, format_pipeline(result))
     return 0
@@ -85,6 +101,21 @@ def register(sub: Any) -> None:
     pl = bs.add_parser("pipeline", help="frame → relay latency p50/p95 on one core, peak RSS")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
     pl.add_argument("--frames", type=int, default=200, help="frames per size (≥ 200)")
+    pl.add_argument(
+        "--perimeter-cameras",
+        type=int,
+        default=0,
+        metavar="N",
+        help="compare 1280x720 frame → relay alone vs while N perimeter cameras detect people "
+        "(alternating blocks, not pinned)",
+    )
+    pl.add_argument("--blocks", type=int, default=3, help="alternating blocks of --frames each")
+    pl.add_argument(
+        "--video",
+        type=Path,
+        default=Path(".cache/testdata/vtest.avi"),
+        help="footage the perimeter cameras play (scripts/fetch-test-data.sh fetches vtest.avi)",
+    )
     pl.set_defaults(handler=run_pipeline)
 
     d = bs.add_parser("detect", help="person detector ms per frame (median, p95)")

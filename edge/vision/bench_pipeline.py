@@ -49,9 +49,18 @@ def _frames(texts: list[str], width: int, height: int) -> list[np.ndarray]:
 
 
 def _measure(
-    width: int, height: int, texts: list[str], count: int, trust: Any, workdir: Path
+    width: int,
+    height: int,
+    texts: list[str],
+    count: int,
+    trust: Any,
+    workdir: Path,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """``count`` frames of ``width`` × ``height`` cycling over one rendered frame per text."""
+    """``count`` frames of ``width`` × ``height`` cycling over one rendered frame per text.
+
+    ``keep`` adds every latency (``latencies_ms``), for pooling several runs.
+    """
     from gpiozero.pins.mock import MockFactory
 
     from edge.app import build_gate
@@ -61,9 +70,9 @@ def _measure(
     distinct = _frames(texts, width, height)
     frames = [distinct[i % len(distinct)] for i in range(count)]
     clock = FakeClock(time.time())
-    config = Config().model_copy(
-        update={"store": StoreSettings(path=workdir / f"bench-{width}x{height}.sqlite3")}
-    )
+    # A fresh store per run: earlier runs' records of the same passes must not be replays.
+    db = Path(tempfile.mkdtemp(dir=workdir, prefix=f"bench-{width}x{height}-")) / "gate.db"
+    config = Config().model_copy(update={"store": StoreSettings(path=db)})
     gate = build_gate(config, clock=clock, pin_factory=MockFactory(), trust=trust)
     relay = gate.door.relay
     active_at: list[float] = []
@@ -92,7 +101,8 @@ def _measure(
     finally:
         gate.close()
     ms = latencies or [float("nan")]
-    return {
+    extra = {"latencies_ms": latencies} if keep else {}
+    return extra | {
         "size": f"{width}x{height}",
         "frames": len(frames),
         "opened": len(latencies),
@@ -103,38 +113,58 @@ def _measure(
     }
 
 
-def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES) -> dict[str, Any]:
-    """Frame → relay latency per (width, height) in ``sizes`` over ``frames`` frames each."""
+def bench_passes(count: int) -> tuple[list[str], Any]:
+    """``count`` valid community passes (a throw-away issuer) and a trust store for them."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from edge.gate import passes
     from edge.gate.rules import Role
     from edge.gate.trust import TrustStore
+
+    issuer = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"bench-issuer").digest())
+    trust = TrustStore()
+    trust.add_pass_issuer(issuer.public_key())
+    now = int(time.time())
+    texts = [
+        passes.issue(
+            passes.PassBody(
+                f"B-{i:04d}",
+                f"h-{i}",
+                "1",
+                "1",
+                str(100 + i),
+                Role.RESIDENT,
+                now - 86_400,
+                now + 86_400 * 30,
+            ),
+            issuer,
+        )
+        for i in range(count)
+    ]
+    return texts, trust
+
+
+def measure_frames(
+    width: int,
+    height: int,
+    texts: list[str],
+    count: int,
+    trust: Any,
+    workdir: Path,
+    keep: bool = False,
+) -> dict[str, Any]:
+    """Frame → relay figures of a fresh gate over ``count`` frames (see the module doc)."""
+    return _measure(width, height, texts, count, trust, workdir, keep)
+
+
+def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES) -> dict[str, Any]:
+    """Frame → relay latency per (width, height) in ``sizes`` over ``frames`` frames each."""
     from edge.vision.bench import machine
 
     old, core = _pin_to_one_core()
     cv2.setNumThreads(1)
     try:
-        issuer = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"bench-issuer").digest())
-        trust = TrustStore()
-        trust.add_pass_issuer(issuer.public_key())
-        now = int(time.time())
-        texts = [
-            passes.issue(
-                passes.PassBody(
-                    f"B-{i:04d}",
-                    f"h-{i}",
-                    "1",
-                    "1",
-                    str(100 + i),
-                    Role.RESIDENT,
-                    now - 86_400,
-                    now + 86_400 * 30,
-                ),
-                issuer,
-            )
-            for i in range(min(frames, DISTINCT))
-        ]
+        texts, trust = bench_passes(min(frames, DISTINCT))
         with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
             rows = [_measure(w, h, texts, frames, trust, Path(tmp)) for w, h in sizes]
     finally:
