@@ -171,7 +171,12 @@ if (BODY.canOpen) {
     const msg = document.getElementById("open-msg");
     msg.textContent = r.ok ? T("opened") : r.message || T("error");
     msg.className = r.ok ? "msg ok" : "msg error";
-    if (r.ok) document.getElementById("open-reason").value = "";
+    if (r.ok) {
+      document.getElementById("open-reason").value = "";
+      // Show the door's new state now, even if the live stream is (re)connecting and
+      // misses the door event.
+      refresh();
+    }
   });
 }
 
