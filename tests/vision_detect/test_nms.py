@@ -29,6 +29,26 @@ def test_same_boxes_as_opencv(seed: int, iou: float) -> None:
     assert [scores[i] for i in ours] == sorted(scores[ours], reverse=True)
 
 
+def _clustered_boxes(seed: int, clusters: int, per: int) -> tuple[np.ndarray, np.ndarray]:
+    """Near-duplicate boxes around a few objects, as SSD anchors are: most get suppressed."""
+    rng = np.random.default_rng(seed)
+    centres = np.repeat(rng.uniform(0, 400, (clusters, 2)), per, axis=0)
+    xy = centres + rng.normal(0, 3, centres.shape)
+    wh = np.repeat(rng.uniform(20, 100, (clusters, 2)), per, axis=0) + rng.normal(0, 3, xy.shape)
+    return np.hstack([xy, xy + wh]), np.round(rng.uniform(0.01, 1, clusters * per), 3)
+
+
+@pytest.mark.parametrize("max_out", [1, 7, 30, 100])
+def test_windowed_search_keeps_opencvs_best_boxes(max_out: int) -> None:
+    """Many candidates, few kept: the search window widens several times, same result."""
+    boxes, scores = _clustered_boxes(11, 20, 150)
+    xywh = np.hstack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
+    theirs = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), 0.0, 0.5)).reshape(-1)
+    best_first = sorted(theirs.tolist(), key=lambda i: (-scores[i], i))
+    assert len(best_first) > max_out or max_out == 100
+    assert greedy_nms(boxes, scores, 0.5, max_out) == best_first[:max_out]
+
+
 def test_stops_at_max_out_with_the_best_boxes_first() -> None:
     boxes, scores = _random_boxes(3, 2000)
     everything = greedy_nms(boxes, scores, 0.6, max_out=10_000)
