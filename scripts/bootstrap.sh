@@ -13,7 +13,7 @@ cd "$ROOT"
 profile="${1:-test}"
 
 DEMO_PKGS=(libzbar0)
-TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3)
+TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user)
 case "$profile" in
   demo) want=("${DEMO_PKGS[@]}") ;;
   test) want=("${TEST_PKGS[@]}") ;;

@@ -19,7 +19,7 @@ from edge.vision.geometry import polygon_problem
 
 #: The default model, int8 (``models/convert.py quantize``): ~60 % of the fp32 time.
 DEFAULT_MODEL = Path("models/ssdlite_person_300_core_int8.onnx")
-DEFAULT_MODEL_SHA256 = "785b72fb5841f15dbe085088bfb9e0c72c0aeb05a0e831af1087d053996afbe1"
+DEFAULT_MODEL_SHA256 = "52a5ccb92f6daceef03017aec80b9d4ed557286ffde76e268f74469252ed3190"
 #: The fp32 core network it was quantised from (``convert.py core``): the TF graph's boxes.
 FP32_MODEL = Path("models/ssdlite_person_300_core.onnx")
 FP32_MODEL_SHA256 = "c2ebf56a116c8d76275ba016f1793859ed78738a037b6ee66ea4378311e5a2a4"

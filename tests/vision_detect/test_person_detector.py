@@ -78,7 +78,12 @@ VTEST_UNSURE: dict[int, list[Box]] = {
 
 
 def score_frame(found: Sequence[Detection], index: int) -> tuple[int, int]:
-    """(people found, false positives) of detections against the annotation, IoU ≥ 0.5."""
+    """(people found, false positives) of detections against the annotation.
+
+    Found: IoU ≥ 0.5 with a person not found yet. False: a box where nobody is, i.e. IoU
+    < 0.3 with every annotated person and unsure region. A box on a person that is not
+    good enough for 0.5 (this small, 3 px off is enough) is neither.
+    """
     truth = VTEST_PEOPLE[index]
     matched: set[int] = set()
     false = 0
@@ -86,7 +91,9 @@ def score_frame(found: Sequence[Detection], index: int) -> tuple[int, int]:
         j = max(range(len(truth)), key=lambda i: iou(det.box, truth[i]))
         if iou(det.box, truth[j]) >= 0.5 and j not in matched:
             matched.add(j)
-        elif not any(iou(det.box, u) >= 0.3 for u in VTEST_UNSURE.get(index, [])):
+        elif iou(det.box, truth[j]) < 0.3 and not any(
+            iou(det.box, u) >= 0.3 for u in VTEST_UNSURE.get(index, [])
+        ):
             false += 1
     return len(matched), false
 
@@ -169,21 +176,37 @@ def test_decode_ssd_core_runs_nms_per_person_column() -> None:
 
 
 @pytest.mark.parametrize("index", sorted(VTEST_PEOPLE))
-def test_finds_people_in_vtest_frames(detector: Detector, vtest_frames: dict, index: int) -> None:
-    found, false = score_frame(detector.detect(vtest_frames[index]), index)
-    assert false == 0
-    assert found >= 2 and found >= len(VTEST_PEOPLE[index]) // 2
+def test_finds_people_in_vtest_frames(
+    detector: Detector, fp32: Detector, vtest_frames: dict, index: int
+) -> None:
+    for model in (detector, fp32):
+        found, false = score_frame(model.detect(vtest_frames[index]), index)
+        assert false == 0
+        assert found >= 2 and found >= len(VTEST_PEOPLE[index]) // 2
 
 
-def test_recall_over_the_annotated_frames(detector: Detector, vtest_frames: dict) -> None:
-    # Measured: 18 of 27 at min_score 0.5 and 21 at 0.4, no false positive (see
-    # docs/benchmarks.md); the bounds leave room for onnxruntime version drift.
-    for min_score, least in ((0.5, 16), (0.4, 19)):
+@pytest.mark.parametrize(
+    ("model", "least_at_05", "least_at_04"),
+    # Measured (docs/benchmarks.md): int8 18 of 27 at 0.5 and at 0.4; fp32 18 and 21; no
+    # box where nobody is. The bounds leave room for onnxruntime version drift. The int8
+    # model loses three people at 0.4 that fp32 scores 0.40-0.42 or boxes at IoU 0.52.
+    [("int8", 16, 16), ("fp32", 16, 19)],
+)
+def test_recall_over_the_annotated_frames(
+    detector: Detector,
+    fp32: Detector,
+    vtest_frames: dict,
+    model: str,
+    least_at_05: int,
+    least_at_04: int,
+) -> None:
+    chosen = detector if model == "int8" else fp32
+    for min_score, least in ((0.5, least_at_05), (0.4, least_at_04)):
         hits = falses = 0
         for index, frame in vtest_frames.items():
-            found, false = score_frame(detector.detect(frame, min_score), index)
+            found, false = score_frame(chosen.detect(frame, min_score), index)
             hits, falses = hits + found, falses + false
-        assert hits >= least and falses <= 1
+        assert hits >= least and falses == 0
 
 
 def test_finds_the_person_in_a_close_photo(detector: Detector, testdata: Path) -> None:
