@@ -48,7 +48,7 @@ def _frames(texts: list[str], width: int, height: int) -> list[np.ndarray]:
     ]
 
 
-def _measure(
+def measure_frames(
     width: int,
     height: int,
     texts: list[str],
@@ -57,10 +57,9 @@ def _measure(
     workdir: Path,
     keep: bool = False,
 ) -> dict[str, Any]:
-    """``count`` frames of ``width`` × ``height`` cycling over one rendered frame per text.
-
-    ``keep`` adds every latency (``latencies_ms``), for pooling several runs.
-    """
+    """Frame → relay figures of a fresh gate over ``count`` frames of ``width`` × ``height``,
+    cycling over one rendered frame per text. ``keep`` adds every latency (``latencies_ms``),
+    for pooling several runs."""
     from gpiozero.pins.mock import MockFactory
 
     from edge.app import build_gate
@@ -144,19 +143,6 @@ def bench_passes(count: int) -> tuple[list[str], Any]:
     return texts, trust
 
 
-def measure_frames(
-    width: int,
-    height: int,
-    texts: list[str],
-    count: int,
-    trust: Any,
-    workdir: Path,
-    keep: bool = False,
-) -> dict[str, Any]:
-    """Frame → relay figures of a fresh gate over ``count`` frames (see the module doc)."""
-    return _measure(width, height, texts, count, trust, workdir, keep)
-
-
 def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES) -> dict[str, Any]:
     """Frame → relay latency per (width, height) in ``sizes`` over ``frames`` frames each."""
     from edge.vision.bench import machine
@@ -166,7 +152,7 @@ def bench_pipeline(frames: int = 200, sizes: tuple[tuple[int, int], ...] = SIZES
     try:
         texts, trust = bench_passes(min(frames, DISTINCT))
         with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
-            rows = [_measure(w, h, texts, frames, trust, Path(tmp)) for w, h in sizes]
+            rows = [measure_frames(w, h, texts, frames, trust, Path(tmp)) for w, h in sizes]
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)
