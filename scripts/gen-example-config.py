@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.config import Config
+from edge.app.config import Config
 from edge.vision.settings import DEFAULT_MODEL
 
 INSTALL: dict[tuple[str, str], Any] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.vision.hardset import build_set
+from edge.tools.hardset import build_set
 
 
 def main() -> int:

@@ -5,7 +5,7 @@
   builds such a folder).
 * ``bench pipeline [--json]`` — ms from a 1280×720 / 640×480 frame handed to the gate until
   the relay's mock pin is active, p50/p95 over ≥ 200 frames on one pinned core; peak RSS.
-* ``bench detect [--json]`` — the person detector's ms per frame (``edge.vision.detector``).
+* ``bench detect [--json]`` — the person detector's ms per frame (``edge.vision.person.detector``).
 
 These print figures; they never fail on slow numbers. Exit 2 when the input is unusable.
 """
@@ -27,8 +27,8 @@ def _print(result: dict[str, Any], as_json: bool, table: str) -> None:
 
 def run_qr(args: argparse.Namespace) -> int:
     """``bench qr DIR``."""
-    from edge.vision.bench import bench_qr, format_table
-    from edge.vision.sources import SourceError
+    from edge.tools.bench_qr import bench_qr, format_table
+    from edge.vision.camera.sources import SourceError
 
     try:
         result = bench_qr(args.folder)
@@ -42,14 +42,14 @@ def run_qr(args: argparse.Namespace) -> int:
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """``bench pipeline``."""
-    from edge.vision.bench_pipeline import bench_pipeline, format_pipeline
+    from edge.tools.bench_pipeline import bench_pipeline, format_pipeline
 
     if args.frames < 200:
         raise UsageError(f"--frames must be at least 200 for a p95, got {args.frames}")
     if not args.verbose:  # one INFO line per door pulse would drown the figures
         logging.getLogger("edge").setLevel(logging.WARNING)
     if args.perimeter_cameras:
-        from edge.vision.bench_impact import bench_door_impact, format_impact
+        from edge.tools.bench_impact import bench_door_impact, format_impact
 
         if args.blocks < 1:
             raise UsageError(f"--blocks must be at least 1, got {args.blocks}")
@@ -71,7 +71,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def run_detect(args: argparse.Namespace) -> int:
     """``bench detect``: the person detector's own benchmark."""
-    from edge.vision import detector
+    from edge.vision.person import detector
 
     result = detector.bench()
     lines = [f"{'model':40} {'threads':>7} {'median ms':>9} {'p95 ms':>7}"]

@@ -11,9 +11,9 @@ from edge.cli import UsageError
 
 
 def _run(args: argparse.Namespace) -> int:
+    from edge.central.receiver import Receiver
     from edge.cli.sync_cmd import wait_for_signal
-    from edge.gate.trust import load_private_key
-    from edge.sync.central.receiver import Receiver
+    from edge.gate.credentials.trust import load_private_key
     from edge.sync.client import LinkSettings
 
     if args.sign_key is None:
@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from edge.sync.central.db import CentralDB
+    from edge.central.db import CentralDB
 
     if not args.db.startswith(("postgresql://", "postgres://")):
         path = Path(args.db.removeprefix("sqlite://"))

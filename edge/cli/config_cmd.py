@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from edge.config import Config, ConfigError, load_config
+from edge.app.config import Config, ConfigError, load_config
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from edge.app.config import ConfigError, load_config
 from edge.cli import UsageError
-from edge.config import ConfigError, load_config
 
 
 def _config(args: argparse.Namespace) -> object:
@@ -28,7 +28,7 @@ def _config(args: argparse.Namespace) -> object:
 
 
 def wait_for_ctrl_c(_gate: object) -> None:
-    """An ``after_gate`` for :func:`edge.demo.run_demo` that keeps the demo (and its console)
+    """An ``after_gate`` for :func:`edge.tools.demo.run_demo` that keeps the demo (and its console)
     running until Ctrl-C; also usable by a future ``edge-gate demo --serve``."""
     print("console open; press Ctrl-C to stop", flush=True)
     try:
@@ -39,8 +39,8 @@ def wait_for_ctrl_c(_gate: object) -> None:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from edge.config import Config
-    from edge.demo import run_demo
+    from edge.app.config import Config
+    from edge.tools.demo import run_demo
 
     if not args.demo:
         raise UsageError(
@@ -69,9 +69,9 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from edge.config import Config
+    from edge.app.config import Config
     from edge.console.auth import AccountError, Accounts
-    from edge.store import Store
+    from edge.store.sqlite import Store
 
     config = _config(args)
     assert isinstance(config, Config)
@@ -88,9 +88,9 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    from edge.config import Config
+    from edge.app.config import Config
     from edge.console.auth import Accounts
-    from edge.store import Store
+    from edge.store.sqlite import Store
 
     config = _config(args)
     assert isinstance(config, Config)

@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge.app.config import ConfigError, load_config
 from edge.cli import UsageError
-from edge.config import ConfigError, load_config
 
 
 def _run(args: argparse.Namespace) -> int:
     import logging
 
-    from edge.demo import run_demo
+    from edge.tools.demo import run_demo
 
     if not args.verbose:
         logging.getLogger("edge").setLevel(logging.WARNING)

@@ -65,9 +65,9 @@ def _check_score(value: float | None) -> None:
 
 def run_detect(args: argparse.Namespace) -> int:
     from edge.cli import UsageError
-    from edge.vision.detector import Detector
-    from edge.vision.sources import SourceError, read_image
-    from edge.vision.tiles import detect_tiled
+    from edge.vision.camera.sources import SourceError, read_image
+    from edge.vision.person.detector import Detector
+    from edge.vision.person.tiles import detect_tiled
 
     _check_score(args.min_score)
     if args.threads < 1:
@@ -114,7 +114,7 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from edge.vision.detector import bench
+    from edge.vision.person.detector import bench
     from edge.vision.settings import SHIPPED_MODELS
 
     result = bench(

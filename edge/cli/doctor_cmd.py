@@ -15,7 +15,7 @@ INSTALLED_CONFIG = Path("/etc/edge-gate/edge-gate.toml")
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from edge.doctor import as_json, as_table, fit_to_run, run_checks
+    from edge.app.doctor import as_json, as_table, fit_to_run, run_checks
 
     if not args.verbose:
         # The checks' own log lines (mock pins, detector loading) would clutter the table.

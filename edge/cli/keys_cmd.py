@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.cli import UsageError
-from edge.gate.trust import ed25519_kid, save_keypair
+from edge.gate.credentials.trust import ed25519_kid, save_keypair
 
 
 def _new(args: argparse.Namespace) -> int:

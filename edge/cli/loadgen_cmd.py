@@ -12,7 +12,7 @@ from edge.cli.sync_cmd import open_sync
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.sync.loadgen import generate
+    from edge.tools.loadgen import generate
 
     if args.events < 1 or args.rate < 0:
         raise UsageError("--events must be at least 1 and --rate not negative")

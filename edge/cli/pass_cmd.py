@@ -11,9 +11,9 @@ from pathlib import Path
 import segno
 
 from edge.cli import UsageError
-from edge.gate import passes
-from edge.gate.rules import Role
-from edge.gate.trust import load_private_key
+from edge.gate.credentials import passes
+from edge.gate.credentials.trust import load_private_key
+from edge.gate.rules.profile import Role
 
 
 def _instant(text: str) -> int:
@@ -46,7 +46,7 @@ def _issue(args: argparse.Namespace) -> int:
         if args.device_key is not None:
             from cryptography.hazmat.primitives import serialization
 
-            from edge.gate.trust import load_public_key
+            from edge.gate.credentials.trust import load_public_key
 
             device = load_public_key(args.device_key).public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -84,8 +84,8 @@ def _issue(args: argparse.Namespace) -> int:
 
 def _read_pass(path: Path) -> str:
     if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"}:
-        from edge.vision.scanner import Scanner
-        from edge.vision.sources import SourceError, read_image
+        from edge.vision.camera.sources import SourceError, read_image
+        from edge.vision.qr.scanner import Scanner
 
         try:
             codes = Scanner().scan(read_image(path))

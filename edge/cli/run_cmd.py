@@ -1,7 +1,7 @@
 """`edge-gate run --config FILE`: the gate as a long-running service (systemd Type=notify).
 
 `edge-gate safe-door --config FILE`: drive the door relay to its safe state (de-energised, the
-lock type's declared unpowered state; see :mod:`edge.gate.door_io`) and exit. The unit runs it
+lock type's declared unpowered state; see :mod:`edge.gate.door.io`) and exit. The unit runs it
 as ``ExecStopPost=`` so the door is safe even after the service was killed (watchdog timeout,
 out of memory) before it could do it itself.
 """
@@ -12,14 +12,14 @@ import argparse
 import logging
 from pathlib import Path
 
-from edge.config import ConfigError, load_config
-from edge.logsetup import setup_logging
+from edge.app.config import ConfigError, load_config
+from edge.app.logsetup import setup_logging
 
 log = logging.getLogger(__name__)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.service import Service
+    from edge.app.service import Service
 
     journal = setup_logging(args.verbose)
     log.info(
@@ -29,8 +29,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _safe_door(args: argparse.Namespace) -> int:
-    from edge.gate.door_io import DoorIO
-    from edge.gate.pins import make_pin_factory
+    from edge.gate.door.io import DoorIO
+    from edge.gate.door.pins import make_pin_factory
 
     setup_logging(args.verbose)
     try:

@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.config import ScannerSettings
-from edge.vision.scanner import Scanner
-from edge.vision.sources import SourceError, read_image
+from edge.app.config import ScannerSettings
+from edge.vision.camera.sources import SourceError, read_image
+from edge.vision.qr.scanner import Scanner
 
 
 def _scan_one(scanner: Scanner, path: Path) -> dict[str, Any]:

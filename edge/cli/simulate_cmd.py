@@ -27,8 +27,8 @@ def _human(line: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge.scenario import ScenarioError, load_scenario
-    from edge.simulate import Simulator, token
+    from edge.tools.scenario import ScenarioError, load_scenario
+    from edge.tools.simulate import Simulator, token
 
     if not args.verbose:
         logging.getLogger("edge").setLevel(logging.WARNING)

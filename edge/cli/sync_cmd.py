@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge.app.config import Config, ConfigError, load_config
 from edge.cli import UsageError
-from edge.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:  # imported lazily at run time: `edge-gate --help` stays fast
-    from edge.store import Store
+    from edge.store.sqlite import Store
     from edge.sync.service import SyncService
 
 
@@ -28,7 +28,7 @@ def load(path: Path | None) -> Config:
 def open_sync(path: Path | None) -> tuple[Config, Store, SyncService]:
     """The config, the gate's store and a (not yet started) sync service; usage errors for
     a bad config or unreadable key files."""
-    from edge.store import Store
+    from edge.store.sqlite import Store
     from edge.sync.service import SyncService
 
     config = load(path)
@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edge.store import Store
+    from edge.store.sqlite import Store
 
     config = load(args.config)
     if not config.store.path.exists():
@@ -89,8 +89,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from edge.sync.bench import run_bench
-    from edge.sync.localbroker import MOSQUITTO
+    from edge.tools.bench_sync import run_bench
+    from edge.tools.localbroker import MOSQUITTO
 
     if not Path(MOSQUITTO).exists():
         raise UsageError(f"{MOSQUITTO} not found: install mosquitto (make bootstrap)")

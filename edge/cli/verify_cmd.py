@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.gate.isotime import parse_iso8601
+from edge.core.isotime import parse_iso8601
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verify import MAX_TEXT, Verification, verify_texts
 from edge.gate.reasons import Reason, sentence
-from edge.gate.trust import TrustStore
-from edge.gate.verify import MAX_TEXT, Verification, verify_texts
 
 MAX_TEXT_FILE = 1024 * 1024  # bytes
 
@@ -77,9 +77,9 @@ def _texts(args: argparse.Namespace) -> list[str]:
 
 
 def _image_texts(path: Path) -> list[str]:
-    from edge.config import ScannerSettings
-    from edge.vision.scanner import Scanner
-    from edge.vision.sources import SourceError, read_image
+    from edge.app.config import ScannerSettings
+    from edge.vision.camera.sources import SourceError, read_image
+    from edge.vision.qr.scanner import Scanner
 
     try:
         frame = read_image(path)

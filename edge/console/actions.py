@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.config import ConsoleSettings
+from edge.app.config import ConsoleSettings
 from edge.console.auth import LANGS, Accounts, User
 from edge.console.board import Board
 from edge.console.context import ConsoleContext

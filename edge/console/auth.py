@@ -25,7 +25,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from edge.store import Store
+from edge.store.sqlite import Store
 
 Role = Literal["guard", "admin"]
 Lang = Literal["zh", "en"]

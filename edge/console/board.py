@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.events import Event, EventBus
+from edge.core.events import Event, EventBus
 
 MAX_ALERTS = 200  # alerts kept for the page; older acknowledged ones are forgotten first
 MAX_SCANS = 50  # scans kept for the page

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.events import EventBus
-from edge.gate.lists import ListsSnapshot
-from edge.store import Store
+from edge.core.events import EventBus
+from edge.gate.rules.lists import ListsSnapshot
+from edge.store.sqlite import Store
 
 if TYPE_CHECKING:
-    from edge.app import Gate
+    from edge.app.gate import Gate
 
 #: Keys of the Health page, in display order. Values: None = not available (not wired yet).
 HEALTH_KEYS = (

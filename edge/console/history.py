@@ -13,10 +13,10 @@ import logging
 from typing import Any
 
 from edge.console.board import Board
-from edge.events import Event
-from edge.gate.decision import Decision
+from edge.core.events import Event
 from edge.gate.reasons import Reason
-from edge.store import Record, Store
+from edge.gate.rules.decision import Decision
+from edge.store.sqlite import Record, Store
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from edge.config import ConsoleSettings
+from edge.app.config import ConsoleSettings
 from edge.console.actions import Actions
 from edge.console.auth import Accounts, LoginThrottle, Session, Sessions, csrf_ok
 from edge.console.board import Board

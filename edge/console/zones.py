@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from edge.store import Store
+from edge.store.sqlite import Store
 
 ZONE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 HOUSEHOLD_RE = re.compile(r"^[^-\s]{1,16}-[^-\s]{1,16}-[^-\s]{1,16}$")

@@ -13,16 +13,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from edge.gate import shc
-from edge.gate.credentials import Credential, PassCredential, UnreadableCredential, code_hash
-from edge.gate.decision import Decision, decide
-from edge.gate.health import EvidenceKind, HealthCodeCredential, HealthCredential
-from edge.gate.healthcode import matches
-from edge.gate.lists import ListsSnapshot
+from edge.gate.credentials import shc
+from edge.gate.credentials.evidence import EvidenceKind, HealthCodeCredential, HealthCredential
+from edge.gate.credentials.regional import matches
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verified import (
+    Credential,
+    PassCredential,
+    UnreadableCredential,
+    code_hash,
+)
+from edge.gate.credentials.verify import MAX_TEXT, Verification, verify_shc_jws, verify_text
 from edge.gate.reasons import Reason, Sentence
-from edge.gate.rules import Direction, Mode, Rules
-from edge.gate.trust import TrustStore
-from edge.gate.verify import MAX_TEXT, Verification, verify_shc_jws, verify_text
+from edge.gate.rules.decision import Decision, decide
+from edge.gate.rules.lists import ListsSnapshot
+from edge.gate.rules.profile import Direction, Mode, Rules
 
 DEFAULT_WINDOW_S = 20.0
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edge.gate.trust import TrustStore
-from edge.store import Store
+from edge.gate.credentials.trust import TrustStore
+from edge.store.sqlite import Store
 from edge.sync import topics
 from edge.sync.lists_apply import GateHooks, apply_list, push_to_gate
 from edge.sync.payloads import AckBody, CommandBody, ConfigBody, ListBody

@@ -18,10 +18,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import TypeAdapter, ValidationError
 
-from edge.gate.lists import ColourClass, Household, ListsSnapshot
-from edge.gate.rules import Rules
-from edge.gate.trust import TrustStore
-from edge.store import Record, Store
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.rules.lists import ColourClass, Household, ListsSnapshot
+from edge.gate.rules.profile import Rules
+from edge.store.sqlite import Record, Store
 from edge.sync.payloads import ListBody
 from edge.sync.signing import Rejected
 

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge.config import Config, SyncSettings
-from edge.events import EventBus
-from edge.gate.trust import TrustStore, load_public_key
-from edge.store import Record, Store
+from edge.app.config import Config, SyncSettings
+from edge.core.events import EventBus
+from edge.gate.credentials.trust import TrustStore, load_public_key
+from edge.store.sqlite import Record, Store
 from edge.sync import topics
 from edge.sync.client import (
     NO_MATCHING_SUBSCRIBERS,

@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from edge.gate.trust import ed25519_kid
+from edge.gate.credentials.trust import ed25519_kid
 from edge.sync.payloads import SignedEnvelope
 
 MAX_DOWNLINK_BYTES = 1_048_576  # default cap of one downlink message, bytes

@@ -1,6 +1,6 @@
 """Settings of person detection and perimeter alerts (issue 5).
 
-Mounted by ``edge.config`` as ``[detector]`` (:class:`DetectorSettings`) and ``[perimeter]``
+Mounted by ``edge.app.config`` as ``[detector]`` (:class:`DetectorSettings`) and ``[perimeter]``
 (:class:`PerimeterSettings`, with ``[[perimeter.cameras]]`` and ``[[perimeter.zones]]``).
 Every field has a default so an empty file is valid; coordinates of zones and masks are
 normalised to the frame (0..1, x to the right, y down) so they survive a resolution change.

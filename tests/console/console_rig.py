@@ -17,12 +17,12 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.app import Gate, build_gate
-from edge.config import Config, ConsoleSettings, StoreSettings
+from edge.app.config import Config, ConsoleSettings, StoreSettings
+from edge.app.gate import Gate, build_gate
 from edge.console import ConsoleContext, ConsoleServer
-from edge.console.demo import CAMERA, corridor, jpeg
-from edge.demo import demo_trust
-from edge.gate.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
+from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
+from edge.tools.console_demo import CAMERA, corridor, jpeg
+from edge.tools.demo import demo_trust
 
 PASSWORDS = {"guard1": "guard-pass-1", "admin1": "admin-pass-1", "zhguard": "zh-guard-pass"}
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "console"

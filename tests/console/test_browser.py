@@ -11,7 +11,7 @@ from typing import Any
 
 from console_rig import OUTPUT, Env, login
 
-from edge.console.demo import BOX, ZONE, corridor, jpeg
+from edge.tools.console_demo import BOX, ZONE, corridor, jpeg
 
 
 def shot(page: Any, name: str) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from console_rig import Client
 
-from edge.app import Gate
+from edge.app.config import Config, ConsoleSettings
+from edge.app.gate import Gate
 from edge.cli import main
-from edge.config import Config, ConsoleSettings
-from edge.demo import run_demo
+from edge.tools.demo import run_demo
 
 
 def test_user_add_and_list(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from console_rig import Client, Env, make_env
 
-from edge.config import ConsoleSettings
+from edge.app.config import ConsoleSettings
 from edge.console import ConsoleServer
-from edge.console.demo import ZONE
+from edge.tools.console_demo import ZONE
 
 
 def test_login_required_and_wrong_password(client: Client) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from console_rig import OUTPUT, Env, login
 
-from edge.vision.alerts import SnapshotStore
+from edge.app.wiring import AlertRecorder
+from edge.tools.perimeter_demo import DEMO_CAMERA, DEMO_ZONE, walking_frames
 from edge.vision.geometry import Detection
-from edge.vision.perimeter import CameraPipeline
-from edge.vision.perimeter_demo import DEMO_CAMERA, DEMO_ZONE, walking_frames
-from edge.wiring import AlertRecorder
+from edge.vision.perimeter.alerts import SnapshotStore
+from edge.vision.perimeter.monitor import CameraPipeline
 
 
 def find_walker(frame: np.ndarray) -> list[Detection]:

@@ -10,8 +10,8 @@ import pytest
 from edge.console.auth import AccountError, Accounts, LoginThrottle, Sessions, User, csrf_ok
 from edge.console.board import MAX_ALERTS, Board
 from edge.console.zones import ZoneError, check_polygon
-from edge.events import EventBus
-from edge.store import Store
+from edge.core.events import EventBus
+from edge.store.sqlite import Store
 
 
 class Tick:
@@ -124,8 +124,8 @@ def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
 def test_health_provider_maps_sync_stats_and_survives_failures(tmp_path: Path) -> None:
     from gpiozero.pins.mock import MockFactory
 
-    from edge.app import build_gate
-    from edge.config import Config, StoreSettings
+    from edge.app.config import Config, StoreSettings
+    from edge.app.gate import build_gate
     from edge.console.context import HEALTH_KEYS, health_provider
 
     config = Config().model_copy(update={"store": StoreSettings(path=tmp_path / "g.db")})

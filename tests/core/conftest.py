@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 from passkit import NOW
 
-from edge.app import Gate, build_gate
-from edge.clock import FakeClock
-from edge.config import Config, StoreSettings
-from edge.gate.lists import Household, HouseholdStatus, ListsSnapshot
-from edge.gate.trust import TrustStore
+from edge.app.config import Config, StoreSettings
+from edge.app.gate import Gate, build_gate
+from edge.core.clock import FakeClock
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.rules.lists import Household, HouseholdStatus, ListsSnapshot
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edge.gate import passes
-from edge.gate.rules import Role
+from edge.gate.credentials import passes
+from edge.gate.rules.profile import Role
 
 NOW = 1_780_000_000.0  # 2026-05-28, a fixed instant for every test
 DAY = 86_400

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.app.config import Config, ConfigError, load_config, parse_config
 from edge.cli import main
-from edge.config import Config, ConfigError, load_config, parse_config
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -72,10 +72,10 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_keys_issue_show_round_trip(tmp_path: Path) -> None:
-    from edge.gate import passes
-    from edge.gate.trust import TrustStore
-    from edge.vision.scanner import Scanner
-    from edge.vision.sources import read_image
+    from edge.gate.credentials import passes
+    from edge.gate.credentials.trust import TrustStore
+    from edge.vision.camera.sources import read_image
+    from edge.vision.qr.scanner import Scanner
 
     issuer, phone = tmp_path / "issuer", tmp_path / "phone"
     assert run_cli("keys", "new", "--out", str(issuer)).returncode == 0
@@ -194,7 +194,7 @@ def test_show_defaults_is_json() -> None:
 def test_cli_issued_pass_verifies_and_tampering_or_expiry_is_refused(tmp_path: Path) -> None:
     import base45
 
-    from edge.gate import passes
+    from edge.gate.credentials import passes
 
     key = tmp_path / "issuer"
     assert run_cli("keys", "new", "--out", str(key)).returncode == 0

@@ -10,15 +10,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory, MockPin
 from passkit import make_body
 
-from edge.app import Gate, build_gate
-from edge.clock import FakeClock
-from edge.config import Config, DoorSettings, StoreSettings
-from edge.gate import passes
-from edge.gate.lists import ListsSnapshot
+from edge.app.config import Config, DoorSettings, StoreSettings
+from edge.app.gate import Gate, build_gate
+from edge.core.clock import FakeClock
+from edge.gate.credentials import passes
+from edge.gate.credentials.trust import TrustStore
 from edge.gate.reasons import Reason
-from edge.gate.rules import Direction
-from edge.gate.trust import TrustStore
-from edge.vision.render import Look, render_frame
+from edge.gate.rules.lists import ListsSnapshot
+from edge.gate.rules.profile import Direction
+from edge.tools.render import Look, render_frame
 
 
 def _pin(gate: Gate) -> MockPin:

@@ -8,11 +8,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from passkit import DAY, NOW, make_body
 
-from edge.gate import passes
+from edge.gate.credentials import passes
+from edge.gate.credentials.trust import TrustStore
 from edge.gate.reasons import Reason
-from edge.gate.rules import Role
-from edge.gate.trust import TrustStore
-from edge.vision.render import qr_version
+from edge.gate.rules.profile import Role
+from edge.tools.render import qr_version
 
 
 def _raw(text: str) -> bytes:

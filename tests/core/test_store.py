@@ -9,19 +9,19 @@ import sys
 import textwrap
 from pathlib import Path
 
-from edge.store import MIGRATIONS, Store
+from edge.store.sqlite import MIGRATIONS, Store
 
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from gpiozero.pins.mock import MockFactory
-    from edge.app import build_gate
-    from edge.clock import FakeClock
-    from edge.config import Config, StoreSettings
-    from edge.gate import passes
-    from edge.gate.rules import Role
-    from edge.gate.trust import TrustStore
+    from edge.app.gate import build_gate
+    from edge.core.clock import FakeClock
+    from edge.app.config import Config, StoreSettings
+    from edge.gate.credentials import passes
+    from edge.gate.rules.profile import Role
+    from edge.gate.credentials.trust import TrustStore
 
     key = Ed25519PrivateKey.generate()
     trust = TrustStore()

@@ -7,14 +7,14 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.app import build_gate
-from edge.components import Runtime
-from edge.config import Config, StoreSettings
+from edge.app.components import Runtime
+from edge.app.config import Config, StoreSettings
+from edge.app.gate import build_gate
+from edge.app.metrics import GateMetrics
+from edge.app.wiring import AlertRecorder, PerimeterComponent, start_perimeter
 from edge.console.zones import ZoneBook
-from edge.metrics import GateMetrics
-from edge.vision.alerts import Alert, AlertKind, AlertPhase
+from edge.vision.perimeter.alerts import Alert, AlertKind, AlertPhase
 from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
-from edge.wiring import AlertRecorder, PerimeterComponent, start_perimeter
 
 SQUARE = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
 
@@ -100,8 +100,8 @@ def test_console_shows_the_perimeter_cameras_newest_frame(tmp_path: Path) -> Non
     import cv2
     import numpy as np
 
-    from edge.config import ConsoleSettings
-    from edge.wiring import ConsoleComponent, start_console
+    from edge.app.config import ConsoleSettings
+    from edge.app.wiring import ConsoleComponent, start_console
 
     video = tmp_path / "cam.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))

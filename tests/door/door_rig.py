@@ -9,8 +9,8 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.clock import FakeClock
-from edge.gate.door import Door
+from edge.core.clock import FakeClock
+from edge.gate.door.controller import Door
 
 RELAY, CONTACT, EXIT, FIRE, TAMPER, GREEN, RED, BUZZER = 17, 5, 6, 13, 19, 22, 23, 24
 ALL_PINS = {

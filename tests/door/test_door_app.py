@@ -7,14 +7,14 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.app import build_gate
-from edge.clock import FakeClock
-from edge.config import parse_config
-from edge.demo import demo_lists, demo_trust
-from edge.gate import passes
-from edge.gate.rules import Role
-from edge.simulate import scenario_key
-from edge.store import Store
+from edge.app.config import parse_config
+from edge.app.gate import build_gate
+from edge.core.clock import FakeClock
+from edge.gate.credentials import passes
+from edge.gate.rules.profile import Role
+from edge.store.sqlite import Store
+from edge.tools.demo import demo_lists, demo_trust
+from edge.tools.simulate import scenario_key
 
 
 def _gate(tmp_path: Path, **rules: object):  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_door_policy_refuses_after_decision(tmp_path: Path) -> None:
 
 def test_anti_passback_hard_in_the_app(tmp_path: Path) -> None:
     gate, clock, _, text = _gate(tmp_path, anti_passback="hard")
-    from edge.gate.rules import Direction
+    from edge.gate.rules.profile import Direction
 
     assert gate.process_text(text, direction=Direction.IN).decision.allow
     gate.door.io.simulate_input("contact", True)  # the resident goes through

@@ -10,11 +10,11 @@ import pytest
 from door_rig import BUZZER, GREEN, RED, RELAY, Rig
 from gpiozero.pins.mock import MockFactory
 
-from edge.clock import FakeClock
-from edge.config import DoorSettings
-from edge.gate.door import Door
-from edge.gate.door_io import _safe_at_exit
-from edge.gate.door_policy import DoorPolicy, DoorRulesSettings
+from edge.app.config import DoorSettings
+from edge.core.clock import FakeClock
+from edge.gate.door.controller import Door
+from edge.gate.door.io import _safe_at_exit
+from edge.gate.door.policy import DoorPolicy, DoorRulesSettings
 
 # (lock type, active_high) → pin level that *locks* the door
 LOCKED_LEVEL = {
@@ -208,7 +208,7 @@ def test_lgpio_outputs_are_claimed_at_their_level(monkeypatch: pytest.MonkeyPatc
     import sys
     import types
 
-    from edge.gate import door_io
+    from edge.gate.door import io as door_io
 
     calls: list[tuple[object, ...]] = []
     fake = types.ModuleType("lgpio")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from edge.gate.door_machine import (
+from edge.gate.door.machine import (
     Action,
     DoorEvent,
     DoorMachine,

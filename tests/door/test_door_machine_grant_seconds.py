@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.gate.door_machine import DoorMachine, DoorState, SetLock, Timings
+from edge.gate.door.machine import DoorMachine, DoorState, SetLock, Timings
 
 
 def _lock_levels(actions: list[object]) -> list[bool]:

@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from edge.config import ConfigError, parse_config
-from edge.gate.antipassback import AntiPassback, PassbackMode, Verdict
-from edge.gate.decision import Decision
-from edge.gate.door_policy import DoorPolicy, DoorReason, DoorRulesSettings, door_sentence
-from edge.gate.rules import Direction
-from edge.gate.schedule import Calendar
+from edge.app.config import ConfigError, parse_config
+from edge.gate.door.policy import DoorPolicy, DoorReason, DoorRulesSettings, door_sentence
+from edge.gate.rules.antipassback import AntiPassback, PassbackMode, Verdict
+from edge.gate.rules.decision import Decision
+from edge.gate.rules.profile import Direction
+from edge.gate.rules.schedule import Calendar
 
 IN, OUT = Direction.IN, Direction.OUT
 

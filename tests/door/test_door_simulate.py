@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
-from edge.scenario import ScenarioError, load_scenario, parse_scenario
+from edge.tools.scenario import ScenarioError, load_scenario, parse_scenario
 
 # Scenarios are the example files with a timeline (examples/ also holds a config example).
 EXAMPLES = sorted(
@@ -169,11 +169,11 @@ def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     import cv2
 
-    from edge.gate import passes
-    from edge.gate.rules import Role
-    from edge.scenario import DEFAULT_START
-    from edge.simulate import scenario_key
-    from edge.vision.render import render_frame
+    from edge.gate.credentials import passes
+    from edge.gate.rules.profile import Role
+    from edge.tools.render import render_frame
+    from edge.tools.scenario import DEFAULT_START
+    from edge.tools.simulate import scenario_key
 
     t = int(dt.datetime.fromisoformat(DEFAULT_START).timestamp())
     body = passes.PassBody("P-img", "h-img", "3", "2", "501", Role.RESIDENT, t - 99, t + 9999)

@@ -12,16 +12,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 from healthkit import DOB, HOUR, NAME, OID_TEST, ec_key, hc1, kid_of, make_cert, pcr
 
-from edge.app import Gate, build_gate
-from edge.clock import FakeClock
-from edge.config import Config, GateSettings, StoreSettings
-from edge.gate import passes
-from edge.gate.clock_trust import ClockTrust
-from edge.gate.dsc import load_dsc_der
+from edge.app.config import Config, GateSettings, StoreSettings
+from edge.app.gate import Gate, build_gate
+from edge.core.clock import FakeClock
+from edge.gate.credentials import passes
+from edge.gate.credentials.clock_trust import ClockTrust
+from edge.gate.credentials.dsc import load_dsc_der
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
-from edge.gate.rules import Mode, Role, Rules
-from edge.gate.thermometer import FakeThermometer
-from edge.gate.trust import TrustStore
+from edge.gate.rules.profile import Mode, Role, Rules
 
 START = 1_767_225_600.0 + 0.5 * HOUR  # shortly after healthkit's NOW (2026-01-01)
 SAMPLE = "2025-12-31T20:00:00Z"  # 4.5 h before START
@@ -173,8 +173,8 @@ def test_untrusted_clock_fails_closed(
 def test_quarantine_exit_alerts_the_guard(
     tmp_path: Path, clock: FakeClock, issuer: Ed25519PrivateKey
 ) -> None:
-    from edge.gate.lists import Household, HouseholdStatus, ListsSnapshot
-    from edge.gate.rules import Direction
+    from edge.gate.rules.lists import Household, HouseholdStatus, ListsSnapshot
+    from edge.gate.rules.profile import Direction
 
     gate, _ = _gate(tmp_path, clock, issuer, Rules())
     gate.lists = ListsSnapshot(

@@ -27,11 +27,11 @@ from healthkit import (
     vacc,
 )
 
-from edge.gate.dsc import Dsc, _spki_fallback, _usages, load_dsc_bytes, load_dsc_der
-from edge.gate.health import EvidenceKind, HealthCredential, TestResult, TestType
+from edge.gate.credentials.dsc import Dsc, _spki_fallback, _usages, load_dsc_bytes, load_dsc_der
+from edge.gate.credentials.evidence import EvidenceKind, HealthCredential, TestResult, TestType
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verify import verify_text
 from edge.gate.reasons import Reason
-from edge.gate.trust import TrustStore
-from edge.gate.verify import verify_text
 
 EC_DER = make_cert(ec_key(0))
 RSA_DER = make_cert(rsa_key(0))

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from edge.gate.health import HealthCodeStatus
-from edge.gate.healthcode import HealthCodeClient, check_endpoint, map_answer, matches
+from edge.gate.credentials.evidence import HealthCodeStatus
+from edge.gate.credentials.regional import HealthCodeClient, check_endpoint, map_answer, matches
 
 S = HealthCodeStatus
 ANSWERS: dict[str, tuple[int, bytes]] = {
@@ -214,8 +214,8 @@ def test_https_with_a_provisioned_ca(tmp_path: Any) -> None:
 
 
 def test_client_from_the_config_section(base: str, tmp_path: Any) -> None:
-    from edge.config import HealthOnlineSettings
-    from edge.gate.healthcode import client_from_settings
+    from edge.app.config import HealthOnlineSettings
+    from edge.gate.credentials.regional import client_from_settings
 
     assert client_from_settings(HealthOnlineSettings(), "g") is None
     token = tmp_path / "token"

@@ -28,13 +28,13 @@ from healthkit import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.gate.dsc import load_dsc_der
-from edge.gate.health import HealthCodeCredential, HealthCodeStatus
-from edge.gate.jwks import load_jwks
-from edge.gate.privacy import privacy_summary
+from edge.gate.credentials.dsc import load_dsc_der
+from edge.gate.credentials.evidence import HealthCodeCredential, HealthCodeStatus
+from edge.gate.credentials.jwks import load_jwks
+from edge.gate.credentials.privacy import privacy_summary
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verify import Verification, verify_text, verify_texts
 from edge.gate.reasons import Reason
-from edge.gate.trust import TrustStore
-from edge.gate.verify import Verification, verify_text, verify_texts
 
 DER = make_cert(ec_key(0))
 TRUST = TrustStore()

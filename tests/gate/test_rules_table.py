@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 from healthkit import DAY, HOUR, NOW
 
-from edge.gate.credentials import Credential, PassCredential
-from edge.gate.decision import Decision, decide
-from edge.gate.health import (
+from edge.gate.credentials.evidence import (
     EvidenceKind,
     HealthCodeCredential,
     HealthCodeStatus,
@@ -20,9 +18,11 @@ from edge.gate.health import (
     TestResult,
     TestType,
 )
-from edge.gate.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
+from edge.gate.credentials.verified import Credential, PassCredential
 from edge.gate.reasons import Reason
-from edge.gate.rules import Direction, Mode, OfflinePolicy, Role, Rules
+from edge.gate.rules.decision import Decision, decide
+from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
+from edge.gate.rules.profile import Direction, Mode, OfflinePolicy, Role, Rules
 
 IN, OUT = Direction.IN, Direction.OUT
 C = ColourClass

@@ -22,17 +22,17 @@ from healthkit import (
     shc_payload,
 )
 
-from edge.gate import passes
-from edge.gate.clock_trust import RELEASE_DATE, ClockTrust
-from edge.gate.dsc import load_dsc_der
-from edge.gate.health import HealthCodeCredential, HealthCodeStatus
-from edge.gate.jwks import load_jwks
-from edge.gate.lists import ListsSnapshot
+from edge.gate.credentials import passes
+from edge.gate.credentials.clock_trust import RELEASE_DATE, ClockTrust
+from edge.gate.credentials.dsc import load_dsc_der
+from edge.gate.credentials.evidence import HealthCodeCredential, HealthCodeStatus
+from edge.gate.credentials.jwks import load_jwks
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
-from edge.gate.rules import Direction, Mode, Role, Rules
+from edge.gate.rules.lists import ListsSnapshot
+from edge.gate.rules.profile import Direction, Mode, Role, Rules
 from edge.gate.session import Need, ScanSession
-from edge.gate.thermometer import FakeThermometer
-from edge.gate.trust import TrustStore
 
 ISSUER = Ed25519PrivateKey.generate()
 DER = make_cert(ec_key(0))
@@ -202,6 +202,6 @@ def test_ntp_probe_is_rate_limited(tmp_path: Path) -> None:
 
 
 def test_system_probe_never_raises() -> None:
-    from edge.gate.clock_trust import system_ntp_synchronized
+    from edge.gate.credentials.clock_trust import system_ntp_synchronized
 
     assert system_ntp_synchronized() in (True, False, None)

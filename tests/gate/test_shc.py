@@ -25,12 +25,12 @@ from healthkit import (
     shc_text,
 )
 
-from edge.gate import shc
-from edge.gate.health import EvidenceKind, TestResult, TestType
-from edge.gate.jwks import load_crl, load_jwks
+from edge.gate.credentials import shc
+from edge.gate.credentials.evidence import EvidenceKind, TestResult, TestType
+from edge.gate.credentials.jwks import load_crl, load_jwks
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verify import verify_text, verify_texts
 from edge.gate.reasons import Reason
-from edge.gate.trust import TrustStore
-from edge.gate.verify import verify_text, verify_texts
 
 KEY = ec_key(10)
 KID = jwk(KEY)["kid"]

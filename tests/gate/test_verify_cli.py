@@ -27,10 +27,10 @@ from healthkit import (
 )
 
 from edge.cli import main
-from edge.gate import passes
-from edge.gate.isotime import parse_iso8601
+from edge.core.isotime import parse_iso8601
+from edge.gate.credentials import passes
 from edge.gate.reasons import Reason
-from edge.gate.rules import Role
+from edge.gate.rules.profile import Role
 
 EC_DER = make_cert(ec_key(0))
 RSA_DER = make_cert(rsa_key(0))
@@ -210,8 +210,8 @@ def test_human_output(files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 
 
 def test_revoked_pass_ids_in_the_trust_store() -> None:
-    from edge.gate.trust import TrustStore
-    from edge.gate.verify import verify_text
+    from edge.gate.credentials.trust import TrustStore
+    from edge.gate.credentials.verify import verify_text
 
     key = Ed25519PrivateKey.generate()
     body = passes.PassBody("P-5", "h-5", "2", "1", "301", Role.RESIDENT, int(NOW) - 5, int(NOW) + 5)

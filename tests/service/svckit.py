@@ -18,7 +18,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory, MockPin
 
-from edge.gate.trust import save_keypair
+from edge.gate.credentials.trust import save_keypair
 
 REPO = Path(__file__).resolve().parents[2]
 EDGE_GATE = Path(sys.executable).parent / "edge-gate"

@@ -11,9 +11,9 @@ from typing import Any
 
 from svckit import EDGE_GATE
 
-from edge.config import Config, StoreSettings
-from edge.doctor import check_model, check_store
-from edge.store import MIGRATIONS
+from edge.app.config import Config, StoreSettings
+from edge.app.doctor import check_model, check_store
+from edge.store.sqlite import MIGRATIONS
 from edge.vision.settings import DetectorSettings, PerimeterSettings
 
 

@@ -14,17 +14,17 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from svckit import RecordingPin, issuer_key, recording_factory, write_config
 
-from edge.app import build_gate
-from edge.clock import SystemClock
-from edge.config import load_config
-from edge.gate import passes
-from edge.gate.lists import Household, ListsSnapshot
-from edge.gate.rules import Role
-from edge.notify import Notifier
-from edge.reload import reload_config
-from edge.service import Service
-from edge.vision.render import render_frame
-from edge.vision.sources import FrameSource, SyntheticSource
+from edge.app.config import load_config
+from edge.app.gate import build_gate
+from edge.app.notify import Notifier
+from edge.app.reload import reload_config
+from edge.app.service import Service
+from edge.core.clock import SystemClock
+from edge.gate.credentials import passes
+from edge.gate.rules.lists import Household, ListsSnapshot
+from edge.gate.rules.profile import Role
+from edge.tools.render import render_frame
+from edge.vision.camera.sources import FrameSource, SyntheticSource
 
 DAY = 86_400
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from svckit import REPO
 
-from edge.config import Config, load_config, parse_config
-from edge.vision.detector import file_sha256
+from edge.app.config import Config, load_config, parse_config
+from edge.vision.person.detector import file_sha256
 
 INSTALLER = REPO / "scripts" / "install-pi.sh"
 EXAMPLE = REPO / "examples" / "edge-gate.toml"

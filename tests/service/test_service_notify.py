@@ -8,7 +8,7 @@ from pathlib import Path
 
 from svckit import GateProcess, NotifyListener
 
-from edge.service import EXIT_CONFIG, EXIT_STARTUP
+from edge.app.service import EXIT_CONFIG, EXIT_STARTUP
 
 
 def test_ready_watchdog_status_and_no_watchdog_while_camera_dead(

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, SyncSettings
-from edge.events import EventBus
-from edge.logsetup import setup_logging, under_systemd
-from edge.metrics import GateMetrics, MetricsServer
-from edge.notify import Notifier
-from edge.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
-from edge.secrets import with_credentials
-from edge.store import MIGRATIONS, Store
+from edge.app.config import Config, SyncSettings
+from edge.app.logsetup import setup_logging, under_systemd
+from edge.app.metrics import GateMetrics, MetricsServer
+from edge.app.notify import Notifier
+from edge.app.secrets import with_credentials
+from edge.core.events import EventBus
+from edge.store.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
+from edge.store.sqlite import MIGRATIONS, Store
 
 DAY = 86_400.0
 NOW = 1_780_000_000.0

@@ -17,9 +17,9 @@ import numpy as np
 from gpiozero.pins.mock import MockFactory
 from svckit import issuer_key
 
-from edge.components import FailedComponent
-from edge.notify import Notifier
-from edge.service import Service
+from edge.app.components import FailedComponent
+from edge.app.notify import Notifier
+from edge.app.service import Service
 
 
 def free_port() -> int:

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from needs import unavailable
 from synckit import PG_BIN, Postgres, central_link
 
-from edge.gate.trust import save_keypair
-from edge.sync.central.receiver import Receiver
-from edge.sync.localbroker import MOSQUITTO, Broker
+from edge.central.receiver import Receiver
+from edge.gate.credentials.trust import save_keypair
+from edge.tools.localbroker import MOSQUITTO, Broker
 
 # every test uses its own gate ids: broker sessions persist across the tests of a module
 TEST_GATES = ("gate-a", "gate-b", *(f"gate-{c}" for c in "cdefghijklmn"))

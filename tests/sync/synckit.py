@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.config import Config, GateSettings, StoreSettings, SyncSettings
+from edge.app.config import Config, GateSettings, StoreSettings, SyncSettings
 from edge.sync.client import LinkSettings
-from edge.sync.localbroker import PASSWORD, Broker, free_port
+from edge.tools.localbroker import PASSWORD, Broker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

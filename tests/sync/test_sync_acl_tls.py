@@ -8,10 +8,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import central_link_for as central_link
 
+from edge.central.publisher import command_message
 from edge.sync import topics
-from edge.sync.central.publisher import command_message
 from edge.sync.client import LinkEvent, LinkSettings, MqttLink
-from edge.sync.localbroker import PASSWORD, Broker, make_pki
+from edge.tools.localbroker import PASSWORD, Broker, make_pki
 
 
 def gate_link(broker: Broker, gate: str, mode: str, **kw: object) -> LinkSettings:

@@ -12,16 +12,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import central_link, gate_config, wait_for
 
-from edge.gate.lists import ListsSnapshot
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.publisher import command_message
-from edge.sync.central.receiver import Receiver
+from edge.central.db import CentralDB
+from edge.central.publisher import command_message
+from edge.central.receiver import Receiver
+from edge.gate.rules.lists import ListsSnapshot
+from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings, MqttLink
 from edge.sync.lists_apply import GateHooks
-from edge.sync.loadgen import generate
-from edge.sync.localbroker import Broker
 from edge.sync.service import SyncService
+from edge.tools.loadgen import generate
+from edge.tools.localbroker import Broker
 
 Key = tuple[Ed25519PrivateKey, Path]
 
@@ -166,9 +166,9 @@ def test_receiver_names_a_persistent_gap_in_its_ack(
     broker: Broker, central_key: Key, tmp_path: Path
 ) -> None:
     from edge.sync import topics
-    from edge.sync.localbroker import PASSWORD
     from edge.sync.payloads import AckBody
     from edge.sync.signing import Verifier
+    from edge.tools.localbroker import PASSWORD
 
     r = Receiver(str(tmp_path / "c.sqlite3"), central_link(broker), central_key[0], gap_wait_s=0.3)
     r.start()

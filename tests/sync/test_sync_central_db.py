@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.sync.central.db import CentralDB
+from edge.central.db import CentralDB
 
 
 def items(seqs: list[int]) -> list[dict[str, object]]:

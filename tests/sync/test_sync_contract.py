@@ -14,13 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import OldBroker, central_link, gate_config, wait_for, write_gate_toml
 
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.receiver import Receiver
+from edge.central.db import CentralDB
+from edge.central.receiver import Receiver
+from edge.store.sqlite import Store
 from edge.sync.client import backoff_delay
-from edge.sync.localbroker import PASSWORD, Broker
 from edge.sync.payloads import SCHEMA_DIR, SCHEMAS, schema_text
 from edge.sync.service import SyncService
+from edge.tools.localbroker import PASSWORD, Broker
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = (

@@ -13,12 +13,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.gate.lists import HouseholdStatus, ListsSnapshot
-from edge.gate.rules import Rules
-from edge.gate.trust import TrustStore, ed25519_kid
-from edge.store import Store
+from edge.central.publisher import command_message, list_message
+from edge.gate.credentials.trust import TrustStore, ed25519_kid
+from edge.gate.rules.lists import HouseholdStatus, ListsSnapshot
+from edge.gate.rules.profile import Rules
+from edge.store.sqlite import Store
 from edge.sync import topics
-from edge.sync.central.publisher import command_message, list_message
 from edge.sync.downlink import DownlinkHandler
 from edge.sync.lists_apply import GateHooks
 from edge.sync.signing import Verifier, sign

@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import gate_config, wait_for
 
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.receiver import Receiver
-from edge.sync.localbroker import Broker
+from edge.central.db import CentralDB
+from edge.central.receiver import Receiver
+from edge.store.sqlite import Store
 from edge.sync.service import SyncService
+from edge.tools.localbroker import Broker
 
 
 @pytest.mark.parametrize(

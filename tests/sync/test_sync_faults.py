@@ -13,11 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import GateProcess, gate_config, write_gate_toml
 
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.receiver import Receiver
-from edge.sync.loadgen import generate
-from edge.sync.localbroker import Broker
+from edge.central.db import CentralDB
+from edge.central.receiver import Receiver
+from edge.store.sqlite import Store
+from edge.tools.loadgen import generate
+from edge.tools.localbroker import Broker
 
 pytestmark = pytest.mark.slow
 N = 3000  # records per scenario

@@ -10,13 +10,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import central_link, gate_config, wait_for
 
-from edge.gate.trust import save_keypair
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.receiver import Receiver
-from edge.sync.loadgen import generate
-from edge.sync.localbroker import MOSQUITTO, Broker
+from edge.central.db import CentralDB
+from edge.central.receiver import Receiver
+from edge.gate.credentials.trust import save_keypair
+from edge.store.sqlite import Store
 from edge.sync.service import SyncService
+from edge.tools.loadgen import generate
+from edge.tools.localbroker import MOSQUITTO, Broker
 
 
 @pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="mosquitto is not installed")

@@ -11,13 +11,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import central_link, gate_config, wait_for
 
-from edge.store import Store
-from edge.sync.central.db import CentralDB
-from edge.sync.central.receiver import Receiver
+from edge.central.db import CentralDB
+from edge.central.receiver import Receiver
+from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings
-from edge.sync.loadgen import generate
-from edge.sync.localbroker import Broker
 from edge.sync.service import SyncService
+from edge.tools.loadgen import generate
+from edge.tools.localbroker import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
 

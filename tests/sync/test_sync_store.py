@@ -6,7 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from edge.store import MIGRATIONS, Store
+from edge.store.sqlite import MIGRATIONS, Store
 
 
 def test_upgrade_from_schema_1_keeps_records(tmp_path: Path) -> None:

@@ -12,17 +12,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import central_link, gate_config, wait_for
 
-from edge.events import EventBus
-from edge.gate.lists import ListsSnapshot
-from edge.gate.rules import Rules
-from edge.gate.trust import TrustStore
-from edge.store import Store
-from edge.sync import demo_step
-from edge.sync.central.publisher import command_message, list_message
-from edge.sync.central.receiver import Receiver
+from edge.app.sync_wiring import start_sync
+from edge.central.publisher import command_message, list_message
+from edge.central.receiver import Receiver
+from edge.core.events import EventBus
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.rules.lists import ListsSnapshot
+from edge.gate.rules.profile import Rules
+from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings, MqttLink
-from edge.sync.localbroker import Broker
-from edge.sync.wiring import start_sync
+from edge.tools import demo_sync as demo_step
+from edge.tools.localbroker import Broker
 
 
 class FakeDoor:
@@ -89,7 +89,7 @@ def test_start_sync_updates_the_gate(
 
 
 def test_start_sync_is_off_by_default(tmp_path: Path) -> None:
-    from edge.config import Config
+    from edge.app.config import Config
 
     store = Store(tmp_path / "g.sqlite3")
     assert start_sync(fake_gate(Config(), store)) is None
@@ -99,7 +99,7 @@ def test_start_sync_is_off_by_default(tmp_path: Path) -> None:
 def test_demo_step_without_mosquitto_shows_the_queue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edge.config import Config
+    from edge.app.config import Config
 
     monkeypatch.setattr(demo_step, "MOSQUITTO", str(tmp_path / "no-such-mosquitto"))
     store = Store(tmp_path / "g.sqlite3")

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pytest
 from needs import unavailable
 
-from edge.vision.detector import Detector
+from edge.vision.person.detector import Detector
 from edge.vision.settings import DetectorSettings
 
 ROOT = Path(__file__).resolve().parents[2]

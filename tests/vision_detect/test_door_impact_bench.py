@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main as cli_main
-from edge.vision.bench_impact import bench_door_impact, format_impact
+from edge.tools.bench_impact import bench_door_impact, format_impact
 
 
 def test_door_is_timed_alone_and_while_cameras_detect(testdata: Path) -> None:

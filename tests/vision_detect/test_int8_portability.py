@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from needs import unavailable
 
-from edge.vision.detector import Detector, normalise_ssd, preprocess_ssd, resolve_model
+from edge.vision.person.detector import Detector, normalise_ssd, preprocess_ssd, resolve_model
 from edge.vision.settings import DEFAULT_MODEL
 
 RUN = """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge.vision.geometry import Detection
-from edge.vision.tracker import IouTracker
+from edge.vision.perimeter.tracker import IouTracker
 
 
 def person(x: float, y: float = 0.3, score: float = 0.9) -> Detection:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.vision.nms import greedy_nms
+from edge.vision.person.nms import greedy_nms
 
 
 def _random_boxes(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:

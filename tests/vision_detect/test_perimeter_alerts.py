@@ -17,12 +17,18 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.vision.alerts import AlertKind, AlertPhase, ListSink, SnapshotStore, render_snapshot
-from edge.vision.detector import Detector
+from edge.vision.camera.sources import SourceError
 from edge.vision.geometry import Box, Detection
-from edge.vision.perimeter import CameraPipeline, PerimeterService
+from edge.vision.perimeter.alerts import (
+    AlertKind,
+    AlertPhase,
+    ListSink,
+    SnapshotStore,
+    render_snapshot,
+)
+from edge.vision.perimeter.monitor import CameraPipeline, PerimeterService
+from edge.vision.person.detector import Detector
 from edge.vision.settings import CameraSettings, ExemptWindow, PerimeterSettings, ZoneSettings
-from edge.vision.sources import SourceError
 
 W, H = 640, 480
 HOUSEHOLD = "3-2-501"
@@ -368,7 +374,7 @@ def test_service_reads_a_video_file_camera(tmp_path: Path, testdata: Path) -> No
 def test_camera_threads_run_at_lower_priority() -> None:
     import os
 
-    from edge.vision.perimeter import _lower_priority
+    from edge.vision.perimeter.monitor import _lower_priority
 
     seen: list[int] = []
 

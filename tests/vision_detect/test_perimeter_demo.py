@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.vision.alerts import AlertKind, AlertPhase
-from edge.vision.detector import Detector
-from edge.vision.perimeter_demo import run_scene
+from edge.tools.perimeter_demo import run_scene
+from edge.vision.perimeter.alerts import AlertKind, AlertPhase
+from edge.vision.person.detector import Detector
 
 
 def test_demo_scene_alerts_once_for_a_quarantined_household(

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from edge.cli import main as cli_main
-from edge.vision.detector import (
+from edge.vision.geometry import Box, Detection, iou
+from edge.vision.person.detector import (
     Detector,
     DetectorState,
     decode_ssd,
@@ -20,7 +21,6 @@ from edge.vision.detector import (
     file_sha256,
     resolve_model,
 )
-from edge.vision.geometry import Box, Detection, iou
 from edge.vision.settings import (
     DEFAULT_MODEL,
     DEFAULT_MODEL_SHA256,
@@ -315,7 +315,7 @@ def test_cli_detect_refuses_a_bad_score() -> None:
 
 
 def test_bench_reports_each_variant(testdata: Path) -> None:
-    from edge.vision.detector import bench
+    from edge.vision.person.detector import bench
 
     result = bench(threads=(1,), video=testdata / "vtest.avi", frames=2, repeats=1)
     rows = result["results"]

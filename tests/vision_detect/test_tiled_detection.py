@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from test_person_detector import VTEST_PEOPLE, score_frame
 
-from edge.vision.detector import Detector
 from edge.vision.geometry import Detection
-from edge.vision.tiles import detect_tiled, merge, tile_origins
+from edge.vision.person.detector import Detector
+from edge.vision.person.tiles import detect_tiled, merge, tile_origins
 
 
 def test_tiles_cover_the_frame_with_overlap() -> None:

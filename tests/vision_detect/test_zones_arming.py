@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from edge.vision.geometry import Detection, polygon_problem
+from edge.vision.perimeter.tracker import IouTracker
+from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed, passes_box_filters
 from edge.vision.settings import (
     CameraSettings,
     ExemptWindow,
     PerimeterSettings,
     ZoneSettings,
 )
-from edge.vision.tracker import IouTracker
-from edge.vision.zones import ZoneOccupancy, exemption, is_armed, passes_box_filters
 
 ZONE = ZoneSettings(household="3-2-501", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)])
 

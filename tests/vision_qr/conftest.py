@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from edge.vision.hardset import Case, cases, render_case
+from edge.tools.hardset import Case, cases, render_case
 
 PER_KIND = 12  # 10 kinds x 12 = 120 images, ~10 s to render
 

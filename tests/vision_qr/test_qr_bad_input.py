@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.config import ScannerSettings
-from edge.vision.codes import Code
-from edge.vision.render import qr_image
-from edge.vision.scanner import Scanner
-from edge.vision.sources import SourceError, read_image
+from edge.app.config import ScannerSettings
+from edge.tools.render import qr_image
+from edge.vision.camera.sources import SourceError, read_image
+from edge.vision.qr.codes import Code
+from edge.vision.qr.scanner import Scanner
 
 BAD_FRAMES: dict[str, np.ndarray] = {
     "empty": np.zeros((0, 0, 3), np.uint8),
@@ -98,7 +98,7 @@ def test_cross_check_keeps_unconfirmed_ascii_only() -> None:
 
 
 def _run(scanner: Scanner):  # type: ignore[no-untyped-def]
-    from edge.vision.scanner import ScanReport, _Run
+    from edge.vision.qr.scanner import ScanReport, _Run
 
     return _Run(scanner, ScanReport())
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from edge.cli import main
-from edge.vision.bench_pipeline import bench_pipeline
-from edge.vision.hardset import build_set
-from edge.vision.render import Look, render_frame
+from edge.tools.bench_pipeline import bench_pipeline
+from edge.tools.hardset import build_set
+from edge.tools.render import Look, render_frame
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_bench_pipeline_wants_enough_frames_for_a_p95() -> None:
 def test_bench_detect_routes_to_the_detector_bench(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``bench detect`` prints what ``edge.vision.detector.bench`` measured (stubbed here)."""
-    from edge.vision import detector
+    """``bench detect`` prints what ``detector.bench`` measured (stubbed here)."""
+    from edge.vision.person import detector
 
     row = {"model": "m.onnx", "threads": 1, "median_ms": 12.5, "p95_ms": 20.0}
     monkeypatch.setattr(detector, "bench", lambda: {"results": [row]})

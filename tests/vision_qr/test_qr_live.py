@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.vision.live import CaptureOptions, LiveCapture
-from edge.vision.sources import OpenCVSource, SourceError
+from edge.vision.camera.live import CaptureOptions, LiveCapture
+from edge.vision.camera.sources import OpenCVSource, SourceError
 
 FAST = CaptureOptions(reconnect_min_s=0.01, reconnect_max_s=0.05, stale_after_s=2.0)
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from edge.vision.sources import PiCameraSource, SourceError, open_source
+from edge.vision.camera.sources import PiCameraSource, SourceError, open_source
 
 
 class FakePicamera2:

@@ -1,0 +1,84 @@
+"""Optional components of the running gate, each started behind a guard.
+
+The entrance (camera → scan → decide → door → store) is the service's core and must run
+whatever else breaks. Everything else — person detection, MQTT sync, the guard console — is a
+:class:`Component`: started by a factory here, asked for its health, closed at stop. A factory
+that raises, or a module that is not installed, yields a :class:`FailedComponent` whose
+problem shows in ``STATUS=`` and the metrics instead of stopping the gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.app.config import Config
+from edge.app.gate import Gate
+from edge.app.metrics import GateMetrics
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """A part of the running gate besides the entrance core."""
+
+    name: str
+
+    def problem(self) -> str:
+        """ "" while working; otherwise a short sentence for STATUS= (degraded, not dead)."""
+
+    def close(self) -> None:
+        """Stop threads and release resources; must not raise."""
+
+
+@dataclass
+class FailedComponent:
+    """A component that could not start: reported, never retried until a restart."""
+
+    name: str
+    reason: str
+
+    def problem(self) -> str:
+        return self.reason
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Runtime:
+    """What a component factory may use: the gate, its config and metrics, the entrance
+    cameras' state, and the components started before it (by name)."""
+
+    config: Config
+    gate: Gate
+    metrics: GateMetrics
+    camera_fps: Callable[[], dict[str, float]]
+    started: dict[str, Component] = field(default_factory=dict)
+
+
+# A factory returns None when its component is not configured (or not enabled).
+Factory = Callable[[Runtime], Component | None]
+
+
+def start_components(runtime: Runtime, factories: list[tuple[str, Factory]]) -> list[Component]:
+    """Start every configured component in order; failures become :class:`FailedComponent`."""
+    started: list[Component] = []
+    for name, factory in factories:
+        try:
+            component = factory(runtime)
+        except Exception as exc:  # any failure here degrades the gate, never stops it
+            expected = isinstance(exc, ValueError | OSError | ImportError)  # config, files
+            log.error("%s failed to start: %s", name, exc, exc_info=not expected)
+            component = FailedComponent(name, f"failed to start: {exc}")
+        if component is not None:
+            if not isinstance(component, FailedComponent):
+                log.info("%s started", name)
+            started.append(component)
+            runtime.started[name] = component
+    return started
+
+
+__all__ = ["Component", "Factory", "FailedComponent", "Runtime", "start_components"]

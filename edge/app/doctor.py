@@ -1,0 +1,394 @@
+"""`edge-gate doctor`: is this gate fit to run? One check per thing that can be wrong on site.
+
+Each check says ok, warn (works, but look at it), fail (the gate will not work properly) or
+skip (not configured, or a check it depends on failed), with a detail and — for warn and fail
+— the fix, in words for a technician. The gate is fit to run when nothing failed.
+
+Doctor only reads: it never drives the relay, never migrates the store and never sends to the
+broker, so it is safe to run beside the live service.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import sqlite3
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from edge.app.config import Config, ConfigError, load_config
+from edge.app.feeds import open_camera
+from edge.app.secrets import load_trust, resolve_path
+from edge.gate.door.pins import on_raspberry_pi
+from edge.store.sqlite import MIGRATIONS
+
+Status = Literal["ok", "warn", "fail", "skip"]
+CAMERA_TIMEOUT_S = 8.0  # time for a camera to deliver its first frames, s
+CAMERA_FRAMES = 3  # frames a camera must deliver to pass
+BROKER_TIMEOUT_S = 3.0  # TCP connect and TLS handshake, s
+EARLIEST_SANE_TIME = 1_767_225_600.0  # 2026-01-01: a Pi without RTC that booted unsynced is older
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def check_config(path: Path | None) -> tuple[Check, Config | None]:
+    where = str(path) if path else "embedded defaults"
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        detail = f"{len(exc.problems)} problem(s): " + "; ".join(exc.problems)
+        return Check("config", "fail", detail, f"run: edge-gate check-config {where}"), None
+    return Check("config", "ok", f"{where} is valid"), config
+
+
+def check_keys(config: Config) -> Check:
+    paths = config.trust.pass_issuer_keys
+    if not paths:
+        return Check(
+            "keys",
+            "fail",
+            "no community pass issuer key configured: every pass would be refused",
+            "copy the issuer public key to /etc/edge-gate/keys/issuer.pub and list it in "
+            "[trust] pass_issuer_keys",
+        )
+    try:
+        trust = load_trust(config)
+    except ValueError as exc:
+        return Check("keys", "fail", str(exc), "replace the file with the issuer's PEM public key")
+    problems = []
+    for secret in (config.sync.password_file, config.sync.key_file):
+        if secret is None:
+            continue
+        real = resolve_path(secret)
+        if not os.access(real, os.R_OK):
+            problems.append(f"{secret} is not readable")
+        elif real == secret and real.stat().st_mode & 0o004:
+            problems.append(f"{secret} is readable by every user")
+    if problems:
+        return Check(
+            "keys",
+            "fail",
+            "; ".join(problems),
+            "keep secrets in /etc/edge-gate/secrets (root only, mode 0600); systemd passes them "
+            "to the service (LoadCredential=)",
+        )
+    n = sum(len(keys) for keys in trust.pass_issuers.values())
+    return Check("keys", "ok", f"{n} pass issuer key(s) loaded")
+
+
+def check_clock(now: float | None = None) -> Check:
+    now = time.time() if now is None else now
+    if now < EARLIEST_SANE_TIME:
+        return Check(
+            "clock",
+            "fail",
+            f"system time {time.strftime('%Y-%m-%d', time.gmtime(now))} is in the past",
+            "connect the network for NTP (timedatectl set-ntp true) or fit an RTC",
+        )
+    try:
+        out = subprocess.run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        synced = out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        synced = ""
+    if synced == "yes":
+        return Check("clock", "ok", "synchronised (NTP)")
+    if synced == "no":
+        return Check(
+            "clock",
+            "fail",
+            "not synchronised: dynamic passes (30 s steps) and test windows need the right time",
+            "sudo timedatectl set-ntp true; check the network reaches an NTP server",
+        )
+    return Check(
+        "clock",
+        "warn",
+        "cannot tell whether the clock is synchronised (timedatectl unavailable)",
+        "on the Pi: timedatectl status should say 'System clock synchronized: yes'",
+    )
+
+
+def _first_frames(spec: str, width: int, height: int) -> tuple[int, str, float]:
+    """(frames read, problem, seconds) from a camera, giving up after CAMERA_TIMEOUT_S."""
+    result: dict[str, Any] = {"frames": 0, "problem": "no frame within the timeout"}
+    start = time.monotonic()
+
+    def read() -> None:
+        try:
+            source = open_camera(spec, width, height)
+        except Exception as exc:  # any driver error is a failed check, not a crash
+            result["problem"] = f"cannot open: {exc}"
+            return
+        try:
+            while result["frames"] < CAMERA_FRAMES:
+                frame = source.read()
+                if frame is None:
+                    result["problem"] = "the source delivered no frame"
+                    return
+                result["frames"] += 1
+                result["shape"] = frame.shape
+            result["problem"] = ""
+        except Exception as exc:
+            result["problem"] = f"read failed: {exc}"
+        finally:
+            source.close()
+
+    thread = threading.Thread(target=read, daemon=True)  # a hung driver is abandoned
+    thread.start()
+    thread.join(CAMERA_TIMEOUT_S)
+    return int(result["frames"]), str(result["problem"]), time.monotonic() - start
+
+
+def _camera_check(name: str, spec: str, width: int, height: int) -> Check:
+    frames, problem, took = _first_frames(spec, width, height)
+    if not problem:
+        return Check(f"camera {name}", "ok", f"{spec}: {frames} frames in {took:.1f} s")
+    return Check(
+        f"camera {name}",
+        "fail",
+        f"{spec}: {problem}",
+        "check the camera's source and cable; USB cameras are /dev/video* ('0' = first); "
+        "the Pi camera is 'picamera2'; an RTSP URL must play in VLC from this network",
+    )
+
+
+def check_cameras(config: Config) -> list[Check]:
+    """The entrance camera, then each enabled perimeter camera, must deliver frames."""
+    cam = config.camera
+    checks = [_camera_check("gate", cam.source, cam.width, cam.height)]
+    perimeter = getattr(config, "perimeter", None)
+    if perimeter is not None and perimeter.enabled:
+        for pc in perimeter.cameras:
+            checks.append(_camera_check(str(pc.id), str(pc.source), 640, 480))
+    return checks
+
+
+def check_gpio(config: Config) -> Check:
+    kind = config.service.pin_factory
+    if kind == "mock":
+        return Check(
+            "gpio",
+            "warn",
+            "pin_factory = 'mock': the relay is simulated, the door never moves",
+            "set [service] pin_factory = 'auto' on the gate",
+        )
+    if not on_raspberry_pi():
+        return Check(
+            "gpio",
+            "warn",
+            "not a Raspberry Pi: gpiozero MockFactory, no real pins",
+            "run on the gate's Raspberry Pi for the real relay",
+        )
+    chips = sorted(Path("/dev").glob("gpiochip*"))
+    usable = [c for c in chips if os.access(c, os.R_OK | os.W_OK)]
+    if not usable:
+        return Check(
+            "gpio",
+            "fail",
+            f"no accessible /dev/gpiochip* ({len(chips)} present)",
+            "add the service user to the gpio group: sudo usermod -aG gpio edge-gate",
+        )
+    if importlib.util.find_spec("lgpio") is None:
+        return Check(
+            "gpio",
+            "fail",
+            "the lgpio module is missing",
+            "sudo apt install python3-lgpio (the venv uses system site packages)",
+        )
+    return Check("gpio", "ok", f"lgpio on {', '.join(c.name for c in usable)}")
+
+
+def check_model(config: Config) -> Check:
+    settings = getattr(config, "detector", None)
+    if settings is None or importlib.util.find_spec("edge.vision.person.detector") is None:
+        return Check("model", "skip", "no person detector configured")
+    import numpy as np
+
+    from edge.vision.person.detector import Detector
+
+    # Only perimeter cameras use the detector: without them a broken model is a warning.
+    perimeter = getattr(config, "perimeter", None)
+    bad: Status = "fail" if perimeter is not None and perimeter.enabled else "warn"
+    det = Detector(settings)
+    st = det.status
+    if st.state == "disabled":
+        return Check("model", "skip", st.message)
+    if not st.ok:
+        fix = "reinstall models/ (scripts/install-pi.sh) or fix [detector] model/sha256"
+        return Check("model", bad, st.message, fix)
+    t0 = time.perf_counter()
+    det.detect(np.zeros((480, 640, 3), dtype=np.uint8))
+    ms = (time.perf_counter() - t0) * 1000  # test inference on a blank VGA frame, ms
+    if not det.status.ok:
+        return Check("model", bad, det.status.message, "check the model file and onnxruntime")
+    return Check("model", "ok", f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms")
+
+
+def check_broker(config: Config) -> Check:
+    s = config.sync
+    if not s.enabled:
+        return Check("broker", "skip", "sync disabled in [sync]")
+    where = f"{s.host}:{s.port}"
+    try:
+        raw = socket.create_connection((s.host, s.port), timeout=BROKER_TIMEOUT_S)
+    except OSError as exc:
+        return Check(
+            "broker",
+            "fail",
+            f"cannot reach {where}: {exc}",
+            "check [sync] host/port, the network and the broker's firewall",
+        )
+    try:
+        if not s.tls:
+            return Check(
+                "broker", "warn", f"{where} reachable, without TLS", "set [sync] tls = true"
+            )
+        ctx = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        if s.cert_file and s.key_file:
+            ctx.load_cert_chain(str(resolve_path(s.cert_file)), str(resolve_path(s.key_file)))
+        with ctx.wrap_socket(raw, server_hostname=s.host) as tls:
+            version = tls.version()
+        return Check("broker", "ok", f"{where} reachable, {version}, certificate verified")
+    except (OSError, ssl.SSLError) as exc:
+        return Check(
+            "broker",
+            "fail",
+            f"TLS to {where} failed: {exc}",
+            "check [sync] ca_file matches the broker's CA, and the clock (certificates expire)",
+        )
+    finally:
+        raw.close()
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_disk(config: Config) -> Check:
+    folder = _existing_parent(config.store.path.parent)
+    free_mb = shutil.disk_usage(folder).free / (1 << 20)
+    need = config.retention.min_free_mb
+    if free_mb < need:
+        return Check(
+            "disk",
+            "fail",
+            f"{free_mb:.0f} MB free on {folder} (want {need:.0f} MB)",
+            "free space (journalctl --vacuum-size=100M, old files) or use a larger SD card",
+        )
+    return Check("disk", "ok", f"{free_mb:.0f} MB free on {folder}")
+
+
+def check_store(config: Config) -> Check:
+    path = config.store.path
+    if not path.exists():
+        parent = _existing_parent(path.parent)
+        if not os.access(parent, os.W_OK):
+            return Check(
+                "store",
+                "fail",
+                f"{path} does not exist and {parent} is not writable",
+                "point [store] path into /var/lib/edge-gate",
+            )
+        return Check("store", "ok", f"{path} will be created at first start")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return Check("store", "fail", f"{path}: {exc}", "restore the store from a backup")
+    if result != "ok":
+        return Check(
+            "store",
+            "fail",
+            f"{path}: integrity check: {result}",
+            "stop the gate and restore the store from a backup (docs/operations.md)",
+        )
+    latest = len(MIGRATIONS)
+    if version > latest:
+        return Check(
+            "store",
+            "fail",
+            f"schema {version} is newer than this edge-gate ({latest})",
+            "install the edge-gate version that wrote it",
+        )
+    note = f"; schema {version} is upgraded to {latest} at next start" if version < latest else ""
+    return Check(
+        "store",
+        "ok" if not note else "warn",
+        f"integrity ok, schema {version}{note}",
+        "restart the service to upgrade" if note else "",
+    )
+
+
+def run_checks(path: Path | None) -> list[Check]:
+    """Every check, in the order a technician would fix them."""
+    first, config = check_config(path)
+    checks = [first]
+    names = ["keys", "clock", "camera gate", "gpio", "model", "broker", "disk", "store"]
+    if config is None:
+        # The clock does not depend on the config: worth knowing while fixing the file.
+        rest = [Check(n, "skip", "config is invalid") for n in names if n != "clock"]
+        return [*checks, check_clock(), *rest]
+    steps: list[Callable[[], list[Check]]] = [
+        lambda: [check_keys(config)],
+        lambda: [check_clock()],
+        lambda: check_cameras(config),
+        lambda: [check_gpio(config)],
+        lambda: [check_model(config)],
+        lambda: [check_broker(config)],
+        lambda: [check_disk(config)],
+        lambda: [check_store(config)],
+    ]
+    for name, step in zip(names, steps, strict=True):
+        try:
+            checks += step()
+        except Exception as exc:  # a broken check is reported, the others still run
+            checks.append(Check(name, "fail", f"check crashed: {exc}", "report this as a bug"))
+    return checks
+
+
+def fit_to_run(checks: list[Check]) -> bool:
+    return not any(c.status == "fail" for c in checks)
+
+
+def as_json(checks: list[Check]) -> dict[str, Any]:
+    return {"fit": fit_to_run(checks), "checks": [asdict(c) for c in checks]}
+
+
+def as_table(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"{'CHECK':<{width}}  STATUS  DETAIL"]
+    for c in checks:
+        lines.append(f"{c.name:<{width}}  {c.status.upper():<6}  {c.detail}")
+        if c.fix and c.status in ("warn", "fail"):
+            lines.append(f"{'':<{width}}  {'':<6}  fix: {c.fix}")
+    verdict = "FIT TO RUN" if fit_to_run(checks) else "NOT FIT TO RUN: fix the FAIL lines above"
+    return "\n".join([*lines, "", verdict])
+
+
+__all__ = ["Check", "as_json", "as_table", "fit_to_run", "run_checks"]

@@ -1,0 +1,108 @@
+"""Prometheus metrics of a running gate, served over HTTP by prometheus-client.
+
+What an operator watches on a dashboard: scans by outcome, how long a decision takes, the
+detector's cost, whether records leave the gate (outbox depth, age of the oldest record not
+yet acknowledged by the central platform) and whether each camera delivers frames.
+
+Labels never carry personal data or codes: outcomes are ``allow``/``deny`` plus the first
+reason code (a fixed vocabulary), cameras are named by their config name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from edge.core.events import Event, EventBus
+
+log = logging.getLogger(__name__)
+
+# Frame-to-decision latency buckets, seconds: the door should answer well under a second.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0, 5.0)
+DETECTOR_BUCKETS_MS = (5, 10, 25, 50, 100, 200, 400, 800, 1600)
+
+
+class GateMetrics:
+    """The gate's metrics in their own registry (several gates can live in one test process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.scans = Counter(
+            "edge_gate_scans",
+            "Access decisions by outcome and first reason code",
+            ["outcome", "reason"],
+            registry=r,
+        )
+        self.decision_latency = Histogram(
+            "edge_gate_decision_latency_seconds",
+            "Time from frame capture to a durable decision, seconds",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.detector_ms = Histogram(
+            "edge_gate_detector_milliseconds",
+            "Person detector inference time per frame, milliseconds",
+            buckets=DETECTOR_BUCKETS_MS,
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "edge_gate_outbox_depth",
+            "Records waiting to be synced to the central platform",
+            registry=r,
+        )
+        self.oldest_unacked = Gauge(
+            "edge_gate_oldest_unacked_age_seconds",
+            "Age of the oldest record not yet acknowledged by the central platform, seconds "
+            "(0 when none)",
+            registry=r,
+        )
+        self.camera_fps = Gauge(
+            "edge_gate_camera_fps",
+            "Frames per second delivered by each camera",
+            ["camera"],
+            registry=r,
+        )
+        self.camera_alive = Gauge(
+            "edge_gate_camera_alive",
+            "1 while the camera delivers frames, else 0",
+            ["camera"],
+            registry=r,
+        )
+        self.healthy = Gauge(
+            "edge_gate_healthy", "1 while the service is healthy (watchdog fed), else 0", registry=r
+        )
+        self.reloads = Counter(
+            "edge_gate_config_reloads", "Config reloads by result", ["result"], registry=r
+        )
+
+    def attach(self, events: EventBus) -> None:
+        """Count every ``access`` event the gate publishes (called on the gate's thread)."""
+        events.on(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind != "access":
+            return
+        reasons = event.data.get("reasons") or []
+        outcome = "allow" if event.data.get("allow") else "deny"
+        self.scans.labels(outcome=outcome, reason=str(reasons[0]) if reasons else "none").inc()
+
+
+class MetricsServer:
+    """The HTTP endpoint (``/metrics``) on its own daemon thread."""
+
+    def __init__(self, metrics: GateMetrics, host: str, port: int) -> None:
+        self._httpd: Any
+        self._httpd, self._thread = start_http_server(port, addr=host, registry=metrics.registry)
+        self.host, self.port = host, int(self._httpd.server_port)
+        log.info("metrics on http://%s:%d/metrics", host, self.port)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(2.0)
+
+
+__all__ = ["GateMetrics", "MetricsServer"]

@@ -1,0 +1,389 @@
+"""The long-running gate service behind ``edge-gate run``: main loop, health, signals.
+
+Start-up: load the config (a bad one is refused, every problem listed), build the gate
+(store opened and migrated, door locked), start the camera feeds and the optional components,
+wait for every camera's first frame, then tell systemd ``READY=1``.
+
+Main loop (one thread, so the door is only ever driven from here): newest frame of each
+camera → scanner → de-duplication (one decision per appearance of a code) →
+:meth:`Gate.process_text`; door tick; health; ``WATCHDOG=1`` only while healthy;
+``STATUS=`` when the health changes and every ``status_interval_s``; metrics; retention.
+
+Signals only set flags, acted on by the loop within one iteration:
+
+* SIGTERM / SIGINT → the door is locked first, then everything else stops.
+* SIGHUP → the config is reloaded without touching the door (see :mod:`edge.app.reload`); a bad
+  new config is refused and the running one kept, so the gate never runs unconfigured.
+
+A hang anywhere in the loop stops the watchdog pings and systemd restarts the service; the
+unit's ``ExecStopPost=edge-gate safe-door`` then locks the door even after a kill.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from edge.app.components import Component, Runtime, start_components
+from edge.app.config import Config, ConfigError, load_config
+from edge.app.feeds import CameraFeed, FeedState, Opener, open_camera
+from edge.app.gate import Gate, build_gate
+from edge.app.metrics import GateMetrics, MetricsServer
+from edge.app.notify import Notifier
+from edge.app.reload import ReloadResult, reload_config
+from edge.app.secrets import load_trust, with_credentials
+from edge.app.wiring import FACTORIES
+from edge.core.clock import Clock, SystemClock
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.door.pins import make_pin_factory
+from edge.store.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
+from edge.vision.qr.dedupe import Deduper
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus= stops a restart loop
+EXIT_STARTUP = 1  # cameras never came up: Restart=on-failure tries again
+IDLE_SLEEP_S = 0.01  # loop pause when no camera had a new frame, s
+HEALTH_EVERY_S = 0.1  # health evaluation period, s
+METRICS_EVERY_S = 5.0  # outbox/camera gauges refresh period, s
+FIRST_RETENTION_S = 60.0  # first retention run this long after start, s
+MB = 1 << 20
+
+
+def camera_feeds(config: Config, opener: Opener) -> list[CameraFeed]:
+    """One feed per configured camera (today the gate's reader camera)."""
+    return [CameraFeed("gate", config.camera, opener)]
+
+
+class Service:
+    """One running gate. ``run()`` blocks until a stop signal and returns the exit status."""
+
+    def __init__(
+        self,
+        config_path: Path | None,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        pin_factory: Any = None,
+        opener: Opener = open_camera,
+        trust: TrustStore | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.notifier = notifier or Notifier()
+        # None = the system clock, and then build_gate also applies [clock] trust (NTP, floor);
+        # an injected clock (tests) is trusted as it is.
+        self._clock = clock
+        self.clock: Clock = clock or SystemClock()
+        self._pin_factory = pin_factory
+        self._opener = opener
+        self._trust = trust
+        self.config = Config()
+        self.gate: Gate | None = None
+        self.feeds: list[CameraFeed] = []
+        self.components: list[Component] = []
+        self.metrics = GateMetrics()
+        self.metrics_server: MetricsServer | None = None
+        self.healthy = False
+        self.last_reload: ReloadResult | None = None
+        self.stop_signal: int | None = None
+        self._reload_requested = False
+        self._problems: tuple[str, ...] = ("starting",)
+        self._scans = [0, 0]  # allowed, refused since start
+        self._store_problem = ""
+        # A code held up for two seconds is in ~30 frames: decide once per appearance.
+        self.deduper = Deduper.from_settings(self.config.scanner)
+
+    # --- signals -------------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        # On a watchdog kill (SIGABRT) the journal gets every thread's stack: shows the hang.
+        if not faulthandler.is_enabled():  # pytest may have enabled it already
+            faulthandler.enable()
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_signal = signum
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload_requested = True
+
+    def request_reload(self) -> None:
+        self._reload_requested = True
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the config and build everything; raises ConfigError on a bad config."""
+        self.config = with_credentials(load_config(self.config_path))
+        self.deduper = Deduper.from_settings(self.config.scanner)
+        self.notifier.status("starting: config loaded, opening store and door")
+        factory = self._pin_factory
+        if factory is None:
+            factory = make_pin_factory(self.config.service.pin_factory)
+        trust = self._trust
+        if trust is None:
+            trust = load_trust(self.config)
+        self.gate = build_gate(self.config, clock=self._clock, pin_factory=factory, trust=trust)
+        self.clock = self.gate.clock
+        if not self.gate.store.integrity_ok():
+            # Keep the entrance working (new records still commit) but say so everywhere.
+            self._store_problem = "store failed its integrity check (see docs/operations.md)"
+            log.error("%s: %s", self._store_problem, self.config.store.path)
+        self.gate.events.on(self._count_scan)
+        self.metrics.attach(self.gate.events)
+        self._start_metrics()
+        self.feeds = camera_feeds(self.config, self._opener)
+        for feed in self.feeds:
+            feed.start()
+        runtime = Runtime(self.config, self.gate, self.metrics, self.camera_fps)
+        self.components = start_components(runtime, FACTORIES)
+
+    def _start_metrics(self) -> None:
+        m = self.config.metrics
+        if not m.enabled:
+            return
+        try:
+            self.metrics_server = MetricsServer(self.metrics, m.host, m.port)
+        except OSError as exc:  # port taken: the gate matters more than its dashboard
+            log.error("metrics endpoint %s:%d not started: %s", m.host, m.port, exc)
+
+    def _count_scan(self, event: Any) -> None:
+        if event.kind == "access":
+            self._scans[0 if event.data.get("allow") else 1] += 1
+
+    def wait_for_cameras(self) -> bool:
+        """True once every camera delivered a frame; False on timeout or a stop signal."""
+        deadline = time.monotonic() + self.config.service.startup_timeout_s
+        shown = ""
+        while self.stop_signal is None and time.monotonic() < deadline:
+            states = [f.state() for f in self.feeds]
+            if all(st.frames > 0 for st in states):
+                return True
+            waiting = ", ".join(f"{st.name}: {st.problem}" for st in states if st.frames == 0)
+            if waiting != shown:  # only changes: the status is for people, not a ticker
+                shown = waiting
+                self.notifier.status(f"starting: waiting for cameras ({waiting})")
+            time.sleep(0.05)
+        return False
+
+    def run(self) -> int:
+        """Start, serve until SIGTERM/SIGINT, stop with the door locked first."""
+        self.install_signals()
+        try:
+            self.start()
+        except (ConfigError, ValueError) as exc:  # the file, or a key/lists file it names
+            problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            for line in problems:
+                log.error("config: %s", line)
+            self.notifier.status(f"refusing to start: {len(problems)} config problem(s)")
+            self.shutdown()
+            return EXIT_CONFIG
+        except Exception as exc:  # GPIO busy, store unwritable…: systemd retries
+            log.exception("start failed")
+            self.notifier.status(f"start failed: {exc}")
+            self.shutdown()
+            return EXIT_STARTUP
+        try:
+            if not self.wait_for_cameras():
+                if self.stop_signal is not None:
+                    return 0
+                states = "; ".join(f"{s.name}: {s.problem}" for s in self._feed_states())
+                log.error("cameras did not deliver a first frame in time: %s", states)
+                self.notifier.status(f"start failed: cameras did not come up ({states})")
+                return EXIT_STARTUP
+            self._evaluate_health()
+            self.notifier.ready(self.status_line())
+            log.info("ready: %s", self.status_line())
+            self.loop()
+            return 0
+        finally:
+            self.shutdown()
+
+    def loop(self) -> None:
+        now = time.monotonic()
+        next_health = next_watchdog = now
+        next_status = now + self.config.service.status_interval_s
+        next_metrics = now
+        next_retention = now + min(FIRST_RETENTION_S, self.config.retention.interval_s)
+        while self.stop_signal is None:
+            if self._reload_requested:
+                self._reload_requested = False
+                self._reload()
+            worked = self._process_frames()
+            assert self.gate is not None
+            self.gate.tick()
+            now = time.monotonic()
+            if now >= next_health:
+                next_health = now + HEALTH_EVERY_S
+                if self._evaluate_health() or now >= next_status:
+                    next_status = now + self.config.service.status_interval_s
+                    self.notifier.status(self.status_line())
+                # Only a healthy loop feeds the watchdog: a dead camera gets us restarted.
+                if self.healthy and now >= next_watchdog:
+                    next_watchdog = now + self.notifier.watchdog_interval_s
+                    self.notifier.watchdog()
+            if now >= next_metrics:
+                next_metrics = now + METRICS_EVERY_S
+                self._refresh_metrics()
+            if now >= next_retention:
+                next_retention = now + self.config.retention.interval_s
+                self.run_retention()
+            if not worked:
+                time.sleep(IDLE_SLEEP_S)
+
+    def _process_frames(self) -> bool:
+        assert self.gate is not None
+        worked = False
+        for feed in self.feeds:
+            frame = feed.take()
+            if frame is None:
+                continue
+            worked = True
+            codes = self.deduper.filter(self.gate.scanner.scan(frame.image), frame.t)
+            for code in codes:
+                self.gate.process_text(code.text, code)
+                self.metrics.decision_latency.observe(time.monotonic() - frame.t)
+        return worked
+
+    # --- health and status ---------------------------------------------------------------
+
+    def _feed_states(self) -> list[FeedState]:
+        return [f.state() for f in self.feeds]
+
+    def camera_fps(self) -> dict[str, float]:
+        """Frames per second of each entrance camera (for the console and sync heartbeat)."""
+        return {s.name: s.fps for s in self._feed_states()}
+
+    def _evaluate_health(self) -> bool:
+        """Recompute health; True when the set of problems changed."""
+        dead = [f"camera {s.name} dead: {s.problem}" for s in self._feed_states() if not s.alive]
+        degraded = [f"{c.name}: {msg}" for c in self.components if (msg := c.problem())]
+        if self._store_problem:
+            degraded.append(self._store_problem)
+        clock = self._clock_problem()
+        if clock:
+            degraded.append(clock)
+        problems = tuple(dead + degraded)
+        changed = problems != self._problems
+        self._problems = problems
+        self.healthy = not dead
+        self.metrics.healthy.set(1 if self.healthy else 0)
+        if changed:
+            for p in problems:
+                log.warning("health: %s", p)
+            if not problems:
+                log.info("health: all components healthy")
+        return changed
+
+    def _clock_problem(self) -> str:
+        """Why the wall clock is not trusted ([clock]), or "": every pass is refused then."""
+        trust = self.gate.clock_trust if self.gate is not None else None
+        if trust is None:
+            return ""
+        status = trust.status(self.clock.time(), self.clock.monotonic())
+        return "" if status.trusted else f"clock not trusted ({status.reason}): passes refused"
+
+    def status_line(self) -> str:
+        """One line for ``systemctl status``: what a technician needs to see first."""
+        c = self.config
+        cams = ", ".join(f"{s.name} {s.fps:.0f} fps" for s in self._feed_states() if s.alive)
+        outbox = self.gate.store.outbox_depth() if self.gate else 0
+        facts = f"{self._scans[0]} allowed, {self._scans[1]} refused, outbox {outbox}"
+        if not self.healthy:
+            head = "UNHEALTHY (watchdog withheld; systemd restarts the service)"
+        elif self._problems:
+            head = "running DEGRADED"
+        else:
+            head = "running"
+        text = f"{head}: gate {c.gate.id} ({c.gate.direction.value}); {facts}"
+        if cams:
+            text += f"; cameras {cams}"
+        if self._problems:
+            text += "; " + "; ".join(self._problems)
+        last = self.last_reload
+        if last is not None and not last.applied:
+            text += f"; last reload refused: {last.summary}"
+        elif last is not None and last.pending_restart:
+            text += "; restart needed for [" + "], [".join(last.pending_restart) + "]"
+        return text
+
+    def _refresh_metrics(self) -> None:
+        assert self.gate is not None
+        store = self.gate.store
+        self.metrics.outbox_depth.set(store.outbox_depth())
+        oldest = store.oldest_unacked_ts()
+        self.metrics.oldest_unacked.set(0.0 if oldest is None else self.clock.time() - oldest)
+        for s in self._feed_states():
+            self.metrics.camera_fps.labels(camera=s.name).set(s.fps if s.alive else 0.0)
+            self.metrics.camera_alive.labels(camera=s.name).set(1 if s.alive else 0)
+
+    # --- operations ----------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        assert self.gate is not None
+        self.notifier.reloading()
+        result = reload_config(self.config_path, self.config, self.gate)
+        self.last_reload = result
+        self.metrics.reloads.labels(result="applied" if result.applied else "refused").inc()
+        if result.applied:
+            if result.config.camera != self.config.camera:
+                self._restart_feeds(result.config)
+            if result.config.scanner != self.config.scanner:
+                self.deduper = Deduper.from_settings(result.config.scanner)
+            self.config = result.config
+        self._evaluate_health()
+        # READY=1 ends systemd's "reloading" state whether the new config was taken or not.
+        self.notifier.send(ready="1", status=self.status_line())
+
+    def _restart_feeds(self, config: Config) -> None:
+        for feed in self.feeds:
+            feed.stop()
+        self.feeds = camera_feeds(config, self._opener)
+        for feed in self.feeds:
+            feed.start()
+
+    def run_retention(self) -> None:
+        """Purge acknowledged old records and keep snapshots within disk limits."""
+        assert self.gate is not None
+        r = self.config.retention
+        try:
+            purge_acknowledged(self.gate.store, self.clock.time(), r.keep_days)
+            relieve_disk_pressure(self.gate.store, int(r.min_free_mb * MB))
+            folder = r.snapshot_dir
+            perimeter = getattr(self.config, "perimeter", None)
+            if folder is None and perimeter is not None and perimeter.enabled:
+                folder = Path(perimeter.snapshot_dir)  # where perimeter alerts write JPEGs
+            if folder is not None:
+                cap_snapshots(folder, int(r.snapshot_max_mb * MB), int(r.min_free_mb * MB))
+        except Exception:  # a failed clean-up must not take the door down; retried next period
+            log.exception("retention job failed")
+
+    def shutdown(self) -> None:
+        """Door to its safe state first, then components, cameras, metrics, store."""
+        self.notifier.stopping("stopping: door to its safe state first")
+        gate = self.gate
+        if gate is not None:
+            try:
+                gate.door.close()
+                log.info("door in its safe state (relay de-energised)")
+            except Exception:
+                log.exception("could not lock the door cleanly")
+        for component in reversed(self.components):
+            component.close()
+        for feed in self.feeds:
+            feed.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+        if gate is not None:
+            gate.store.close()
+        self.gate = None
+        self.notifier.close()
+
+
+__all__ = ["EXIT_CONFIG", "EXIT_STARTUP", "Service", "camera_feeds"]

@@ -1,0 +1,219 @@
+"""The optional parts of a running gate, each behind a guard: sync, person detection, console.
+
+Each factory returns None when its part is not configured, raises when it cannot start (the
+service turns that into a degraded status, see :mod:`edge.app.components`) and otherwise a small
+adapter with ``problem()`` and ``close()``. Modules are imported inside the factories, so a
+part that is missing from an installation only matters when the config asks for it.
+
+Order matters: sync first (the console shows its state), the console last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from edge.app.components import Factory, Runtime
+from edge.app.gate import Gate
+
+log = logging.getLogger(__name__)
+
+SYNC_GRACE_S = 30.0  # a broker not connected yet right after start is not a problem, s
+
+
+class SyncComponent:
+    """The MQTT uplink (:class:`edge.sync.service.SyncService`)."""
+
+    name = "sync"
+
+    def __init__(self, service: Any, where: str) -> None:
+        self.service = service
+        self.where = where
+        self.started = time.monotonic()
+
+    def connected(self) -> bool:
+        return bool(self.service.link.connected)
+
+    def problem(self) -> str:
+        if self.connected() or time.monotonic() - self.started < SYNC_GRACE_S:
+            return ""
+        return f"not connected to the broker {self.where} (records queue safely)"
+
+    def close(self) -> None:
+        self.service.stop()
+
+
+def start_sync(rt: Runtime) -> SyncComponent | None:
+    """The sync owner's own wiring (lists, trust, rules and commands into the gate)."""
+    if not rt.config.sync.enabled:
+        return None
+    from edge.app.sync_wiring import start_sync as start_uplink
+
+    service = start_uplink(rt.gate, components=lambda: {"cameras": str(rt.camera_fps())})
+    if service is None:
+        return None
+    s = rt.config.sync
+    return SyncComponent(service, f"{s.host}:{s.port}")
+
+
+class AlertRecorder:
+    """Perimeter alerts become durable ``alert`` records, then live events for the guard."""
+
+    def __init__(
+        self, gate: Gate, snapshots: Callable[[bytes, float, dict[str, Any]], Any] | None = None
+    ) -> None:
+        self.gate = gate
+        self.snapshots = snapshots  # queues a JPEG for its own sync topic (raw, not base64)
+
+    def emit(self, alert: Any) -> None:
+        body = {
+            "gate": self.gate.config.gate.id,
+            "alert_id": alert.id,
+            "alert": alert.kind.value,
+            "phase": alert.phase.value,
+            "camera": alert.camera,
+            "zone": alert.zone,
+            "household": alert.household,
+            "score": alert.score,
+            "started": alert.started_wall,
+            "reason": alert.reason,
+            "snapshot": alert.snapshot.name if alert.snapshot else None,
+        }
+        record = self.gate.store.append("alert", alert.wall, body, priority=10)
+        self.gate.events.publish("alert", alert.wall, seq=record.seq, message=alert.message, **body)
+        if self.snapshots is not None and alert.snapshot is not None and body["phase"] == "new":
+            try:
+                jpeg = alert.snapshot.read_bytes()
+            except OSError as exc:
+                log.warning("snapshot %s not queued for sync: %s", alert.snapshot.name, exc)
+                return
+            meta = {"alert_id": alert.id, "alert_seq": record.seq, "camera": alert.camera}
+            self.snapshots(jpeg, alert.wall, meta)
+
+
+class PerimeterComponent:
+    """Perimeter cameras with the shared person detector."""
+
+    name = "perimeter"
+
+    def __init__(self, service: Any, detector: Any) -> None:
+        self.service = service
+        self.detector = detector
+        self.last_ms: list[float] = []  # the detector's latest time per frame, ms
+
+    def problem(self) -> str:
+        problems = []
+        if not self.detector.status.ok:
+            problems.append(f"detector: {self.detector.status.message}")
+        for cam, report in self.service.health().items():
+            bad = [n for n in ("offline", "frozen", "covered") if getattr(report, n, False)]
+            if bad:
+                problems.append(f"camera {cam} {'/'.join(bad)}")
+        return "; ".join(problems)
+
+    def close(self) -> None:
+        self.service.stop()
+
+
+def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
+    settings = rt.config.perimeter
+    if not settings.enabled or not settings.cameras:
+        return None
+    from edge.console.zones import merge_console_zones
+    from edge.vision.perimeter.monitor import PerimeterService
+    from edge.vision.person.detector import Detector
+
+    detector = Detector(rt.config.detector)
+    last_ms: list[float] = []
+
+    def detect(frame: Any) -> Any:
+        t0 = time.perf_counter()
+        found = detector.detect(frame)
+        ms = (time.perf_counter() - t0) * 1000.0
+        rt.metrics.detector_ms.observe(ms)
+        last_ms[:] = [ms]
+        return found
+
+    sync = rt.started.get("sync")
+    snapshots = sync.service.add_snapshot if isinstance(sync, SyncComponent) else None
+    service = PerimeterService(
+        merge_console_zones(settings, rt.gate.store),  # zones drawn by guards, too
+        detect,
+        AlertRecorder(rt.gate, snapshots),
+        lambda: rt.gate.lists.statuses(),
+        clock=rt.gate.clock,
+        detector_status=lambda: detector.status,
+    )
+
+    def on_command(event: Any) -> None:
+        # central's arm/disarm command (signed, fresh, not replayed: see edge.sync.downlink)
+        if event.kind == "command" and event.data.get("cmd") in ("arm", "disarm"):
+            zone = str(event.data.get("args", {}).get("zone", ""))
+            service.arm_by_hand(zone, event.data["cmd"] == "arm")
+
+    rt.gate.events.on(on_command)
+    service.start()
+    component = PerimeterComponent(service, detector)
+    component.last_ms = last_ms
+    return component
+
+
+class ConsoleComponent:
+    name = "console"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def problem(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def start_console(rt: Runtime) -> ConsoleComponent | None:
+    if not rt.config.console.enabled:
+        return None
+    from edge.console import ConsoleContext, start_console
+
+    gate = rt.gate
+
+    def health() -> dict[str, Any]:
+        sync = rt.started.get("sync")
+        oldest = gate.store.oldest_unacked_ts()
+        return {
+            "broker_connected": sync.connected() if isinstance(sync, SyncComponent) else None,
+            "outbox_depth": gate.store.outbox_depth(),
+            "oldest_unacked_s": None if oldest is None else gate.clock.time() - oldest,
+            "last_sync_ts": getattr(sync.service, "last_ack_ts", None)
+            if isinstance(sync, SyncComponent)
+            else None,
+            "list_versions": {"lists": gate.lists.version},
+            "clock_trusted": gate.clock_trusted(gate.clock.time()),
+            "camera_fps": rt.camera_fps(),
+            "detector_ms": next(iter(perimeter.last_ms), None)
+            if isinstance(perimeter := rt.started.get("perimeter"), PerimeterComponent)
+            else None,
+        }
+
+    def camera_snapshot(camera_id: str) -> bytes | None:
+        perimeter = rt.started.get("perimeter")
+        if isinstance(perimeter, PerimeterComponent):
+            jpeg: bytes | None = perimeter.service.latest_jpeg(camera_id)
+            return jpeg
+        return None
+
+    ctx = ConsoleContext.from_gate(gate, health=health, camera_snapshot=camera_snapshot)
+    server = start_console(ctx, rt.config.console)
+    return ConsoleComponent(server)
+
+
+FACTORIES: list[tuple[str, Factory]] = [
+    ("sync", start_sync),
+    ("perimeter", start_perimeter),
+    ("console", start_console),
+]
+
+__all__ = ["FACTORIES"]

@@ -1,0 +1,191 @@
+"""The reference receiver: ``edge-gate central --db URL``.
+
+Subscribes to every gate's uplink through a shared subscription (several receivers on one
+database split the load), stores records once per (gate, seq), and after each committed batch
+sends every touched gate a signed ack with its highest contiguous seq. A gap that persists
+for ``gap_wait_s`` is named in the ack so the gate resends it at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+
+from edge.central.db import CentralDB
+from edge.central.publisher import ListFolder, ack_message
+from edge.sync import topics
+from edge.sync.client import LinkEvent, LinkSettings, MqttLink
+from edge.sync.payloads import Heartbeat, RecordsBatch, Status
+
+log = logging.getLogger(__name__)
+
+FLUSH_S = 0.02  # longest a received message waits for its batch commit, s
+FLUSH_MAX = 200  # messages per commit
+
+
+class Receiver:
+    """Run with :meth:`start`/:meth:`stop` (a thread) or :meth:`run` (blocking)."""
+
+    def __init__(
+        self,
+        db_url: str,
+        link: LinkSettings,
+        key: Ed25519PrivateKey,
+        lists_dir: Path | None = None,
+        gap_wait_s: float = 2.0,
+        group: str = topics.SHARE_GROUP,
+    ) -> None:
+        self.db_url = db_url
+        self.link_settings = LinkSettings(
+            **{**link.__dict__, "subscriptions": (topics.central_subscription(group),)}
+        )
+        self.key = key
+        self.lists = ListFolder(lists_dir, key) if lists_dir else None
+        self.gap_wait_s = gap_wait_s
+        self.stored = 0
+        self.duplicates_seen = 0
+        self._gap_since: dict[str, float] = {}
+        self._last_resend: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="central-receiver", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        db = CentralDB(self.db_url)
+        link = MqttLink(self.link_settings)
+        pending: list[LinkEvent] = []
+        first = 0.0
+        next_lists = 0.0
+        try:
+            while not self._stop.is_set():
+                evs = link.poll(0.0 if pending else FLUSH_S)
+                for ev in evs:
+                    if ev.kind == "connected":
+                        self.ready.set()
+                        next_lists = 0.0
+                        if self.lists:
+                            self.lists.reset()  # a restarted broker may have lost retained lists
+                    elif ev.kind == "message":
+                        if not pending:
+                            first = time.monotonic()
+                        pending.append(ev)
+                due = pending and (time.monotonic() - first >= FLUSH_S or not evs)
+                if pending and (due or len(pending) >= FLUSH_MAX):
+                    db = self._safe_flush(db, link, pending)
+                    pending = []
+                if self.lists and link.connected and time.monotonic() >= next_lists:
+                    next_lists = time.monotonic() + 5.0
+                    for topic, payload in self.lists.changed():
+                        try:
+                            link.publish(topic, payload, retain=True)
+                        except (ConnectionError, ValueError) as exc:
+                            log.error("list not published on %s: %s", topic, exc)
+                            self.lists.reset()  # try them all again next round
+        finally:
+            link.close()
+            db.close()
+
+    def _safe_flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> CentralDB:
+        """Flush; on a database error nothing is acked (the gates resend) and the connection
+        is reopened. Returns the connection to use next."""
+        try:
+            self._flush(db, link, evs)
+            return db
+        except Exception:
+            log.exception("batch of %d messages not stored; gates will resend it", len(evs))
+        with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
+            db.close()
+        while not self._stop.is_set():
+            try:
+                return CentralDB(self.db_url)
+            except Exception as exc:
+                log.error("database unavailable (%s); retrying in 2 s", exc)
+                self._stop.wait(2.0)
+        return db
+
+    def _flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> None:
+        now = time.time()
+        touched: set[str] = set()
+        for ev in evs:
+            parsed = topics.parse_up(ev.topic)
+            if parsed is None:
+                continue
+            gate, kind, sid = parsed
+            db.ensure_gate(gate)
+            try:
+                if kind in ("records", "alerts"):
+                    self._records(db, gate, ev.payload, now)
+                    touched.add(gate)
+                elif kind == "snapshots" and sid is not None:
+                    db.store_blob(gate, sid, ev.payload, now)
+                elif kind == "heartbeat":
+                    Heartbeat.model_validate_json(ev.payload)
+                    db.note(gate, "heartbeat", ev.payload.decode())
+                elif kind == "status" and ev.payload:
+                    db.note(gate, "status", Status.model_validate_json(ev.payload).state)
+            except (ValidationError, ValueError) as exc:
+                log.warning("refused message on %s: %s", ev.topic, str(exc)[:200])
+                db.note(gate, "rejected")
+        db.commit()
+        acks = []
+        for gate in touched:
+            contig, gaps = db.advance(gate)
+            acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
+        db.commit()  # acks go out only after the records are on disk
+        for gate, contig, resend, epoch in acks:
+            topic, payload = ack_message(self.key, gate, contig, resend, epoch)
+            try:
+                link.publish(topic, payload)
+            except ConnectionError:
+                log.warning("ack to %s not sent (disconnected); the gate will resend", gate)
+
+    def _records(self, db: CentralDB, gate: str, payload: bytes, now: float) -> None:
+        batch = RecordsBatch.model_validate_json(payload)
+        if batch.gate != gate:
+            raise ValueError(f"batch for {batch.gate} published on {gate}'s topic")
+        if batch.epoch is not None and not db.check_epoch(gate, batch.epoch):
+            log.info("ignored a late batch from a retired database of %s", gate)
+            return
+        items: list[dict[str, Any]] = []
+        for r in batch.records:
+            item = r.model_dump()
+            sid = str(item.get("snapshot_id", ""))
+            if r.kind == "snapshot" and "blob_dropped" not in item and not db.has_blob(gate, sid):
+                continue  # not stored until its JPEG is: the gate will resend both
+            items.append(item)
+        db.store_records(gate, items, now)
+        self.stored += len(items)
+
+    def _resend(
+        self, db: CentralDB, gate: str, gaps: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """Ask for missing ranges once a gap has lasted ``gap_wait_s`` (then at most that often)."""
+        now = time.monotonic()
+        if not gaps:
+            self._gap_since.pop(gate, None)
+            return []
+        since = self._gap_since.setdefault(gate, now)
+        if (
+            now - since < self.gap_wait_s
+            or now - self._last_resend.get(gate, 0.0) < self.gap_wait_s
+        ):
+            return []
+        self._last_resend[gate] = now
+        db.note(gate, "resend_requests")
+        return gaps

@@ -1,0 +1,55 @@
+"""Verified credentials: what a scanned code proved, as plain immutable values.
+
+Verification (signatures, formats, validity windows) happens before the decision core; a
+credential carries its own verification problems in ``problems`` so the core can explain them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from edge.gate.credentials.evidence import HealthCodeCredential, HealthCredential
+from edge.gate.reasons import Reason
+from edge.gate.rules.lists import household_key
+from edge.gate.rules.profile import Role
+
+
+def code_hash(text: str) -> str:
+    """Short, non-reversible fingerprint of a scanned code (records never hold raw text)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class PassCredential:
+    """A community pass (小区出入证) as read and verified at the gate."""
+
+    pass_id: str
+    holder: str
+    building: str
+    unit: str
+    room: str
+    role: Role
+    valid_from: int  # Unix seconds
+    valid_until: int  # Unix seconds
+    dynamic: bool = False
+    step: int | None = None  # dynamic codes: the 30 s time step the phone signed
+    code_hash: str = ""
+    problems: tuple[Reason, ...] = ()
+    replayed: bool = False  # set by the app after checking the local store of used steps
+
+    @property
+    def household(self) -> str:
+        return household_key(self.building, self.unit, self.room)
+
+
+@dataclass(frozen=True)
+class UnreadableCredential:
+    """A code that was read but is not a usable credential (wrong format, damaged, forged)."""
+
+    format: str
+    code_hash: str
+    problems: tuple[Reason, ...] = field(default=(Reason.UNKNOWN_FORMAT,))
+
+
+Credential = PassCredential | UnreadableCredential | HealthCredential | HealthCodeCredential

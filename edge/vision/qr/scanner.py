@@ -1,0 +1,350 @@
+"""Find and read every credential code in a camera frame, within a time budget.
+
+The ``multi`` strategy is a ladder, cheapest rung first, that stops at the first rung reading
+anything:
+
+1. zxing-cpp on the grey frame (downscaled first when above ``max_megapixels``) — ~3 ms at
+   720p, and it reads most codes;
+2. zxing-cpp on a half-size, lightly blurred copy — melts moiré and noise, ~1 ms;
+3. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from a
+   cheap edge-density finder), enlarged so modules span several pixels, read by zxing-cpp
+   plain, sharpened and contrast-equalised; a located symbol rectified and un-bent (a card
+   bent in the hand); then pyzbar on an adaptive threshold of each crop;
+4. the whole frame enlarged 2× (faint codes), sharpened (zxing-cpp), then adaptive-thresholded
+   (pyzbar).
+
+The first read always runs; every later rung starts only if its expected cost (seeded from
+measurements, then learnt while running, per megapixel) fits in what is left of ``budget_ms``,
+so a hopeless frame costs about the budget.
+
+A misread is worse than no read. zxing-cpp results passed Reed-Solomon correction. A pyzbar
+result is cross-checked with zxing-cpp on its region: a different text there drops it, and
+without a confirming read only printable ASCII (every credential format here) is accepted,
+because ZBar's charset guessing is its known source of wrong reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from edge.app.config import ScannerSettings
+from edge.vision.qr import engines
+from edge.vision.qr import strategies as st
+from edge.vision.qr.budget import SEED_COST_MS_PER_MP, DutyCycle
+from edge.vision.qr.codes import Code
+
+log = logging.getLogger(__name__)
+
+MIN_SIDE = 21  # pixels: the smallest QR code (version 1) has 21 modules a side
+
+_CROP_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("crop/zxing", lambda c: c),
+    ("crop-sharpen/zxing", st.sharpened),
+    ("crop-clahe/zxing", st.equalised),
+)
+
+
+# (sag, axis) tried on a located symbol: a bend of 5 % of its side, either way, either axis
+_BENDS = ((0.05, 0), (-0.05, 0), (0.05, 1), (-0.05, 1))
+
+
+def _scaled(quads: list[engines.Quad], f: float) -> list[engines.Quad]:
+    """Corner lists found on an image scaled by ``f``, in frame pixels."""
+    return [tuple((round(x / f), round(y / f)) for x, y in q) for q in quads]
+
+
+def to_grey(frame: np.ndarray) -> np.ndarray:
+    """A single-channel 8-bit view of ``frame`` (BGR, BGRA or already grey)."""
+    if frame.ndim == 2:
+        return frame
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    if frame.shape[2] == 1:
+        return frame[..., 0]
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
+def as_grey(frame: object) -> np.ndarray | None:
+    """``frame`` as a contiguous grey ``uint8`` image, or None when it cannot be one."""
+    if not isinstance(frame, np.ndarray) or frame.size == 0:
+        return None
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (1, 3, 4)):
+        return None
+    if min(frame.shape[:2]) < MIN_SIDE:
+        return None
+    if frame.dtype != np.uint8:
+        if frame.dtype == np.uint16:
+            frame = (frame >> 8).astype(np.uint8)  # 16-bit sensors: keep the high byte
+        elif np.issubdtype(frame.dtype, np.floating):
+            frame = np.clip(np.nan_to_num(frame) * (255.0 if frame.max() <= 1.0 else 1.0), 0, 255)
+            frame = frame.astype(np.uint8)
+        else:
+            return None
+    return np.ascontiguousarray(to_grey(frame))
+
+
+@dataclass
+class ScanReport:
+    """What one scan did: the codes, the rung that read them, the rungs tried, time in ms."""
+
+    codes: list[Code] = field(default_factory=list)
+    step: str | None = None  # name of the rung that read the codes
+    tried: list[str] = field(default_factory=list)
+    ms: float = 0.0
+    out_of_budget: bool = False  # rungs were skipped because the budget ran out
+    deferred: bool = False  # fallbacks skipped: they used their share of time (fallback_duty)
+    rejected: int = 0  # reads dropped by the cross-check
+
+
+class _Run:
+    """One scan's clock and budget; rungs report their cost to the scanner's estimates."""
+
+    def __init__(self, scanner: Scanner, report: ScanReport) -> None:
+        self.scanner = scanner
+        self.report = report
+        self.start = scanner.clock()
+
+    def elapsed_ms(self) -> float:
+        return (self.scanner.clock() - self.start) * 1000.0
+
+    def attempt(
+        self, name: str, mp: float, read: Callable[[], list[Code]], always: bool = False
+    ) -> bool:
+        """Run rung ``name`` on an image of ``mp`` megapixels if its expected cost fits in
+        the budget left (or ``always``: the first read); True when it read codes."""
+        costs = self.scanner.cost_ms_per_mp
+        expected = costs.get(name, SEED_COST_MS_PER_MP.get(name, 10.0)) * mp
+        if not always and self.elapsed_ms() + expected > self.scanner.budget_ms:
+            self.report.out_of_budget = True
+            return False
+        t0 = self.scanner.clock()
+        codes = read()
+        spent = (self.scanner.clock() - t0) * 1000.0
+        old = self.scanner.cost_ms_per_mp.get(name)
+        per_mp = spent / max(mp, 1e-3)
+        # a slow moving average: one descheduled run must not disable a rung for long
+        self.scanner.cost_ms_per_mp[name] = per_mp if old is None else 0.8 * old + 0.2 * per_mp
+        self.report.tried.append(name)
+        if codes:
+            self.report.codes = codes
+            self.report.step = name
+            return True
+        return False
+
+
+class Scanner:
+    """Reads QR (and Aztec) codes from frames. Safe to share between threads.
+
+    ``settings`` chooses the strategy and the per-frame budget; ``clock`` (seconds, monotonic)
+    is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: ScannerSettings | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.settings = settings or ScannerSettings()
+        self.clock = clock
+        self.budget_ms = self.settings.budget_ms
+        self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
+        self._duty = DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
+
+    def scan(self, frame: np.ndarray) -> list[Code]:
+        """Every code in ``frame``; an empty list when none can be read or it is no image."""
+        return self.scan_detailed(frame).codes
+
+    def scan_detailed(self, frame: np.ndarray) -> ScanReport:
+        """Like :meth:`scan`, with which rung read the codes and how long it took."""
+        report = ScanReport()
+        run = _Run(self, report)
+        grey = as_grey(frame)
+        if grey is not None:
+            try:
+                if self.settings.strategy == "zxing":
+                    run.attempt("zxing", grey.size / 1e6, lambda: self._zxing(grey), always=True)
+                elif self.settings.strategy == "pyzbar":
+                    run.attempt(
+                        "pyzbar", grey.size / 1e6, lambda: engines.pyzbar(grey), always=True
+                    )
+                else:
+                    self._multi(grey, run)
+            except (cv2.error, MemoryError, ValueError, RuntimeError) as exc:
+                # a frame that breaks an engine is a frame without codes, not a dead gate
+                log.warning("scan failed on a %s frame: %s", frame.shape, exc)
+        report.ms = run.elapsed_ms()
+        return report
+
+    def _zxing(self, grey: np.ndarray) -> list[Code]:
+        """zxing-cpp alone on ``grey`` shrunk to ``max_megapixels``."""
+        small, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+        return st.to_frame(engines.zxing(small, self.settings.aztec), f)
+
+    def _multi(self, grey: np.ndarray, run: _Run) -> None:
+        located: list[st.Region] = []
+        quads: list[engines.Quad] = []  # corners of symbols located but not decoded
+        aztec = self.settings.aztec
+        # whole-frame rungs work on at most max_megapixels; crops come from full resolution
+        work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+        mp = work.size / 1e6
+
+        def first() -> list[Code]:
+            codes, found = engines.zxing_detailed(work, aztec)
+            quads.extend(q for q in _scaled(found, f) if len(q) == 4)
+            located.extend(st.Region.around(q) for q in quads)
+            return st.to_frame(codes, f)
+
+        if run.attempt("zxing", mp, first, always=True):
+            return
+        if not self._duty.allow(self.clock()):
+            run.report.deferred = True  # an empty scene must not eat the CPU frame after frame
+            return
+        t0 = self.clock()
+        try:
+            self._fallbacks(grey, work, f, quads, located, run)
+        finally:
+            self._duty.spend((self.clock() - t0) * 1000.0)
+
+    def _fallbacks(
+        self,
+        grey: np.ndarray,
+        work: np.ndarray,
+        f: float,
+        quads: list[engines.Quad],
+        located: list[st.Region],
+        run: _Run,
+    ) -> None:
+        """The rungs after the first read; ``work`` is ``grey`` scaled by ``f``."""
+        aztec = self.settings.aztec
+        mp = work.size / 1e6
+        if min(work.shape[:2]) >= 4 * MIN_SIDE and run.attempt(
+            "half-blur/zxing",
+            mp / 4,
+            lambda: st.to_frame(engines.zxing(st.half_blurred(work), aztec), f / 2),
+        ):
+            return
+        crops: list[tuple[st.Region, float, np.ndarray]] = []
+        if self.settings.max_regions > 0:  # the finder's cost only once the cheap rungs failed
+            crops = self._crops(grey, located)
+        for name, prepare in _CROP_PREPARATIONS:
+            for r, k, c in crops:
+                area = c.size / 1e6
+                if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
+                    return
+        for quad in quads[:2]:
+            if self._unbend(grey, quad, run):
+                return
+        for r, k, c in crops:
+            zbar = self._crop_reader(engines.pyzbar, st.thresholded, c, k, r, (grey, run))
+            if run.attempt("crop-threshold/pyzbar", c.size / 1e6, zbar):
+                return
+        if work.size <= 1_000_000 and run.attempt(
+            "upscale/zxing",
+            4 * mp,
+            # faint codes give the finder nothing to find; enlarging the whole frame still
+            # lets zxing-cpp's local binarizer separate modules the noise had merged
+            lambda: st.to_frame(
+                engines.zxing(
+                    cv2.resize(work, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), aztec
+                ),
+                2 * f,
+            ),
+        ):
+            return
+        if run.attempt(
+            "sharpen/zxing", mp, lambda: st.to_frame(engines.zxing(st.sharpened(work), aztec), f)
+        ):
+            return
+        # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
+        zsmall, zf = st.shrink(grey, 1_000_000)
+        run.attempt(
+            "threshold/pyzbar",
+            zsmall.size / 1e6,
+            lambda: self._checked(
+                st.to_frame(engines.pyzbar(st.thresholded(zsmall)), zf), grey, run
+            ),
+        )
+
+    def _unbend(self, grey: np.ndarray, quad: engines.Quad, run: _Run) -> bool:
+        """Read a symbol zxing-cpp located but could not decode as if it were on a bent card:
+        rectify its quad, then undo a parabolic bend each way along each axis."""
+        rect: list[tuple[np.ndarray, np.ndarray]] = []
+        mp = st.RECT_SIDE**2 / 1e6
+        for sag, axis in _BENDS:
+
+            def read(sag: float = sag, axis: int = axis) -> list[Code]:
+                if not rect:
+                    rect.append(st.rectified(grey, quad))
+                img, back = rect[0]
+                return st.through(
+                    engines.zxing(st.unbent(img, sag, axis), self.settings.aztec), back
+                )
+
+            if run.attempt("unbend/zxing", mp, read):
+                return True
+        return False
+
+    def _crops(
+        self, grey: np.ndarray, located: list[st.Region]
+    ) -> list[tuple[st.Region, float, np.ndarray]]:
+        """Candidate regions (located by zxing-cpp, then found by the edge finder) as crops:
+        (region, enlargement, enlarged pixels)."""
+        h, w = grey.shape[:2]
+        small, f = st.shrink(grey, 1_000_000)
+        found = [
+            st.Region(int(r.x0 / f), int(r.y0 / f), int(r.x1 / f), int(r.y1 / f))
+            for r in st.find_candidates(small, self.settings.max_regions)
+        ]
+        regions = st.merge_regions(
+            [r.grown(0.2, w, h) for r in located + found], self.settings.max_regions
+        )
+        crops = []
+        for r in regions:
+            k = st.upscale_factor(r)
+            crops.append((r, k, st.crop(grey, r, k)))
+        return crops
+
+    def _crop_reader(
+        self,
+        engine: Callable[..., list[Code]],
+        prepare: Callable[[np.ndarray], np.ndarray],
+        crop: np.ndarray,
+        k: float,
+        r: st.Region,
+        check: tuple[np.ndarray, _Run] | None = None,
+    ) -> Callable[[], list[Code]]:
+        """A reader of ``prepare(crop)`` (region ``r`` enlarged ``k`` times) giving frame
+        coordinates; with ``check`` = (grey frame, run) its reads are cross-checked."""
+
+        def read() -> list[Code]:
+            img = prepare(crop)
+            raw = engine(img, self.settings.aztec) if engine is engines.zxing else engine(img)
+            codes = st.to_frame(raw, k, r.x0, r.y0)
+            return self._checked(codes, *check) if check is not None else codes
+
+        return read
+
+    def _checked(self, codes: list[Code], grey: np.ndarray, run: _Run) -> list[Code]:
+        """The pyzbar ``codes`` that survive a zxing-cpp cross-check on their regions."""
+        h, w = grey.shape[:2]
+        kept = []
+        for code in codes:
+            region = st.Region.around(code.corners).grown(0.2, w, h)
+            k = st.upscale_factor(region)
+            part = st.crop(grey, region, k)
+            others = {c.text for c in engines.zxing(part, self.settings.aztec)}
+            others |= {c.text for c in engines.zxing(st.sharpened(part), self.settings.aztec)}
+            if others and code.text not in others:
+                log.warning("engines disagree on a code: dropped (misread is worse than none)")
+                run.report.rejected += 1
+            elif others or (code.text.isascii() and code.text.isprintable()):
+                kept.append(code)
+            else:
+                run.report.rejected += 1  # unconfirmed non-ASCII from ZBar: maybe a bad charset
+        return kept
