@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.app.config import Config
-from edge.vision.settings import DEFAULT_MODEL
+from edge.vision.person.settings import DEFAULT_MODEL
 
 INSTALL: dict[tuple[str, str], Any] = {
     ("gate", "id"): "main-gate",

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.app.config import CameraSettings
 from edge.vision.camera.live import CaptureOptions, Frame, LiveCapture
+from edge.vision.camera.settings import CameraSettings
 from edge.vision.camera.sources import FrameSource, SyntheticSource, open_source
 
 log = logging.getLogger(__name__)

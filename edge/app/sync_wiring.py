@@ -80,7 +80,8 @@ def start_sync(gate: GateLike, components: Any = None) -> SyncService | None:
         return None
     holder: list[SyncService] = []
     svc = SyncService(
-        gate.config,
+        gate.config.sync,
+        gate.config.gate.id,
         gate.store,
         gate.events,
         gate_hooks(gate, holder),

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.app.components import Factory, Runtime
+from edge.app.console_context import console_context
 from edge.app.gate import Gate
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class ConsoleComponent:
 def start_console(rt: Runtime) -> ConsoleComponent | None:
     if not rt.config.console.enabled:
         return None
-    from edge.console import ConsoleContext, start_console
+    from edge.console import start_console
 
     gate = rt.gate
 
@@ -205,7 +206,7 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             return jpeg
         return None
 
-    ctx = ConsoleContext.from_gate(gate, health=health, camera_snapshot=camera_snapshot)
+    ctx = console_context(gate, health=health, camera_snapshot=camera_snapshot)
     server = start_console(ctx, rt.config.console)
     return ConsoleComponent(server)
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.vision.settings import DetectorSettings
+from edge.vision.person.settings import DetectorSettings
 
 
 def register(subparsers: Any) -> None:
@@ -115,7 +115,7 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     from edge.vision.person.detector import bench
-    from edge.vision.settings import SHIPPED_MODELS
+    from edge.vision.person.settings import SHIPPED_MODELS
 
     result = bench(
         models=args.model or list(SHIPPED_MODELS),

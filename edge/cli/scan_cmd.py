@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.app.config import ScannerSettings
 from edge.vision.camera.sources import SourceError, read_image
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import ScannerSettings
 
 
 def _scan_one(scanner: Scanner, path: Path) -> dict[str, Any]:

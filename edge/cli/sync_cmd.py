@@ -34,7 +34,7 @@ def open_sync(path: Path | None) -> tuple[Config, Store, SyncService]:
     config = load(path)
     store = Store(config.store.path)
     try:
-        return config, store, SyncService(config, store)
+        return config, store, SyncService(config.sync, config.gate.id, store)
     except (ValueError, OSError) as exc:
         store.close()
         raise UsageError(str(exc)) from None

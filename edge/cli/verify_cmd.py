@@ -77,9 +77,9 @@ def _texts(args: argparse.Namespace) -> list[str]:
 
 
 def _image_texts(path: Path) -> list[str]:
-    from edge.app.config import ScannerSettings
     from edge.vision.camera.sources import SourceError, read_image
     from edge.vision.qr.scanner import Scanner
+    from edge.vision.qr.settings import ScannerSettings
 
     try:
         frame = read_image(path)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.app.config import ConsoleSettings
 from edge.console.auth import LANGS, Accounts, User
 from edge.console.board import Board
 from edge.console.context import ConsoleContext
+from edge.console.settings import ConsoleSettings
 from edge.console.zones import ZoneError, check_zone
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from edge.app.config import ConsoleSettings
 from edge.console.actions import Actions
 from edge.console.auth import Accounts, LoginThrottle, Session, Sessions, csrf_ok
 from edge.console.board import Board
 from edge.console.context import ConsoleContext
 from edge.console.history import backfill
+from edge.console.settings import ConsoleSettings
 
 log = logging.getLogger(__name__)
 

@@ -159,7 +159,7 @@ def merge_console_zones(perimeter: Any, store: Store) -> Any:
     the tuning fields (dwell, filters) of the configured zone it replaces; a zone that fails
     it (e.g. its camera was removed from the config) is skipped, never fatal.
     """
-    from edge.vision.settings import ZoneSettings
+    from edge.vision.perimeter.settings import ZoneSettings
 
     book = ZoneBook(store)
     configured = {z.id: z for z in perimeter.zones}

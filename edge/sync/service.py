@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge.app.config import Config, SyncSettings
 from edge.core.events import EventBus
 from edge.gate.credentials.trust import TrustStore, load_public_key
 from edge.store.sqlite import Record, Store
@@ -34,6 +33,7 @@ from edge.sync.client import (
 from edge.sync.downlink import DownlinkHandler
 from edge.sync.lists_apply import GateHooks, push_to_gate
 from edge.sync.payloads import AckBody
+from edge.sync.settings import SyncSettings
 from edge.sync.signing import Verifier
 
 log = logging.getLogger(__name__)
@@ -76,19 +76,20 @@ def load_central_keys(paths: list[Path]) -> Verifier:
 
 
 class SyncService:
-    """``SyncService(config, store, events, hooks).start()`` … ``.stop()``."""
+    """``SyncService(settings, gate_id, store, events, hooks).start()`` … ``.stop()``."""
 
     def __init__(
         self,
-        config: Config,
+        settings: SyncSettings,
+        gate_id: str,
         store: Store,
         events: EventBus | None = None,
         hooks: GateHooks | None = None,
         base_trust: TrustStore | None = None,
         components: Callable[[], dict[str, str]] | None = None,
     ) -> None:
-        self.s = config.sync
-        self.gate = config.gate.id
+        self.s = settings
+        self.gate = gate_id
         self.store = store
         self.events = events
         self.hooks = hooks or GateHooks()

@@ -28,12 +28,16 @@ DEFAULT_VIDEO = Path(".cache/testdata/vtest.avi")
 def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
     from edge.vision.perimeter.alerts import ListSink
     from edge.vision.perimeter.monitor import PerimeterService
-    from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+    from edge.vision.perimeter.settings import (
+        PerimeterCameraSettings,
+        PerimeterSettings,
+        ZoneSettings,
+    )
 
     settings = PerimeterSettings(
         enabled=True,
         snapshot_dir=snapshots,
-        cameras=[CameraSettings(id=f"cam{i}", source=str(video)) for i in range(cameras)],
+        cameras=[PerimeterCameraSettings(id=f"cam{i}", source=str(video)) for i in range(cameras)],
         zones=[
             ZoneSettings(id=f"z{i}", camera=f"cam{i}", household=f"1-1-{101 + i}")
             for i in range(cameras)
@@ -73,7 +77,7 @@ def bench_door_impact(
     """
     from edge.tools.bench_qr import machine
     from edge.vision.person.detector import Detector
-    from edge.vision.settings import DetectorSettings
+    from edge.vision.person.settings import DetectorSettings
 
     if not video.is_file():
         raise FileNotFoundError(f"{video} not found: run scripts/fetch-test-data.sh")

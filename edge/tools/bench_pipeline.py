@@ -62,9 +62,10 @@ def measure_frames(
     for pooling several runs."""
     from gpiozero.pins.mock import MockFactory
 
-    from edge.app.config import Config, StoreSettings
+    from edge.app.config import Config
     from edge.app.gate import build_gate
     from edge.core.clock import FakeClock
+    from edge.store.settings import StoreSettings
 
     distinct = _frames(texts, width, height)
     frames = [distinct[i % len(distinct)] for i in range(count)]

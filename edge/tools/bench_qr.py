@@ -20,10 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.app.config import ScannerSettings
 from edge.vision.camera.sources import IMAGE_SUFFIXES, SourceError, read_image
 from edge.vision.qr import engines
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import ScannerSettings
 
 # (row name, settings): engines alone, then the chosen strategy at the frame budget and at a
 # budget fit for still photos. Images are independent here, so the live-camera limit on the

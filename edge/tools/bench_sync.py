@@ -17,13 +17,16 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.app.config import Config, GateSettings, StoreSettings, SyncSettings
+from edge.app.config import Config
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
 from edge.gate.credentials.trust import save_keypair
+from edge.gate.settings import GateSettings
+from edge.store.settings import StoreSettings
 from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings
 from edge.sync.service import SyncService
+from edge.sync.settings import SyncSettings
 from edge.tools.loadgen import generate
 from edge.tools.localbroker import PASSWORD, Broker
 
@@ -58,7 +61,7 @@ def run_bench(records: int = 20000, samples: int = 200, live_rate: float = 20.0)
     )  # fmt: skip
     cfg = Config(gate=GateSettings(id=GATE), store=StoreSettings(path=tmp / "g.db"), sync=sync)
     store = Store(cfg.store.path)
-    svc = SyncService(cfg, store)
+    svc = SyncService(cfg.sync, cfg.gate.id, store)
     try:
         receiver.start()
         receiver.ready.wait(10)

@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.app.config import ConsoleSettings
-from edge.console.context import ConsoleContext
+from edge.app.console_context import console_context
 from edge.console.server import ConsoleServer
+from edge.console.settings import ConsoleSettings
 
 if TYPE_CHECKING:
     from edge.app.gate import Gate
@@ -100,7 +100,7 @@ class DemoConsole:
         self.workdir = workdir
         self.saw_alert = False
         gate.events.on(self._watch)
-        ctx = ConsoleContext.from_gate(
+        ctx = console_context(
             gate,
             cameras=lambda: [dict(CAMERA)],
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,

@@ -19,13 +19,14 @@ import base45
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.app.config import Config, StoreSettings
+from edge.app.config import Config
 from edge.app.gate import Gate, Outcome, build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.rules.lists import Household, HouseholdStatus, ListsSnapshot
 from edge.gate.rules.profile import Direction, Role
+from edge.store.settings import StoreSettings
 from edge.tools.render import Look, render_frame
 from edge.vision.camera.sources import SyntheticSource
 

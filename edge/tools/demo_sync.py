@@ -14,9 +14,9 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.app.config import SyncSettings
 from edge.app.sync_wiring import GateLike
 from edge.gate.credentials.trust import save_keypair
+from edge.sync.settings import SyncSettings
 from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker
 
 
@@ -56,7 +56,7 @@ def demo_sync(gate: GateLike, out: TextIO, timeout_s: float = 20.0) -> None:
             enabled=True, port=broker.tls, username=gate_id, password_file=folder / "gate.pw",
             tls=True, ca_file=broker.ca(), central_keys=[folder / "central.pub"],
         )  # fmt: skip
-        svc = SyncService(gate.config.model_copy(update={"sync": sync}), gate.store)
+        svc = SyncService(sync, gate.config.gate.id, gate.store)
         started = time.monotonic()
         svc.start()
         while gate.store.outbox_depth() and time.monotonic() - started < timeout_s:

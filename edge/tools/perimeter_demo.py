@@ -20,7 +20,7 @@ import numpy.typing as npt
 from edge.vision.geometry import Detection
 from edge.vision.perimeter.alerts import Alert, AlertSink, ListSink, SnapshotStore
 from edge.vision.perimeter.monitor import CameraPipeline
-from edge.vision.settings import CameraSettings, ZoneSettings
+from edge.vision.perimeter.settings import PerimeterCameraSettings, ZoneSettings
 
 Frame = npt.NDArray[np.uint8]
 
@@ -95,7 +95,7 @@ def walking_frames(
         yield np.asarray(frame, dtype=np.uint8)
 
 
-DEMO_CAMERA = CameraSettings(id="corridor-3-2", source="demo", motion_threshold=0.002)
+DEMO_CAMERA = PerimeterCameraSettings(id="corridor-3-2", source="demo", motion_threshold=0.002)
 DEMO_ZONE = ZoneSettings(
     id="door-3-2-501",
     camera="corridor-3-2",

@@ -21,13 +21,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
-from edge.app.config import StoreSettings
 from edge.app.gate import Gate, Outcome, build_gate
 from edge.core.clock import FakeClock
 from edge.core.events import Event
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.door.thermometer import FakeThermometer
+from edge.store.settings import StoreSettings
 from edge.tools.scenario import Scenario, ScenarioError, Step
 
 DAY = 86_400.0

@@ -17,10 +17,13 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.app.config import Config, ConsoleSettings, StoreSettings
+from edge.app.config import Config
+from edge.app.console_context import console_context
 from edge.app.gate import Gate, build_gate
 from edge.console import ConsoleContext, ConsoleServer
+from edge.console.settings import ConsoleSettings
 from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
+from edge.store.settings import StoreSettings
 from edge.tools.console_demo import CAMERA, corridor, jpeg
 from edge.tools.demo import demo_trust
 
@@ -66,7 +69,7 @@ class Env:
 def make_env(tmp: Path, **settings: Any) -> Iterator[Env]:
     config = Config().model_copy(update={"store": StoreSettings(path=tmp / "gate.sqlite3")})
     gate = build_gate(config, trust=demo_trust(), lists=colour_map(), pin_factory=MockFactory())
-    ctx = ConsoleContext.from_gate(
+    ctx = console_context(
         gate,
         cameras=lambda: [dict(CAMERA)],
         camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from console_rig import Client
 
-from edge.app.config import Config, ConsoleSettings
+from edge.app.config import Config
 from edge.app.gate import Gate
 from edge.cli import main
+from edge.console.settings import ConsoleSettings
 from edge.tools.demo import run_demo
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from console_rig import Client, Env, make_env
 
-from edge.app.config import ConsoleSettings
 from edge.console import ConsoleServer
+from edge.console.settings import ConsoleSettings
 from edge.tools.console_demo import ZONE
 
 

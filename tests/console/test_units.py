@@ -102,11 +102,15 @@ def test_board_merges_alert_phases_and_bounds_memory() -> None:
 
 def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
     from edge.console.zones import ZoneBook, merge_console_zones
-    from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+    from edge.vision.perimeter.settings import (
+        PerimeterCameraSettings,
+        PerimeterSettings,
+        ZoneSettings,
+    )
 
     store = Store(tmp_path / "s.db")
     perimeter = PerimeterSettings(
-        cameras=[CameraSettings(id="cam1")],
+        cameras=[PerimeterCameraSettings(id="cam1")],
         zones=[ZoneSettings(id="z1", camera="cam1", household="3-2-601", dwell_s=7.0)],
     )
     book = ZoneBook(store)
@@ -124,9 +128,11 @@ def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
 def test_health_provider_maps_sync_stats_and_survives_failures(tmp_path: Path) -> None:
     from gpiozero.pins.mock import MockFactory
 
-    from edge.app.config import Config, StoreSettings
+    from edge.app.config import Config
+    from edge.app.console_context import health_provider
     from edge.app.gate import build_gate
-    from edge.console.context import HEALTH_KEYS, health_provider
+    from edge.console.context import HEALTH_KEYS
+    from edge.store.settings import StoreSettings
 
     config = Config().model_copy(update={"store": StoreSettings(path=tmp_path / "g.db")})
     gate = build_gate(config, pin_factory=MockFactory())

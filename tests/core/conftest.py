@@ -10,11 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 from passkit import NOW
 
-from edge.app.config import Config, StoreSettings
+from edge.app.config import Config
 from edge.app.gate import Gate, build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.rules.lists import Household, HouseholdStatus, ListsSnapshot
+from edge.store.settings import StoreSettings
 
 
 @pytest.fixture

@@ -10,14 +10,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory, MockPin
 from passkit import make_body
 
-from edge.app.config import Config, DoorSettings, StoreSettings
+from edge.app.config import Config
 from edge.app.gate import Gate, build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.door.settings import DoorSettings
 from edge.gate.reasons import Reason
 from edge.gate.rules.lists import ListsSnapshot
 from edge.gate.rules.profile import Direction
+from edge.store.settings import StoreSettings
 from edge.tools.render import Look, render_frame
 
 

@@ -18,7 +18,8 @@ CHILD = textwrap.dedent(
     from gpiozero.pins.mock import MockFactory
     from edge.app.gate import build_gate
     from edge.core.clock import FakeClock
-    from edge.app.config import Config, StoreSettings
+    from edge.app.config import Config
+    from edge.store.settings import StoreSettings
     from edge.gate.credentials import passes
     from edge.gate.rules.profile import Role
     from edge.gate.credentials.trust import TrustStore

@@ -8,13 +8,14 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory
 
 from edge.app.components import Runtime
-from edge.app.config import Config, StoreSettings
+from edge.app.config import Config
 from edge.app.gate import build_gate
 from edge.app.metrics import GateMetrics
 from edge.app.wiring import AlertRecorder, PerimeterComponent, start_perimeter
 from edge.console.zones import ZoneBook
+from edge.store.settings import StoreSettings
 from edge.vision.perimeter.alerts import Alert, AlertKind, AlertPhase
-from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
+from edge.vision.perimeter.settings import PerimeterCameraSettings, PerimeterSettings, ZoneSettings
 
 SQUARE = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
 
@@ -23,7 +24,7 @@ def _config(tmp_path: Path) -> Config:
     perimeter = PerimeterSettings(
         enabled=True,
         snapshot_dir=tmp_path / "snaps",
-        cameras=[CameraSettings(id="cam1", source=str(tmp_path / "no-such-video.avi"))],
+        cameras=[PerimeterCameraSettings(id="cam1", source=str(tmp_path / "no-such-video.avi"))],
         zones=[ZoneSettings(id="door-601", camera="cam1", household="3-2-601", polygon=SQUARE)],
     )
     return Config(store=StoreSettings(path=tmp_path / "g.sqlite3"), perimeter=perimeter)
@@ -100,8 +101,8 @@ def test_console_shows_the_perimeter_cameras_newest_frame(tmp_path: Path) -> Non
     import cv2
     import numpy as np
 
-    from edge.app.config import ConsoleSettings
     from edge.app.wiring import ConsoleComponent, start_console
+    from edge.console.settings import ConsoleSettings
 
     video = tmp_path / "cam.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
@@ -109,7 +110,7 @@ def test_console_shows_the_perimeter_cameras_newest_frame(tmp_path: Path) -> Non
         writer.write(np.full((240, 320, 3), 40 + 5 * i, np.uint8))
     writer.release()
     config = _config(tmp_path)
-    cams = [CameraSettings(id="cam1", source=str(video))]
+    cams = [PerimeterCameraSettings(id="cam1", source=str(video))]
     config = config.model_copy(
         update={
             "perimeter": config.perimeter.model_copy(update={"cameras": cams}),

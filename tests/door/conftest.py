@@ -10,10 +10,10 @@ import pytest
 from door_rig import ALL_PINS, Rig
 from gpiozero.pins.mock import MockFactory
 
-from edge.app.config import DoorSettings
 from edge.core.clock import FakeClock
 from edge.gate.door.controller import Door
 from edge.gate.door.policy import DoorPolicy
+from edge.gate.door.settings import DoorSettings
 
 
 @pytest.fixture

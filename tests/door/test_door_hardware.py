@@ -10,11 +10,11 @@ import pytest
 from door_rig import BUZZER, GREEN, RED, RELAY, Rig
 from gpiozero.pins.mock import MockFactory
 
-from edge.app.config import DoorSettings
 from edge.core.clock import FakeClock
 from edge.gate.door.controller import Door
 from edge.gate.door.io import _safe_at_exit
 from edge.gate.door.policy import DoorPolicy, DoorRulesSettings
+from edge.gate.door.settings import DoorSettings
 
 # (lock type, active_high) → pin level that *locks* the door
 LOCKED_LEVEL = {

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 from healthkit import DOB, HOUR, NAME, OID_TEST, ec_key, hc1, kid_of, make_cert, pcr
 
-from edge.app.config import Config, GateSettings, StoreSettings
+from edge.app.config import Config
 from edge.app.gate import Gate, build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials import passes
@@ -22,6 +22,8 @@ from edge.gate.credentials.trust import TrustStore
 from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
 from edge.gate.rules.profile import Mode, Role, Rules
+from edge.gate.settings import GateSettings
+from edge.store.settings import StoreSettings
 
 START = 1_767_225_600.0 + 0.5 * HOUR  # shortly after healthkit's NOW (2026-01-01)
 SAMPLE = "2025-12-31T20:00:00Z"  # 4.5 h before START

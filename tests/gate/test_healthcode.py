@@ -214,8 +214,8 @@ def test_https_with_a_provisioned_ca(tmp_path: Any) -> None:
 
 
 def test_client_from_the_config_section(base: str, tmp_path: Any) -> None:
-    from edge.app.config import HealthOnlineSettings
     from edge.gate.credentials.regional import client_from_settings
+    from edge.gate.credentials.settings import HealthOnlineSettings
 
     assert client_from_settings(HealthOnlineSettings(), "g") is None
     token = tmp_path / "token"

@@ -11,10 +11,12 @@ from typing import Any
 
 from svckit import EDGE_GATE
 
-from edge.app.config import Config, StoreSettings
+from edge.app.config import Config
 from edge.app.doctor import check_model, check_store
+from edge.store.settings import StoreSettings
 from edge.store.sqlite import MIGRATIONS
-from edge.vision.settings import DetectorSettings, PerimeterSettings
+from edge.vision.perimeter.settings import PerimeterSettings
+from edge.vision.person.settings import DetectorSettings
 
 
 def doctor(cwd: Path, config: Path | None) -> tuple[int, dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.app.config import Config, SyncSettings
+from edge.app.config import Config
 from edge.app.logsetup import setup_logging, under_systemd
 from edge.app.metrics import GateMetrics, MetricsServer
 from edge.app.notify import Notifier
@@ -23,6 +23,7 @@ from edge.app.secrets import with_credentials
 from edge.core.events import EventBus
 from edge.store.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
 from edge.store.sqlite import MIGRATIONS, Store
+from edge.sync.settings import SyncSettings
 
 DAY = 86_400.0
 NOW = 1_780_000_000.0

@@ -14,9 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from edge.app.config import Config, GateSettings, StoreSettings, SyncSettings
+from edge.app.config import Config
+from edge.gate.settings import GateSettings
+from edge.store.settings import StoreSettings
+from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings
+from edge.sync.service import SyncService
+from edge.sync.settings import SyncSettings
 from edge.tools.localbroker import PASSWORD, Broker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,3 +222,8 @@ class GateProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def service_for(cfg: Config, store: Store, **kw: Any) -> SyncService:
+    """The gate's uplink for ``cfg``, as the app wires it (sync settings and gate id)."""
+    return SyncService(cfg.sync, cfg.gate.id, store, **kw)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import central_link, gate_config, wait_for
+from synckit import central_link, gate_config, service_for, wait_for
 
 from edge.central.db import CentralDB
 from edge.central.publisher import command_message
@@ -19,7 +19,6 @@ from edge.gate.rules.lists import ListsSnapshot
 from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings, MqttLink
 from edge.sync.lists_apply import GateHooks
-from edge.sync.service import SyncService
 from edge.tools.loadgen import generate
 from edge.tools.localbroker import Broker
 
@@ -45,7 +44,7 @@ def test_no_subscriber_puback_0x10_is_retried(
 ) -> None:
     # first test of the module: the fresh broker has no receiver session yet
     generate(store, "gate-k", 50)
-    svc = SyncService(gate_config(broker, central_key[1], "gate-k", tmp_path / "g"), store)
+    svc = service_for(gate_config(broker, central_key[1], "gate-k", tmp_path / "g"), store)
     svc.start()
     try:
         wait_for(lambda: svc.counters["puback_failures"] > 0, 10, "a 0x10 PUBACK")
@@ -64,7 +63,7 @@ def test_live_records_overtake_the_backlog(
     r = start_receiver(broker, central_key, tmp_path / "c.sqlite3")
     generate(store, "gate-l", 1500)
     cfg = gate_config(broker, central_key[1], "gate-l", tmp_path / "g", backlog_rate=500.0)
-    svc = SyncService(cfg, store)
+    svc = service_for(cfg, store)
     svc.start()
     try:
         time.sleep(0.5)
@@ -86,7 +85,7 @@ def test_broker_packet_size_is_respected(
     r = start_receiver(broker, central_key, tmp_path / "c.sqlite3")
     generate(store, "gate-m", 400)
     cfg = gate_config(broker, central_key[1], "gate-m", tmp_path / "g", max_packet_bytes=4096)
-    svc = SyncService(cfg, store)
+    svc = service_for(cfg, store)
     svc.start()
     try:
         rec = svc.add_snapshot(b"\xff\xd8" + b"j" * 9000, time.time(), {"camera": "c1"})
@@ -130,7 +129,7 @@ def test_lists_from_central_folder_reach_gate_and_commands_run_once(
 
     hooks = GateHooks(on_lists=seen.append, on_command=on_command)
     r = start_receiver(broker, central_key, tmp_path / "c.sqlite3", lists=folder)
-    svc = SyncService(
+    svc = service_for(
         gate_config(broker, central_key[1], "gate-n", tmp_path / "g"), store, hooks=hooks
     )
     svc.start()
@@ -215,7 +214,7 @@ def test_reinstalled_gate_is_not_mistaken_for_duplicates(
         for n, name in ((5, "old.sqlite3"), (3, "new.sqlite3")):  # the disk was replaced
             store = Store(tmp_path / name)
             generate(store, "gate-h", n)
-            svc = SyncService(gate_config(broker, central_key[1], "gate-h", tmp_path / "g"), store)
+            svc = service_for(gate_config(broker, central_key[1], "gate-h", tmp_path / "g"), store)
             svc.start()
             try:
                 wait_for(lambda s=store: s.outbox_depth() == 0, 15, f"drain of {name}")  # type: ignore[misc]

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import OldBroker, central_link, gate_config, wait_for, write_gate_toml
+from synckit import OldBroker, central_link, gate_config, service_for, wait_for, write_gate_toml
 
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
 from edge.store.sqlite import Store
 from edge.sync.client import backoff_delay
 from edge.sync.payloads import SCHEMA_DIR, SCHEMAS, schema_text
-from edge.sync.service import SyncService
 from edge.tools.localbroker import PASSWORD, Broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +58,7 @@ def test_mqtt_311_session_also_delivers(
     store = Store(tmp_path / "g.sqlite3")
     for i in range(100):
         store.append("access", float(i), {"i": i})
-    svc = SyncService(
+    svc = service_for(
         gate_config(broker, central_key[1], "gate-b", tmp_path / "g", protocol="v311"), store
     )
     svc.start()
@@ -82,7 +81,7 @@ def test_falls_back_to_311_when_the_broker_refuses_5(
     store = Store(tmp_path / "g.sqlite3")
     store.append("access", time.time(), {"old": "broker"})
     cfg = gate_config(broker, central_key[1], "gate-e", tmp_path / "g", "plain", port=old.port)
-    svc = SyncService(cfg, store)
+    svc = service_for(cfg, store)
     svc.start()
     try:
         wait_for(lambda: store.outbox_depth() == 0, 15, "drain via the 3.1.1 fallback")
@@ -177,7 +176,7 @@ def test_central_cli_receives_publishes_lists_and_stops_on_sigterm(
     store = Store(tmp_path / "g.sqlite3")
     for i in range(50):
         store.append("access", time.time(), {"i": i})
-    svc = SyncService(gate_config(broker, central_key[1], "gate-f", tmp_path / "g"), store)
+    svc = service_for(gate_config(broker, central_key[1], "gate-f", tmp_path / "g"), store)
     svc.start()
     try:
         wait_for(lambda: store.list_versions().get("revocations") == 1, 15, "list from CLI")

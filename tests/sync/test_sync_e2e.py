@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import gate_config, wait_for
+from synckit import gate_config, service_for, wait_for
 
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
 from edge.store.sqlite import Store
-from edge.sync.service import SyncService
 from edge.tools.localbroker import Broker
 
 
@@ -31,7 +30,7 @@ def test_records_reach_central_and_are_acked(
     store = Store(tmp_path / "gate.sqlite3")
     for i in range(300):
         store.append("alert" if i % 50 == 0 else "access", time.time(), {"i": i})
-    svc = SyncService(gate_config(broker, central_key[1], gate, tmp_path / "g", mode), store)
+    svc = service_for(gate_config(broker, central_key[1], gate, tmp_path / "g", mode), store)
     svc.start()
     try:
         wait_for(lambda: store.outbox_depth() == 0, 20, "outbox to drain")
@@ -59,7 +58,7 @@ def test_snapshot_blob_travels_raw(
 ) -> None:
     store = Store(tmp_path / "gate.sqlite3")
     cfg = gate_config(broker, central_key[1], "gate-b", tmp_path / "g", heartbeat_s=1.0)
-    svc = SyncService(cfg, store)
+    svc = service_for(cfg, store)
     svc.start()
     jpeg = b"\xff\xd8\xff" + bytes(range(256)) * 40 + b"\xff\xd9"
     try:

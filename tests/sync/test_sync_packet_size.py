@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import central_link, gate_config, wait_for
+from synckit import central_link, gate_config, service_for, wait_for
 
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
 from edge.gate.credentials.trust import save_keypair
 from edge.store.sqlite import Store
-from edge.sync.service import SyncService
 from edge.tools.loadgen import generate
 from edge.tools.localbroker import MOSQUITTO, Broker
 
@@ -33,7 +32,7 @@ def test_broker_maximum_packet_size_from_connack(tmp_path: Path) -> None:
         r.start()
         assert r.ready.wait(10)
         generate(store, "gate-a", 500)
-        svc = SyncService(gate_config(broker, tmp_path / "c.pub", "gate-a", tmp_path / "g"), store)
+        svc = service_for(gate_config(broker, tmp_path / "c.pub", "gate-a", tmp_path / "g"), store)
         svc.start()
         try:
             wait_for(lambda: store.outbox_depth() == 0, 20, "drain under a 6000-byte limit")

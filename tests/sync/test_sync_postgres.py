@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import central_link, gate_config, wait_for
+from synckit import central_link, gate_config, service_for, wait_for
 
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
 from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings
-from edge.sync.service import SyncService
 from edge.tools.loadgen import generate
 from edge.tools.localbroker import Broker
 
@@ -35,7 +34,7 @@ def test_two_receivers_one_postgres_database(
     store = Store(tmp_path / "gate.sqlite3")
     generate(store, "gate-a", 2000, alert_every=100)
     cfg = gate_config(broker, central_key[1], "gate-a", tmp_path / "g", batch_max=50)
-    svc = SyncService(cfg, store)
+    svc = service_for(cfg, store)
     svc.start()
     try:
         wait_for(lambda: store.outbox_depth() == 0, 30, "drain into PostgreSQL")

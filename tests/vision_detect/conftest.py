@@ -18,7 +18,7 @@ import pytest
 from needs import unavailable
 
 from edge.vision.person.detector import Detector
-from edge.vision.settings import DetectorSettings
+from edge.vision.person.settings import DetectorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ import numpy as np
 from needs import unavailable
 
 from edge.vision.person.detector import Detector, normalise_ssd, preprocess_ssd, resolve_model
-from edge.vision.settings import DEFAULT_MODEL
+from edge.vision.person.settings import DEFAULT_MODEL
 
 RUN = """
 import sys, numpy as np, onnxruntime as ort

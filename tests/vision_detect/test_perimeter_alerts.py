@@ -27,8 +27,13 @@ from edge.vision.perimeter.alerts import (
     render_snapshot,
 )
 from edge.vision.perimeter.monitor import CameraPipeline, PerimeterService
+from edge.vision.perimeter.settings import (
+    ExemptWindow,
+    PerimeterCameraSettings,
+    PerimeterSettings,
+    ZoneSettings,
+)
 from edge.vision.person.detector import Detector
-from edge.vision.settings import CameraSettings, ExemptWindow, PerimeterSettings, ZoneSettings
 
 W, H = 640, 480
 HOUSEHOLD = "3-2-501"
@@ -76,7 +81,9 @@ ZONE = ZoneSettings(
     cooldown_s=30.0,
     update_every_s=5.0,
 )
-CAMERA = CameraSettings(id="corridor", source="none", motion_threshold=0.0, covered_after_s=1.0)
+CAMERA = PerimeterCameraSettings(
+    id="corridor", source="none", motion_threshold=0.0, covered_after_s=1.0
+)
 
 
 class Rig:
@@ -306,7 +313,7 @@ def test_service_reports_an_unreachable_camera_and_keeps_running(tmp_path: Path)
     settings = PerimeterSettings(
         enabled=True,
         snapshot_dir=tmp_path,
-        cameras=[CameraSettings(id="gone", source="rtsp://10.255.0.1/x", reconnect_s=0.1)],
+        cameras=[PerimeterCameraSettings(id="gone", source="rtsp://10.255.0.1/x", reconnect_s=0.1)],
     )
     sink = ListSink()
     service = PerimeterService(
@@ -325,7 +332,7 @@ def test_service_reports_an_unreachable_camera_and_keeps_running(tmp_path: Path)
 
 
 def test_service_alerts_when_the_model_is_missing(tmp_path: Path) -> None:
-    from edge.vision.settings import DetectorSettings
+    from edge.vision.person.settings import DetectorSettings
 
     detector = Detector(DetectorSettings(model=tmp_path / "missing.onnx"))
     settings = PerimeterSettings(enabled=True, snapshot_dir=tmp_path)
@@ -355,7 +362,7 @@ def test_service_reads_a_video_file_camera(tmp_path: Path, testdata: Path) -> No
     settings = PerimeterSettings(
         enabled=True,
         snapshot_dir=tmp_path,
-        cameras=[CameraSettings(id="file", source=str(testdata / "vtest.avi"))],
+        cameras=[PerimeterCameraSettings(id="file", source=str(testdata / "vtest.avi"))],
         zones=[ZONE.model_copy(update={"camera": "file"})],
     )
     sink = ListSink()

@@ -21,7 +21,7 @@ from edge.vision.person.detector import (
     file_sha256,
     resolve_model,
 )
-from edge.vision.settings import (
+from edge.vision.person.settings import (
     DEFAULT_MODEL,
     DEFAULT_MODEL_SHA256,
     FP32_MODEL,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge.vision.person.detector import Detector, inspect_signature
+from edge.vision.person.settings import DetectorSettings
 from edge.vision.person.yolo import Letterbox, decode_yolo, layout_of, letterbox
-from edge.vision.settings import DetectorSettings
 
 IDENTITY = Letterbox(scale=1.0, pad_x=0.0, pad_y=0.0, width=640, height=640)
 

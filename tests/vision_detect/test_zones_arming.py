@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from edge.vision.geometry import Detection, polygon_problem
-from edge.vision.perimeter.tracker import IouTracker
-from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed, passes_box_filters
-from edge.vision.settings import (
-    CameraSettings,
+from edge.vision.perimeter.settings import (
     ExemptWindow,
+    PerimeterCameraSettings,
     PerimeterSettings,
     ZoneSettings,
 )
+from edge.vision.perimeter.tracker import IouTracker
+from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed, passes_box_filters
 
 ZONE = ZoneSettings(household="3-2-501", polygon=[(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)])
 
@@ -45,20 +45,22 @@ def test_polygon_problems(points: list[tuple[float, float]], words: str | None) 
 
 def test_masks_are_validated_too() -> None:
     with pytest.raises(ValidationError, match="mask 1"):
-        CameraSettings(masks=[[(0.0, 0.0), (2.0, 0.0), (0.0, 1.0)]])
+        PerimeterCameraSettings(masks=[[(0.0, 0.0), (2.0, 0.0), (0.0, 1.0)]])
 
 
 def test_settings_cross_checks_and_extra_keys() -> None:
     with pytest.raises(ValidationError, match="not among"):
-        PerimeterSettings(cameras=[CameraSettings(id="door")], zones=[ZoneSettings(camera="x")])
+        PerimeterSettings(
+            cameras=[PerimeterCameraSettings(id="door")], zones=[ZoneSettings(camera="x")]
+        )
     with pytest.raises(ValidationError, match="unique"):
-        PerimeterSettings(cameras=[CameraSettings(), CameraSettings()])
+        PerimeterSettings(cameras=[PerimeterCameraSettings(), PerimeterCameraSettings()])
     with pytest.raises(ValidationError, match="building-unit-room"):
         ZoneSettings(household="501")
     with pytest.raises(ValidationError, match="Extra inputs"):
         ZoneSettings.model_validate({"dwel_s": 3})
     with pytest.raises(ValidationError):
-        CameraSettings(fps=0)
+        PerimeterCameraSettings(fps=0)
 
 
 def test_armed_exactly_while_quarantined_or_sealed() -> None:

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.app.config import ScannerSettings
 from edge.tools.render import qr_image
 from edge.vision.camera.sources import SourceError, read_image
 from edge.vision.qr.codes import Code
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import ScannerSettings
 
 BAD_FRAMES: dict[str, np.ndarray] = {
     "empty": np.zeros((0, 0, 3), np.uint8),

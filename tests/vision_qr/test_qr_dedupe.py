@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edge.app.config import ScannerSettings
 from edge.vision.qr.codes import Code
 from edge.vision.qr.dedupe import Deduper
+from edge.vision.qr.settings import ScannerSettings
 
 A = Code("CP1:AAA", "QRCode", ((0, 0), (10, 0), (10, 10), (0, 10)))
 B = Code("CP1:BBB", "QRCode", ((20, 0), (30, 0), (30, 10), (20, 10)))

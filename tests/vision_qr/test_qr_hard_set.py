@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from edge.app.config import ScannerSettings
 from edge.tools.hardset import KINDS, Case
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import ScannerSettings
 
 MULTI_MIN = 105  # of 120: the measured 109 minus a margin for library version drift
 ZXING_MAX = 94  # of 120: the measured 90 plus the same margin

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from edge.app.config import ScannerSettings
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import ScannerSettings
 
 
 def _symbol(fmt: zxingcpp.BarcodeFormat, text: str = "HC1:TEST123") -> np.ndarray:

@@ -26,7 +26,7 @@ from edge.gate.door.policy import DoorPolicy
 from edge.gate.rules.profile import Direction
 
 if TYPE_CHECKING:
-    from edge.app.config import DoorSettings
+    from edge.gate.door.settings import DoorSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from gpiozero import LED, Buzzer, DigitalInputDevice, OutputDevice
 
 if TYPE_CHECKING:
-    from edge.app.config import DoorSettings
+    from edge.gate.door.settings import DoorSettings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.vision.settings import CameraSettings
+from edge.vision.perimeter.settings import PerimeterCameraSettings
 
 PROBE = (64, 48)  # px: small grey thumbnail, enough for brightness/contrast/identity tests
 FROZEN_MEAN_DIFF = 0.1  # grey levels: real sensors differ by more even on a still scene
@@ -41,7 +41,7 @@ def thumbnail(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 class CameraHealth:
     """Tracks one camera's frames and says which health conditions hold."""
 
-    def __init__(self, camera: CameraSettings, started: float) -> None:
+    def __init__(self, camera: PerimeterCameraSettings, started: float) -> None:
         self.camera = camera
         self._last_frame_at: float | None = None
         self._started = started  # a camera that never delivers is offline after the timeout

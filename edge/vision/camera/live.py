@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.app.config import CameraSettings
+from edge.vision.camera.settings import CameraSettings
 from edge.vision.camera.sources import FrameSource, SourceError
 
 log = logging.getLogger(__name__)

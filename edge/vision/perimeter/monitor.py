@@ -32,11 +32,11 @@ from edge.vision.perimeter.alerts import (
     SnapshotStore,
     ZoneAlerter,
 )
+from edge.vision.perimeter.settings import PerimeterCameraSettings, PerimeterSettings, ZoneSettings
 from edge.vision.perimeter.tracker import IouTracker
 from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed
 from edge.vision.person.detector import DetectorStatus
 from edge.vision.person.tiles import detect_tiled
-from edge.vision.settings import CameraSettings, PerimeterSettings, ZoneSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class CameraPipeline:
 
     def __init__(
         self,
-        camera: CameraSettings,
+        camera: PerimeterCameraSettings,
         zones: Sequence[ZoneSettings],
         detect: DetectFn,
         sink: AlertSink,

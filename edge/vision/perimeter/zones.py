@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from edge.vision.geometry import Box, bottom_centre, point_in_polygon
+from edge.vision.perimeter.settings import ExemptWindow, ZoneSettings
 from edge.vision.perimeter.tracker import Track
-from edge.vision.settings import ExemptWindow, ZoneSettings
 
 #: Household statuses (as in the synced lists) under which an ``arm = "auto"`` zone is armed.
 ARMING_STATUSES = frozenset({"home_quarantine", "sealed"})

@@ -39,8 +39,8 @@ import onnxruntime as ort
 
 from edge.vision.geometry import Detection
 from edge.vision.person.nms import greedy_nms
+from edge.vision.person.settings import SHIPPED_MODELS, DetectorSettings
 from edge.vision.person.yolo import Layout, decode_yolo, layout_of, letterbox
-from edge.vision.settings import SHIPPED_MODELS, DetectorSettings
 
 log = logging.getLogger(__name__)
 

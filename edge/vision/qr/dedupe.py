@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edge.app.config import ScannerSettings
 from edge.vision.qr.codes import Code
+from edge.vision.qr.settings import ScannerSettings
 
 
 @dataclass

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge.app.config import ScannerSettings
 from edge.vision.qr import engines
 from edge.vision.qr import strategies as st
 from edge.vision.qr.budget import SEED_COST_MS_PER_MP, DutyCycle
 from edge.vision.qr.codes import Code
+from edge.vision.qr.settings import ScannerSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,6 @@
-"""Settings of person detection and perimeter alerts (issue 5).
-
-Mounted by ``edge.app.config`` as ``[detector]`` (:class:`DetectorSettings`) and ``[perimeter]``
-(:class:`PerimeterSettings`, with ``[[perimeter.cameras]]`` and ``[[perimeter.zones]]``).
-Every field has a default so an empty file is valid; coordinates of zones and masks are
-normalised to the frame (0..1, x to the right, y down) so they survive a resolution change.
-"""
+"""Settings of perimeter cameras and zones (``[perimeter]``, ``[[perimeter.cameras]]``,
+``[[perimeter.zones]]``). Coordinates are normalised to the frame (0..1, x right, y down) so
+they survive a resolution change."""
 
 from __future__ import annotations
 
@@ -13,76 +9,18 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from edge.core.settings import Section
 from edge.vision.geometry import polygon_problem
 
-#: The default model, int8 (``models/convert.py quantize``): ~60 % of the fp32 time.
-DEFAULT_MODEL = Path("models/ssdlite_person_300_core_int8.onnx")
-DEFAULT_MODEL_SHA256 = "52a5ccb92f6daceef03017aec80b9d4ed557286ffde76e268f74469252ed3190"
-#: The fp32 core network it was quantised from (``convert.py core``): the TF graph's boxes.
-FP32_MODEL = Path("models/ssdlite_person_300_core.onnx")
-FP32_MODEL_SHA256 = "c2ebf56a116c8d76275ba016f1793859ed78738a037b6ee66ea4378311e5a2a4"
-#: The same network with TF's in-graph pre-processing and NMS (reference, slower).
-NMS_MODEL = Path("models/ssdlite_person_300.onnx")
-NMS_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
-#: Every shipped variant, fastest first (what ``edge-gate bench detect`` times by default).
-SHIPPED_MODELS = (DEFAULT_MODEL, FP32_MODEL, NMS_MODEL)
-
 Point = tuple[float, float]
+
+
 _HOUSEHOLD = re.compile(r"^[^-\s]+-[^-\s]+-[^-\s]+$")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DetectorSettings(_Section):
-    """The on-device person detector."""
-
-    enabled: bool = Field(default=True, description="run person detection at all")
-    model: Path = Field(
-        default=DEFAULT_MODEL,
-        description="ONNX model file; relative paths are tried from the working directory, "
-        "then from the installation root. TF-SSD (with or without in-graph NMS) or YOLOv5/v8",
-    )
-    sha256: str | None = Field(
-        default=DEFAULT_MODEL_SHA256,
-        pattern=r"^([0-9a-f]{64})?$",
-        description="expected sha256 of the model file (hex); empty or null skips the check",
-    )
-    threads: int = Field(
-        default=1, ge=1, le=16, description="onnxruntime intra-op threads (CPU cores) per frame"
-    )
-    min_score: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="minimum detection confidence, 0..1"
-    )
-    nms_iou: float = Field(
-        default=0.45,
-        ge=0.05,
-        le=0.95,
-        description="IoU above which overlapping YOLO boxes are merged by our NMS, 0..1 "
-        "(SSD models keep the IoU they were trained with, 0.6)",
-    )
-    input_size: int = Field(
-        default=300,
-        ge=64,
-        le=1920,
-        description="square input side, pixels, used only when the model's input is dynamic",
-    )
-    person_class: int | None = Field(
-        default=None,
-        ge=0,
-        le=1000,
-        description="class index of 'person'; null = the model family's default "
-        "(1 for TF SSD, 0 for COCO YOLO)",
-    )
-    warmup_runs: int = Field(
-        default=2, ge=0, le=20, description="inferences on a blank frame at start, count"
-    )
-
-
-class ExemptWindow(_Section):
+class ExemptWindow(Section):
     """A weekly window (local time) in which a zone does not alert, e.g. supply delivery."""
 
     days: list[int] = Field(
@@ -111,7 +49,7 @@ def _check_polygon(points: list[Point], what: str) -> list[Point]:
     return points
 
 
-class CameraSettings(_Section):
+class PerimeterCameraSettings(Section):
     """One perimeter camera (in front of quarantined doors, a corridor, a gate)."""
 
     id: str = Field(
@@ -180,7 +118,7 @@ class CameraSettings(_Section):
         return masks
 
 
-class ZoneSettings(_Section):
+class ZoneSettings(Section):
     """A polygon in front of a household's door, armed while the household is isolated."""
 
     id: str = Field(default="zone1", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="unique name")
@@ -253,7 +191,7 @@ class ZoneSettings(_Section):
         return self
 
 
-class PerimeterSettings(_Section):
+class PerimeterSettings(Section):
     """Perimeter cameras and the household zones they watch."""
 
     enabled: bool = Field(default=False, description="run perimeter cameras")
@@ -270,7 +208,7 @@ class PerimeterSettings(_Section):
         description="Linux niceness of the camera threads (0..19): the door's own work wins "
         "the CPU when both want it",
     )
-    cameras: list[CameraSettings] = Field(default=[], description="[[perimeter.cameras]]")
+    cameras: list[PerimeterCameraSettings] = Field(default=[], description="[[perimeter.cameras]]")
     zones: list[ZoneSettings] = Field(default=[], description="[[perimeter.zones]]")
 
     @model_validator(mode="after")

@@ -1,0 +1,49 @@
+"""Settings of the guard console (``[console]``, see docs/console.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from edge.core.settings import Section
+
+
+class ConsoleSettings(Section):
+    """The guard console: a local web page for the booth (see docs/console.md)."""
+
+    enabled: bool = Field(default=False, description="serve the guard console from the gate")
+    bind: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        max_length=64,
+        description="address to listen on; 127.0.0.1 = this machine only, 0.0.0.0 = the LAN",
+    )
+    port: int = Field(default=8470, ge=0, le=65535, description="TCP port; 0 = any free port")
+    session_idle_s: float = Field(
+        default=1800.0, ge=60.0, le=86400.0, description="log out after this long idle, seconds"
+    )
+    session_max_s: float = Field(
+        default=43200.0, ge=300.0, le=604800.0, description="longest session, seconds"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="wrong passwords allowed per window, count"
+    )
+    login_window_s: float = Field(
+        default=300.0, ge=10.0, le=86400.0, description="window for counting failures, seconds"
+    )
+    lockout_s: float = Field(
+        default=300.0, ge=10.0, le=86400.0, description="login refused this long after, seconds"
+    )
+    manual_open_roles: list[Literal["guard", "admin"]] = Field(
+        default=["admin"], description="account roles allowed to open the door by hand"
+    )
+    note_max_chars: int = Field(
+        default=500, ge=10, le=5000, description="longest acknowledgement note or reason"
+    )
+    max_streams: int = Field(
+        default=8, ge=1, le=64, description="live pages open at once (one thread each)"
+    )
+    demo: bool = Field(
+        default=True, description="the demo starts a console with throwaway accounts"
+    )

@@ -1,0 +1,41 @@
+"""Settings of the local store (``[store]``) and of what is kept on disk (``[retention]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from edge.core.settings import Section
+
+
+class StoreSettings(Section):
+    path: Path = Field(
+        default=Path("var/edge-gate.sqlite3"), description="SQLite database file of the gate"
+    )
+
+
+class RetentionSettings(Section):
+    """How long acknowledged records and snapshots stay on the gate's disk."""
+
+    keep_days: float = Field(
+        default=90.0,
+        ge=1.0,
+        le=3650.0,
+        description="records acknowledged by the central platform are purged after this, days",
+    )
+    interval_s: float = Field(
+        default=3600.0, ge=10.0, le=86400.0, description="how often the retention job runs, s"
+    )
+    snapshot_dir: Path | None = Field(
+        default=None, description="folder of alert snapshot images to keep under the caps below"
+    )
+    snapshot_max_mb: float = Field(
+        default=512.0, ge=1.0, le=1_000_000.0, description="cap on the snapshot folder, MB"
+    )
+    min_free_mb: float = Field(
+        default=256.0,
+        ge=0.0,
+        le=1_000_000.0,
+        description="oldest snapshots are deleted while the disk has less free space, MB",
+    )

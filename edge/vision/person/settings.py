@@ -1,0 +1,78 @@
+"""Settings of the on-device person detector (``[detector]``) and the models it ships with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from edge.core.settings import Section
+
+#: The default model, int8 (``models/convert.py quantize``): ~60 % of the fp32 time.
+DEFAULT_MODEL = Path("models/ssdlite_person_300_core_int8.onnx")
+
+
+DEFAULT_MODEL_SHA256 = "52a5ccb92f6daceef03017aec80b9d4ed557286ffde76e268f74469252ed3190"
+
+
+#: The fp32 core network it was quantised from (``convert.py core``): the TF graph's boxes.
+FP32_MODEL = Path("models/ssdlite_person_300_core.onnx")
+
+
+FP32_MODEL_SHA256 = "c2ebf56a116c8d76275ba016f1793859ed78738a037b6ee66ea4378311e5a2a4"
+
+
+#: The same network with TF's in-graph pre-processing and NMS (reference, slower).
+NMS_MODEL = Path("models/ssdlite_person_300.onnx")
+
+
+NMS_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
+
+
+#: Every shipped variant, fastest first (what ``edge-gate bench detect`` times by default).
+SHIPPED_MODELS = (DEFAULT_MODEL, FP32_MODEL, NMS_MODEL)
+
+
+class DetectorSettings(Section):
+    """The on-device person detector."""
+
+    enabled: bool = Field(default=True, description="run person detection at all")
+    model: Path = Field(
+        default=DEFAULT_MODEL,
+        description="ONNX model file; relative paths are tried from the working directory, "
+        "then from the installation root. TF-SSD (with or without in-graph NMS) or YOLOv5/v8",
+    )
+    sha256: str | None = Field(
+        default=DEFAULT_MODEL_SHA256,
+        pattern=r"^([0-9a-f]{64})?$",
+        description="expected sha256 of the model file (hex); empty or null skips the check",
+    )
+    threads: int = Field(
+        default=1, ge=1, le=16, description="onnxruntime intra-op threads (CPU cores) per frame"
+    )
+    min_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="minimum detection confidence, 0..1"
+    )
+    nms_iou: float = Field(
+        default=0.45,
+        ge=0.05,
+        le=0.95,
+        description="IoU above which overlapping YOLO boxes are merged by our NMS, 0..1 "
+        "(SSD models keep the IoU they were trained with, 0.6)",
+    )
+    input_size: int = Field(
+        default=300,
+        ge=64,
+        le=1920,
+        description="square input side, pixels, used only when the model's input is dynamic",
+    )
+    person_class: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="class index of 'person'; null = the model family's default "
+        "(1 for TF SSD, 0 for COCO YOLO)",
+    )
+    warmup_runs: int = Field(
+        default=2, ge=0, le=20, description="inferences on a blank frame at start, count"
+    )
