@@ -27,6 +27,7 @@ testdata:
 lint:
 	$(BIN)/ruff check edge tests scripts models
 	$(BIN)/ruff format --check edge tests scripts models
+	$(BIN)/lint-imports  # the architecture's import contracts (pyproject.toml, docs/architecture.md)
 
 typecheck:
 	$(BIN)/mypy --strict edge

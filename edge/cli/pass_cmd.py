@@ -13,7 +13,7 @@ import segno
 from edge.cli import UsageError
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import load_private_key
-from edge.gate.rules.profile import Role
+from edge.gate.credentials.verified import Role
 
 
 def _instant(text: str) -> int:

@@ -26,13 +26,10 @@ DEFAULT_VIDEO = Path(".cache/testdata/vtest.avi")
 
 
 def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
+    from edge.vision.camera.settings import PerimeterCameraSettings
     from edge.vision.perimeter.alerts import ListSink
     from edge.vision.perimeter.monitor import PerimeterService
-    from edge.vision.perimeter.settings import (
-        PerimeterCameraSettings,
-        PerimeterSettings,
-        ZoneSettings,
-    )
+    from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 
     settings = PerimeterSettings(
         enabled=True,

@@ -60,11 +60,10 @@ def measure_frames(
     """Frame → relay figures of a fresh gate over ``count`` frames of ``width`` × ``height``,
     cycling over one rendered frame per text. ``keep`` adds every latency (``latencies_ms``),
     for pooling several runs."""
-    from gpiozero.pins.mock import MockFactory
-
     from edge.app.config import Config
     from edge.app.gate import build_gate
     from edge.core.clock import FakeClock
+    from edge.gate.door.pins import make_pin_factory
     from edge.store.settings import StoreSettings
 
     distinct = _frames(texts, width, height)
@@ -73,7 +72,7 @@ def measure_frames(
     # A fresh store per run: earlier runs' records of the same passes must not be replays.
     db = Path(tempfile.mkdtemp(dir=workdir, prefix=f"bench-{width}x{height}-")) / "gate.db"
     config = Config().model_copy(update={"store": StoreSettings(path=db)})
-    gate = build_gate(config, clock=clock, pin_factory=MockFactory(), trust=trust)
+    gate = build_gate(config, clock=clock, pin_factory=make_pin_factory("mock"), trust=trust)
     relay = gate.door.relay
     active_at: list[float] = []
     pin = relay.pin
@@ -119,7 +118,7 @@ def bench_passes(count: int) -> tuple[list[str], Any]:
 
     from edge.gate.credentials import passes
     from edge.gate.credentials.trust import TrustStore
-    from edge.gate.rules.profile import Role
+    from edge.gate.credentials.verified import Role
 
     issuer = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"bench-issuer").digest())
     trust = TrustStore()

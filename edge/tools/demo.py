@@ -24,8 +24,9 @@ from edge.app.gate import Gate, Outcome, build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import Household, HouseholdStatus, ListsSnapshot
-from edge.gate.rules.profile import Direction, Role
+from edge.gate.rules.profile import Direction
 from edge.store.settings import StoreSettings
 from edge.tools.render import Look, render_frame
 from edge.vision.camera.sources import SyntheticSource

@@ -17,10 +17,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.geometry import Detection
 from edge.vision.perimeter.alerts import Alert, AlertSink, ListSink, SnapshotStore
 from edge.vision.perimeter.monitor import CameraPipeline
-from edge.vision.perimeter.settings import PerimeterCameraSettings, ZoneSettings
+from edge.vision.perimeter.settings import ZoneSettings
 
 Frame = npt.NDArray[np.uint8]
 

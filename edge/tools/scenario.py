@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.app.config import Config, ConfigError, parse_config
+from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import ListsSnapshot
-from edge.gate.rules.profile import Direction, Role
+from edge.gate.rules.profile import Direction
 
 # Exactly one of these per step: what happens at ``at`` seconds.
 ACTIONS = (

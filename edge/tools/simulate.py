@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gpiozero.pins.mock import MockFactory
 
 from edge.app.gate import Gate, Outcome, build_gate
 from edge.core.clock import FakeClock
 from edge.core.events import Event
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.door.pins import make_pin_factory
 from edge.gate.door.thermometer import FakeThermometer
 from edge.store.settings import StoreSettings
 from edge.tools.scenario import Scenario, ScenarioError, Step
@@ -69,7 +69,7 @@ class Simulator:
         for k in scenario.keys:
             if k.trusted:
                 trust.add_pass_issuer(scenario_key(k.name).public_key())
-        self.factory = MockFactory()
+        self.factory = make_pin_factory("mock")
         # A thermometer is fitted only when the timeline has temperature readings; until the
         # first one it reads NaN (no valid reading yet), as a real one would.
         self.thermometer: FakeThermometer | None = None

@@ -108,3 +108,11 @@ def polygon_problem(points: Sequence[Sequence[float]]) -> str | None:
     if abs(area2) < 1e-9:
         return "has zero area (all corners on one line)"
     return None
+
+
+def check_polygon(points: list[Point], what: str) -> list[Point]:
+    """``points`` if they form a usable polygon, else ``ValueError`` naming ``what``."""
+    problem = polygon_problem(points)
+    if problem:
+        raise ValueError(f"{what}: {problem}")
+    return points

@@ -102,11 +102,8 @@ def test_board_merges_alert_phases_and_bounds_memory() -> None:
 
 def test_console_zones_merge_into_perimeter_settings(tmp_path: Path) -> None:
     from edge.console.zones import ZoneBook, merge_console_zones
-    from edge.vision.perimeter.settings import (
-        PerimeterCameraSettings,
-        PerimeterSettings,
-        ZoneSettings,
-    )
+    from edge.vision.camera.settings import PerimeterCameraSettings
+    from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 
     store = Store(tmp_path / "s.db")
     perimeter = PerimeterSettings(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge.gate.credentials import passes
-from edge.gate.rules.profile import Role
+from edge.gate.credentials.verified import Role
 
 NOW = 1_780_000_000.0  # 2026-05-28, a fixed instant for every test
 DAY = 86_400

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 from passkit import NOW
 
-from edge.gate.credentials.verified import PassCredential, UnreadableCredential
+from edge.gate.credentials.verified import PassCredential, Role, UnreadableCredential
 from edge.gate.reasons import SENTENCES, Reason, sentence
 from edge.gate.rules.decision import decide
 from edge.gate.rules.lists import ListsSnapshot
-from edge.gate.rules.profile import Direction, Role, Rules
+from edge.gate.rules.profile import Direction, Rules
 
 BASE = PassCredential(
     pass_id="P-1",

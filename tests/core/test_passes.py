@@ -10,8 +10,8 @@ from passkit import DAY, NOW, make_body
 
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verified import Role
 from edge.gate.reasons import Reason
-from edge.gate.rules.profile import Role
 from edge.tools.render import qr_version
 
 

@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     from edge.app.config import Config
     from edge.store.settings import StoreSettings
     from edge.gate.credentials import passes
-    from edge.gate.rules.profile import Role
+    from edge.gate.credentials.verified import Role
     from edge.gate.credentials.trust import TrustStore
 
     key = Ed25519PrivateKey.generate()

@@ -14,8 +14,9 @@ from edge.app.metrics import GateMetrics
 from edge.app.wiring import AlertRecorder, PerimeterComponent, start_perimeter
 from edge.console.zones import ZoneBook
 from edge.store.settings import StoreSettings
+from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.perimeter.alerts import Alert, AlertKind, AlertPhase
-from edge.vision.perimeter.settings import PerimeterCameraSettings, PerimeterSettings, ZoneSettings
+from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 
 SQUARE = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
 

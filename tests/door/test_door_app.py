@@ -11,7 +11,7 @@ from edge.app.config import parse_config
 from edge.app.gate import build_gate
 from edge.core.clock import FakeClock
 from edge.gate.credentials import passes
-from edge.gate.rules.profile import Role
+from edge.gate.credentials.verified import Role
 from edge.store.sqlite import Store
 from edge.tools.demo import demo_lists, demo_trust
 from edge.tools.simulate import scenario_key

@@ -170,7 +170,7 @@ def test_image_and_temperature_steps(tmp_path: Path, capsys: pytest.CaptureFixtu
     import cv2
 
     from edge.gate.credentials import passes
-    from edge.gate.rules.profile import Role
+    from edge.gate.credentials.verified import Role
     from edge.tools.render import render_frame
     from edge.tools.scenario import DEFAULT_START
     from edge.tools.simulate import scenario_key

@@ -19,9 +19,10 @@ from edge.gate.credentials import passes
 from edge.gate.credentials.clock_trust import ClockTrust
 from edge.gate.credentials.dsc import load_dsc_der
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verified import Role
 from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
-from edge.gate.rules.profile import Mode, Role, Rules
+from edge.gate.rules.profile import Mode, Rules
 from edge.gate.settings import GateSettings
 from edge.store.settings import StoreSettings
 

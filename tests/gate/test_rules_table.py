@@ -18,11 +18,11 @@ from edge.gate.credentials.evidence import (
     TestResult,
     TestType,
 )
-from edge.gate.credentials.verified import Credential, PassCredential
+from edge.gate.credentials.verified import Credential, PassCredential, Role
 from edge.gate.reasons import Reason
 from edge.gate.rules.decision import Decision, decide
 from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus, ListsSnapshot
-from edge.gate.rules.profile import Direction, Mode, OfflinePolicy, Role, Rules
+from edge.gate.rules.profile import Direction, Mode, OfflinePolicy, Rules
 
 IN, OUT = Direction.IN, Direction.OUT
 C = ColourClass

@@ -28,10 +28,11 @@ from edge.gate.credentials.dsc import load_dsc_der
 from edge.gate.credentials.evidence import HealthCodeCredential, HealthCodeStatus
 from edge.gate.credentials.jwks import load_jwks
 from edge.gate.credentials.trust import TrustStore
+from edge.gate.credentials.verified import Role
 from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
 from edge.gate.rules.lists import ListsSnapshot
-from edge.gate.rules.profile import Direction, Mode, Role, Rules
+from edge.gate.rules.profile import Direction, Mode, Rules
 from edge.gate.session import Need, ScanSession
 
 ISSUER = Ed25519PrivateKey.generate()

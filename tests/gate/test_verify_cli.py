@@ -29,8 +29,8 @@ from healthkit import (
 from edge.cli import main
 from edge.core.isotime import parse_iso8601
 from edge.gate.credentials import passes
+from edge.gate.credentials.verified import Role
 from edge.gate.reasons import Reason
-from edge.gate.rules.profile import Role
 
 EC_DER = make_cert(ec_key(0))
 RSA_DER = make_cert(rsa_key(0))

@@ -21,8 +21,8 @@ from edge.app.reload import reload_config
 from edge.app.service import Service
 from edge.core.clock import SystemClock
 from edge.gate.credentials import passes
+from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import Household, ListsSnapshot
-from edge.gate.rules.profile import Role
 from edge.tools.render import render_frame
 from edge.vision.camera.sources import FrameSource, SyntheticSource
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.camera.sources import SourceError
 from edge.vision.geometry import Box, Detection
 from edge.vision.perimeter.alerts import (
@@ -27,12 +28,7 @@ from edge.vision.perimeter.alerts import (
     render_snapshot,
 )
 from edge.vision.perimeter.monitor import CameraPipeline, PerimeterService
-from edge.vision.perimeter.settings import (
-    ExemptWindow,
-    PerimeterCameraSettings,
-    PerimeterSettings,
-    ZoneSettings,
-)
+from edge.vision.perimeter.settings import ExemptWindow, PerimeterSettings, ZoneSettings
 from edge.vision.person.detector import Detector
 
 W, H = 640, 480

@@ -7,13 +7,9 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.geometry import Detection, polygon_problem
-from edge.vision.perimeter.settings import (
-    ExemptWindow,
-    PerimeterCameraSettings,
-    PerimeterSettings,
-    ZoneSettings,
-)
+from edge.vision.perimeter.settings import ExemptWindow, PerimeterSettings, ZoneSettings
 from edge.vision.perimeter.tracker import IouTracker
 from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed, passes_box_filters
 

@@ -26,9 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edge.gate.credentials.trust import TrustStore, ed25519_kid
-from edge.gate.credentials.verified import PassCredential, code_hash
+from edge.gate.credentials.verified import PassCredential, Role, code_hash
 from edge.gate.reasons import Reason
-from edge.gate.rules.profile import Role
 
 PREFIX = "CP1:"
 VERSION = 1

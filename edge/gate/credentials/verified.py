@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from edge.gate.credentials.evidence import HealthCodeCredential, HealthCredential
 from edge.gate.reasons import Reason
-from edge.gate.rules.lists import household_key
-from edge.gate.rules.profile import Role
+
+
+class Role(StrEnum):
+    """Who a community pass belongs to (landlords register tenants: 以房管人)."""
+
+    RESIDENT = "resident"
+    TENANT = "tenant"
+    STAFF = "staff"
+    VISITOR = "visitor"
+
+
+def household_key(building: str, unit: str, room: str) -> str:
+    """Canonical key of a household, e.g. ``"3-2-501"``."""
+    return f"{building}-{unit}-{room}"
 
 
 def code_hash(text: str) -> str:

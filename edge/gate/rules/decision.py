@@ -19,7 +19,7 @@ from edge.gate.credentials.evidence import (
     HealthEvidence,
     TestResult,
 )
-from edge.gate.credentials.verified import Credential, PassCredential
+from edge.gate.credentials.verified import Credential, PassCredential, Role
 from edge.gate.reasons import Reason, sentence
 from edge.gate.rules.lists import ColourClass, HouseholdStatus, ListsSnapshot
 from edge.gate.rules.profile import (
@@ -27,7 +27,6 @@ from edge.gate.rules.profile import (
     DEFAULT_COLOUR_OUT,
     Direction,
     Mode,
-    Role,
     Rules,
 )
 

@@ -1,7 +1,8 @@
 """The lists the central platform pushes down, as one immutable snapshot for the decision core.
 
-Households are keyed ``"building-unit-room"`` (see :func:`household_key`). The snapshot is
-loaded from a JSON file now; the sync layer replaces it atomically when a new version arrives.
+Households are keyed ``"building-unit-room"``
+(:func:`~edge.gate.credentials.verified.household_key`). The snapshot is loaded from a JSON
+file now; the sync layer replaces it atomically when a new version arrives.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ class ColourClass(StrEnum):
     BLUE = "blue"
     GREY = "grey"
     BLACK = "black"
-
-
-def household_key(building: str, unit: str, room: str) -> str:
-    """Canonical key of a household, e.g. ``"3-2-501"``."""
-    return f"{building}-{unit}-{room}"
 
 
 class Household(BaseModel):

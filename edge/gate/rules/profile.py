@@ -13,14 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import ColourClass
-
-
-class Role(StrEnum):
-    RESIDENT = "resident"
-    TENANT = "tenant"
-    STAFF = "staff"
-    VISITOR = "visitor"
 
 
 class Direction(StrEnum):

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.vision.perimeter.settings import PerimeterCameraSettings
+from edge.vision.camera.settings import PerimeterCameraSettings
 
 PROBE = (64, 48)  # px: small grey thumbnail, enough for brightness/contrast/identity tests
 FROZEN_MEAN_DIFF = 0.1  # grey levels: real sensors differ by more even on a still scene

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from edge.core.clock import Clock, SystemClock
 from edge.vision.camera.health import CameraHealth, HealthReport, thumbnail
+from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.geometry import Detection, bottom_centre, point_in_polygon
 from edge.vision.perimeter.alerts import (
     Alert,
@@ -32,7 +33,7 @@ from edge.vision.perimeter.alerts import (
     SnapshotStore,
     ZoneAlerter,
 )
-from edge.vision.perimeter.settings import PerimeterCameraSettings, PerimeterSettings, ZoneSettings
+from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 from edge.vision.perimeter.tracker import IouTracker
 from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed
 from edge.vision.person.detector import DetectorStatus

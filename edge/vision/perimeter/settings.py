@@ -12,10 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from edge.core.settings import Section
-from edge.vision.geometry import polygon_problem
-
-Point = tuple[float, float]
-
+from edge.vision.camera.settings import PerimeterCameraSettings
+from edge.vision.geometry import Point, check_polygon
 
 _HOUSEHOLD = re.compile(r"^[^-\s]+-[^-\s]+-[^-\s]+$")
 
@@ -40,82 +38,6 @@ class ExemptWindow(Section):
         if bad or not days:
             raise ValueError(f"days must be 0 (Monday) .. 6 (Sunday), got {days}")
         return days
-
-
-def _check_polygon(points: list[Point], what: str) -> list[Point]:
-    problem = polygon_problem(points)
-    if problem:
-        raise ValueError(f"{what}: {problem}")
-    return points
-
-
-class PerimeterCameraSettings(Section):
-    """One perimeter camera (in front of quarantined doors, a corridor, a gate)."""
-
-    id: str = Field(
-        default="cam1",
-        pattern=r"^[A-Za-z0-9_-]{1,32}$",
-        description="short unique name, used in alerts and zones",
-    )
-    source: str = Field(
-        default="0",
-        min_length=1,
-        description="USB index ('0'), video file path or rtsp:// / http:// URL",
-    )
-    fps: float = Field(
-        default=5.0, gt=0.0, le=30.0, description="person detection rate, frames per second"
-    )
-    motion_threshold: float = Field(
-        default=0.002,
-        ge=0.0,
-        le=1.0,
-        description="fraction of pixels that must change to run detection; 0 = always detect",
-    )
-    tiles: int = Field(
-        default=1,
-        ge=1,
-        le=4,
-        description="1 = detect on the whole frame; N = also on N×N overlapping crops, for "
-        "small/far people (costs N²+1 inferences per frame)",
-    )
-    max_skip_s: float = Field(
-        default=2.0,
-        ge=0.0,
-        le=60.0,
-        description="run detection at least this often even without motion, seconds",
-    )
-    masks: list[list[Point]] = Field(
-        default=[],
-        description="polygons (normalised x,y) where detections are ignored (trees, posters)",
-    )
-    offline_after_s: float = Field(
-        default=10.0, ge=1.0, le=3600.0, description="no frame this long = offline alert, s"
-    )
-    frozen_after_s: float = Field(
-        default=30.0, ge=1.0, le=3600.0, description="identical frames this long = frozen, s"
-    )
-    covered_after_s: float = Field(
-        default=5.0, ge=0.5, le=3600.0, description="dark/featureless this long = covered, s"
-    )
-    covered_brightness: float = Field(
-        default=20.0, ge=0.0, le=255.0, description="mean grey level under which it is 'black'"
-    )
-    covered_contrast: float = Field(
-        default=6.0,
-        ge=0.0,
-        le=128.0,
-        description="grey-level standard deviation under which the view is featureless",
-    )
-    reconnect_s: float = Field(
-        default=5.0, ge=0.1, le=600.0, description="wait between reconnection attempts, s"
-    )
-
-    @field_validator("masks")
-    @classmethod
-    def _masks_valid(cls, masks: list[list[Point]]) -> list[list[Point]]:
-        for i, mask in enumerate(masks):
-            _check_polygon(mask, f"mask {i + 1}")
-        return masks
 
 
 class ZoneSettings(Section):
@@ -180,7 +102,7 @@ class ZoneSettings(Section):
     @field_validator("polygon")
     @classmethod
     def _polygon_valid(cls, polygon: list[Point]) -> list[Point]:
-        return _check_polygon(polygon, "polygon")
+        return check_polygon(polygon, "polygon")
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> ZoneSettings:
