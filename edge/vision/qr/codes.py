@@ -8,7 +8,7 @@ code was read in, clockwise (in image coordinates, y down) from the code's top-l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SYMBOLOGIES = ("QRCode", "Aztec")  # the only ones the scanner reports (credentials use these)
@@ -21,6 +21,9 @@ class Code:
     text: str
     symbology: str
     corners: tuple[tuple[int, int], ...]
+    # the bytes the symbol holds, for payload types that are binary rather than text; left
+    # out of equality so a code is still identified by (symbology, text)
+    raw: bytes | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """``{"text", "symbology", "corners": [[x, y], …]}`` as ``edge-gate scan`` prints it."""

@@ -44,20 +44,29 @@ def zxing_detailed(
     aztec: bool,
     binarizer: str = "local",
     try_harder: bool = True,
+    qr: bool = True,
 ) -> tuple[list[Code], list[Quad]]:
     """Read ``grey`` with zxing-cpp; ``try_harder`` adds its rotated, downscaled, inverted tries.
 
+    ``qr`` and ``aztec`` choose the symbologies: reading Aztec too costs about twice a QR-only
+    read on a camera frame, so the scanner asks for it only when it can be there.
+
     Returns the codes read and the corners of symbols zxing-cpp located but could not decode
     (failed error correction): free candidate regions for the fallbacks. A result that failed
-    error correction is never returned as a code.
+    error correction is never returned as a code. Texts are what the symbol holds
+    (``TextMode.Plain``): the default ``HRI`` mode rewrites control bytes as ``<SOH>`` names
+    and GS1 data as ``(01)`` brackets, and a credential rewritten so no longer verifies.
     """
-    formats = _QR_FORMATS + (_AZTEC_FORMATS if aztec else ())
+    formats = (_QR_FORMATS if qr else ()) + (_AZTEC_FORMATS if aztec else ())
+    if not formats:
+        return [], []
     results = zxingcpp.read_barcodes(
         grey,
         formats=formats,  # type: ignore[arg-type]  # a tuple is the non-deprecated spelling
         try_rotate=try_harder,
         try_downscale=try_harder,
         try_invert=try_harder,
+        text_mode=zxingcpp.TextMode.Plain,
         binarizer=BINARIZERS[binarizer],
         return_errors=True,
     )
@@ -69,7 +78,7 @@ def zxing_detailed(
             for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
         )
         if r.valid and r.error is None and r.text:
-            codes.append(Code(r.text, _symbology(r.format), corners))
+            codes.append(Code(r.text, _symbology(r.format), corners, bytes(r.bytes)))
         else:
             located.append(corners)
     return codes, located
@@ -80,9 +89,10 @@ def zxing(
     aztec: bool,
     binarizer: str = "local",
     try_harder: bool = True,
+    qr: bool = True,
 ) -> list[Code]:
     """The codes zxing-cpp reads in ``grey`` (see :func:`zxing_detailed`)."""
-    return zxing_detailed(grey, aztec, binarizer, try_harder)[0]
+    return zxing_detailed(grey, aztec, binarizer, try_harder, qr)[0]
 
 
 _pyzbar_module: ModuleType | None = None
@@ -127,7 +137,7 @@ def pyzbar(grey: np.ndarray) -> list[Code]:
         if not text:
             continue
         pts = [(int(p.x), int(p.y)) for p in r.polygon]
-        out.append(Code(text, QR, _clockwise_from_top_left(pts)))
+        out.append(Code(text, QR, _clockwise_from_top_left(pts), bytes(r.data)))
     return out
 
 

@@ -14,7 +14,7 @@ Everything here is pure and works on single-channel ``uint8`` images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -123,10 +123,8 @@ def crop(grey: np.ndarray, region: Region, factor: float) -> np.ndarray:
 def to_frame(codes: list[Code], scale: float, dx: int = 0, dy: int = 0) -> list[Code]:
     """Codes read on a scaled (by ``scale``) crop at (``dx``, ``dy``), in frame pixels."""
     return [
-        Code(
-            c.text,
-            c.symbology,
-            tuple((round(x / scale) + dx, round(y / scale) + dy) for x, y in c.corners),
+        replace(
+            c, corners=tuple((round(x / scale) + dx, round(y / scale) + dy) for x, y in c.corners)
         )
         for c in codes
     ]
@@ -207,5 +205,5 @@ def through(codes: list[Code], homography: np.ndarray) -> list[Code]:
     for c in codes:
         pts = np.array(c.corners, np.float64).reshape(-1, 1, 2)
         back = cv2.perspectiveTransform(pts, homography).reshape(-1, 2)
-        out.append(Code(c.text, c.symbology, tuple((round(x), round(y)) for x, y in back)))
+        out.append(replace(c, corners=tuple((round(x), round(y)) for x, y in back)))
     return out
