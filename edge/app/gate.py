@@ -25,14 +25,16 @@ from edge.gate.credentials.verified import PassCredential
 from edge.gate.door.controller import Door
 from edge.gate.door.machine import DoorEvent
 from edge.gate.door.pins import make_pin_factory
-from edge.gate.door.policy import DoorPolicy
+from edge.gate.door.policy import DoorPolicy, DoorReason, DoorVerdict
 from edge.gate.door.thermometer import Thermometer
 from edge.gate.rules.decision import Decision
 from edge.gate.rules.lists import ListsSnapshot, load_lists
 from edge.gate.rules.profile import Direction, Rules
 from edge.gate.session import ScanSession, ScanStep
+from edge.store.settings import WhenNotDurable
 from edge.store.sqlite import Store
 from edge.vision.qr.codes import Code
+from edge.vision.qr.dedupe import Deduper
 from edge.vision.qr.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -77,10 +79,12 @@ class Gate:
         self.clock_trust = clock_trust
         self._session: ScanSession | None = None
         self._session_code: Code | None = None
+        self.deduper = Deduper.from_settings(config.scanner)
         self.door.listeners.append(self._on_door_event)
 
     def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
-        """Every door event becomes a durable record, then a live event for the guard."""
+        """Every door event becomes a record and a live event for the guard. The store never
+        raises a disk fault (the record waits in memory), so an alarm is never hidden by it."""
         body = {"gate": self.config.gate.id, "event": event.value, **data}
         record = self.store.append("door", ts, body, PRIORITY_DOOR)
         self.events.publish("door", ts, seq=record.seq, **body)
@@ -91,10 +95,17 @@ class Gate:
             return True
         return self.clock_trust.status(now, self.clock.monotonic()).trusted
 
-    def process_frame(self, frame: np.ndarray) -> list[Outcome]:
-        """Read every code in ``frame`` and act on each."""
+    def process_frame(self, frame: np.ndarray, t: float | None = None) -> list[Outcome]:
+        """Read every code in ``frame`` and act on each one not already acted on.
+
+        The one frame path of the gate — service, demo, simulator and ``bench pipeline`` all
+        come through here: scan, drop codes still held in view (``t``: the frame's monotonic
+        capture time, default now), then decide, record and drive the door per code.
+        """
         self.tick()
-        return [self.process_text(code.text, code) for code in self.scanner.scan(frame)]
+        now = self.clock.monotonic() if t is None else t
+        codes = self.deduper.filter(self.scanner.scan(frame), now)
+        return [self.process_text(code.text, code) for code in codes]
 
     def _open_session(self, text: str, now: float, direction: Direction) -> ScanSession:
         s = self._session
@@ -190,6 +201,10 @@ class Gate:
         decision = session.decide(self.lists, now, temperature_c=self._temperature())
         assert decision is not None  # an ended session is always ready
         door_verdict = self.door.policy.check(decision, direction, now)
+        if decision.allow and not self._may_open_unrecorded(direction):
+            door_verdict = DoorVerdict(
+                False, (DoorReason.RECORDS_NOT_DURABLE, *door_verdict.reasons), door_verdict.flags
+            )
         if not door_verdict.allow and decision.allow:
             decision = Decision(
                 False, decision.reasons, decision.flags, decision.holder, decision.household
@@ -200,10 +215,11 @@ class Gate:
             self.config.gate.id, direction, creds, decision, relay, door_verdict, now
         )
         pass_cred = next((c for c in creds if isinstance(c, PassCredential)), None)
-        with self.store.transaction() as db:
-            record = Store.insert_record(db, "access", now, body, PRIORITY_ACCESS)
-            if decision.allow and pass_cred is not None and pass_cred.step is not None:
-                Store.mark_step_used(db, pass_cred.pass_id, pass_cred.step, now)
+        used = None
+        if decision.allow and pass_cred is not None and pass_cred.step is not None:
+            used = (pass_cred.pass_id, pass_cred.step)
+        # Durable before the door moves; on a disk fault it waits in memory ([store] policy).
+        record = self.store.record("access", now, body, PRIORITY_ACCESS, used_step=used)
         verification = step.verification if step is not None else None
         outcome = Outcome(code, verification, decision, record, relay, door_verdict)
         if decision.allow:
@@ -239,6 +255,16 @@ class Gate:
             record.seq,
         )
         return outcome
+
+    def _may_open_unrecorded(self, direction: Direction) -> bool:
+        """``[store] when_not_durable``: may a pass open the door while records wait in
+        memory? (The exit button and the fire input are never held back by the store.)"""
+        if self.store.durable:
+            return True
+        policy = self.config.store.when_not_durable
+        if policy is WhenNotDurable.OPEN:
+            return True
+        return policy is WhenNotDurable.EXIT_ONLY and direction is Direction.OUT
 
     def tick(self) -> Outcome | None:
         """Run timers: the door's, and a scan session whose window has ended."""
@@ -286,7 +312,7 @@ def build_gate(
         lists = load_lists(config.lists.path) if config.lists.path else ListsSnapshot()
     factory = pin_factory if pin_factory is not None else make_pin_factory()
     door = Door(config.door, clock, factory, DoorPolicy.from_settings(config.door_rules))
-    store = Store(config.store.path)
+    store = Store(config.store.path, pending_max=config.store.pending_max)
     return Gate(
         config,
         clock,

@@ -95,7 +95,6 @@ class Service:
         self._scans = [0, 0]  # allowed, refused since start
         self._store_problem = ""
         # A code held up for two seconds is in ~30 frames: decide once per appearance.
-        self.deduper = Deduper.from_settings(self.config.scanner)
 
     # --- signals -------------------------------------------------------------------------
 
@@ -121,7 +120,6 @@ class Service:
     def start(self) -> None:
         """Load the config and build everything; raises ConfigError on a bad config."""
         self.config = with_credentials(load_config(self.config_path))
-        self.deduper = Deduper.from_settings(self.config.scanner)
         self.notifier.status("starting: config loaded, opening store and door")
         factory = self._pin_factory
         if factory is None:
@@ -245,9 +243,7 @@ class Service:
             if frame is None:
                 continue
             worked = True
-            codes = self.deduper.filter(self.gate.scanner.scan(frame.image), frame.t)
-            for code in codes:
-                self.gate.process_text(code.text, code)
+            for _outcome in self.gate.process_frame(frame.image, frame.t):
                 self.metrics.decision_latency.observe(time.monotonic() - frame.t)
         return worked
 
@@ -335,7 +331,7 @@ class Service:
             if result.config.camera != self.config.camera:
                 self._restart_feeds(result.config)
             if result.config.scanner != self.config.scanner:
-                self.deduper = Deduper.from_settings(result.config.scanner)
+                self.gate.deduper = Deduper.from_settings(result.config.scanner)
             self.config = result.config
         self._evaluate_health()
         # READY=1 ends systemd's "reloading" state whether the new config was taken or not.
