@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
@@ -9,9 +10,29 @@ from pydantic import Field
 from edge.core.settings import Section
 
 
+class WhenNotDurable(StrEnum):
+    """Which doors may open while records cannot be made durable (disk full, read-only…)."""
+
+    OPEN = "open"  # the gate decides as usual; records wait in memory (the default)
+    EXIT_ONLY = "exit_only"  # only exits open: nobody is let in unrecorded
+    LOCKED = "locked"  # no pass opens the door (the exit button and fire input still do)
+
+
 class StoreSettings(Section):
     path: Path = Field(
         default=Path("var/edge-gate.sqlite3"), description="SQLite database file of the gate"
+    )
+    pending_max: int = Field(
+        default=10_000,
+        ge=10,
+        le=1_000_000,
+        description="records kept in memory while the disk refuses writes; beyond this the "
+        "oldest are dropped and counted in a gap record",
+    )
+    when_not_durable: WhenNotDurable = Field(
+        default=WhenNotDurable.OPEN,
+        description="which doors passes may open while records are not durable: open, "
+        "exit_only or locked",
     )
 
 
@@ -38,4 +59,11 @@ class RetentionSettings(Section):
         ge=0.0,
         le=1_000_000.0,
         description="oldest snapshots are deleted while the disk has less free space, MB",
+    )
+    max_db_mb: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1_000_000.0,
+        description="cap on the records kept in the database, MB (0 = no cap): beyond it the "
+        "oldest records go first, unsynced ones last, counted in a gap record with an alert",
     )

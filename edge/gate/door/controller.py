@@ -3,8 +3,15 @@ the hardware (:class:`DoorIO`), its events handed to listeners (the app makes th
 records and live events), and the LEDs and buzzer following along.
 
 Input edges arrive two ways: gpiozero callbacks (immediate, e.g. a fire alarm) and polling in
-:meth:`Door.tick`, which the app's loop calls every frame. Both go through :meth:`Door.poll`
-under one lock, so a transition is never applied twice or half.
+:meth:`Door.tick`. Both go through :meth:`Door.poll` under one lock, so a transition is never
+applied twice or half.
+
+In the service the door runs its own loop (:meth:`Door.start_loop`): a thread that ticks the
+door every few milliseconds and does nothing else — no network, disk or subprocess — so a
+relay pulse keeps its length and the fire input is acted on at once whatever the rest of the
+gate is waiting for. Its events then go to a second thread that calls the listeners (which
+write records), so a slow disk never holds the door's lock. Without the loop (tests, tools)
+listeners are called at once, in the caller's thread.
 
 Order inside a step: lock actions first, then events. Releasing a door in a fire must not wait
 for a disk write; an access grant is different, and the app records it *before* calling
@@ -14,7 +21,9 @@ for a disk write; an access grant is different, and the app records it *before* 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +43,8 @@ log = logging.getLogger(__name__)
 DoorListener = Callable[[DoorEvent, dict[str, Any], float], None]
 # (holder, direction, wall-clock Unix seconds) of a granted passage, for anti-passback
 Passage = tuple[str | None, Direction, float]
+
+LOOP_PERIOD_S = 0.005  # the door loop's longest sleep: input polling and timers, s
 
 
 class Door:
@@ -67,6 +78,17 @@ class Door:
         # setting the idle input levels) never produces a spurious alarm or release.
         self._started = False
         self._passages: list[Passage] = []  # granted, waiting for the door to open
+        # The door's own loop (start_loop): its thread, its wake-up, and its last beat
+        # (monotonic s), which the service turns into watchdog pings.
+        self._loop: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._outbox: queue.SimpleQueue[tuple[DoorEvent, dict[str, Any], float] | None] = (
+            queue.SimpleQueue()
+        )
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.beat = 0.0
         self.io.on_input(self.poll)
 
     # -- what the app uses ---------------------------------------------------------------
@@ -158,10 +180,76 @@ class Door:
             found = [t for t in times if t is not None]
             return min(found) if found else None
 
+    def start_loop(self) -> None:
+        """Run the door on its own thread from now on (idempotent)."""
+        if self._loop is not None:
+            return
+        self._stop.clear()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="door-events", daemon=True)
+        self._dispatcher.start()
+        self._loop = threading.Thread(target=self._run_loop, name="door-loop", daemon=True)
+        self._loop.start()
+
+    @property
+    def looping(self) -> bool:
+        return self._loop is not None and self._loop.is_alive()
+
+    def submit(self, command: Callable[[], None]) -> None:
+        """Run ``command`` (e.g. a central "open") as a message on the door's loop, so no other
+        thread ever drives the door; runs at once when the door has no loop."""
+        if self._loop is None:
+            command()
+            return
+        self._commands.put(command)
+        self._wake.set()
+
+    def _run_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while True:
+                    try:
+                        command = self._commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    command()
+                self.tick()
+            except Exception:  # the loop must outlive any one bad step
+                log.exception("door loop step failed")
+            self.beat = time.monotonic()
+            nxt = self.next_wakeup()
+            delay = LOOP_PERIOD_S
+            if nxt is not None:
+                delay = min(delay, max(0.0, nxt - self.clock.monotonic()))
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def _dispatch(self) -> None:
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            self._notify(*item)
+
+    def _notify(self, event: DoorEvent, data: dict[str, Any], wall: float) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event, data, wall)
+            except Exception:  # a listener must never stop the door
+                log.exception("door listener failed on %s", event.value)
+
     def close(self) -> None:
         """Drive the lock to its declared safe state and release every pin."""
+        self._stop.set()
+        self._wake.set()
+        loop, self._loop = self._loop, None
+        if loop is not None and loop is not threading.current_thread():
+            loop.join(timeout=1.0)
         with self._lock:
             self.io.close()
+        dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher is not None:
+            self._outbox.put(None)  # after the events already queued: they are still recorded
+            dispatcher.join(timeout=5.0)
 
     # -- internals -----------------------------------------------------------------------
     def _exit_press(self, now: float) -> None:
@@ -182,11 +270,11 @@ class Door:
             if isinstance(a, Emit):
                 self._track_passages(a)
                 log.info("door %s %s", a.event.value, a.data or "")
-                for listener in list(self.listeners):
-                    try:
-                        listener(a.event, dict(a.data, state=self.machine.state.value), wall)
-                    except Exception:  # a listener must never stop the door
-                        log.exception("door listener failed on %s", a.event.value)
+                data = dict(a.data, state=self.machine.state.value)
+                if self._dispatcher is not None:
+                    self._outbox.put((a.event, data, wall))  # listeners write: off this thread
+                else:
+                    self._notify(a.event, data, wall)
 
     def _track_passages(self, a: Emit) -> None:
         if a.event is DoorEvent.OPENED:

@@ -27,6 +27,8 @@ class DoorReason(StrEnum):
     OUTSIDE_SCHEDULE = "OUTSIDE_SCHEDULE"
     ANTI_PASSBACK = "ANTI_PASSBACK"
     SIDE_GATE_CLOSED = "SIDE_GATE_CLOSED"
+    # [store] when_not_durable: passes may not open while records cannot be written
+    RECORDS_NOT_DURABLE = "RECORDS_NOT_DURABLE"
 
 
 DOOR_SENTENCES: dict[DoorReason, Sentence] = {
@@ -40,6 +42,10 @@ DOOR_SENTENCES: dict[DoorReason, Sentence] = {
     DoorReason.SIDE_GATE_CLOSED: Sentence(
         "封闭管理：侧门关闭，请走正门",
         "Closed management: side gate shut, please use the main gate",
+    ),
+    DoorReason.RECORDS_NOT_DURABLE: Sentence(
+        "门禁记录暂时无法保存，请联系值班人员",
+        "The gate cannot save records right now, please ask the guard",
     ),
 }
 
