@@ -171,6 +171,39 @@ def _camera_check(name: str, spec: str, width: int, height: int) -> Check:
     )
 
 
+def _uses_picamera2(config: Config) -> bool:
+    perimeter = getattr(config, "perimeter", None)
+    sources = [config.camera.source]
+    if perimeter is not None and perimeter.enabled:
+        sources += [str(pc.source) for pc in perimeter.cameras]
+    return "picamera2" in sources
+
+
+def check_picamera2(config: Config, on_pi: bool | None = None) -> Check:
+    """picamera2 must import in this venv (the camera check then reads its frames).
+
+    It comes from Raspberry Pi OS (python3-picamera2, compiled against the system's numpy);
+    a venv that pulled its own numpy 2.x over the system's 1.x makes it fail to import with
+    "A module that was compiled using NumPy 1.x cannot be run in NumPy 2.x".
+    """
+    needed = _uses_picamera2(config)
+    if not needed and not (on_raspberry_pi() if on_pi is None else on_pi):
+        return Check("picamera2", "skip", "no camera uses picamera2 and this is not a Pi")
+    import numpy as np
+
+    try:
+        import picamera2  # the import itself is the check
+    except Exception as exc:  # ImportError, or numpy's ABI error raised while importing
+        fix = (
+            "sudo apt install python3-picamera2, and keep the system's numpy in the venv: "
+            "rerun scripts/install-pi.sh (it pins numpy and simplejpeg to the system's versions)"
+        )
+        detail = f"cannot import picamera2 (numpy {np.__version__}): {exc}".splitlines()[0]
+        return Check("picamera2", "fail" if needed else "warn", detail, fix)
+    where = Path(picamera2.__file__ or "?").parent
+    return Check("picamera2", "ok", f"imports from {where} (numpy {np.__version__})")
+
+
 def check_cameras(config: Config) -> list[Check]:
     """The entrance camera, then each enabled perimeter camera, must deliver frames."""
     cam = config.camera
@@ -349,7 +382,8 @@ def run_checks(path: Path | None) -> list[Check]:
     """Every check, in the order a technician would fix them."""
     first, config = check_config(path)
     checks = [first]
-    names = ["keys", "clock", "camera gate", "gpio", "model", "broker", "disk", "store"]
+    names = ["keys", "clock", "picamera2", "camera gate", "gpio", "model", "broker", "disk"]
+    names.append("store")
     if config is None:
         # The clock does not depend on the config: worth knowing while fixing the file.
         rest = [Check(n, "skip", "config is invalid") for n in names if n != "clock"]
@@ -357,6 +391,7 @@ def run_checks(path: Path | None) -> list[Check]:
     steps: list[Callable[[], list[Check]]] = [
         lambda: [check_keys(config)],
         lambda: [check_clock()],
+        lambda: [check_picamera2(config)],
         lambda: check_cameras(config),
         lambda: [check_gpio(config)],
         lambda: [check_model(config)],

@@ -16,9 +16,16 @@ import sys
 from collections.abc import Sequence
 
 from edge import __version__
+from edge.core.errors import InputError
+
+#: The ``--config`` help of every verb: the lookup is shared (:mod:`edge.app.config_lookup`).
+CONFIG_HELP = (
+    "TOML config (default: $EDGE_GATE_CONFIG, else /etc/edge-gate/edge-gate.toml if it exists, "
+    "else the embedded defaults)"
+)
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Bad arguments or input: printed as one line, exit status 2."""
 
 
@@ -50,6 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    if hasattr(args, "config"):
+        # One lookup for every verb that reads a config; its first log line names the file.
+        from edge.app.config_lookup import announce, find_config
+
+        choice = find_config(args.config)
+        args.config = choice.path
+        announce(args.verb, choice)
     try:
         return int(handler(args))
     except UsageError as exc:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from edge.app.config import ConfigError, load_config
-from edge.cli import UsageError
+from edge.cli import CONFIG_HELP, UsageError
 
 
 def _config(args: argparse.Namespace) -> object:
@@ -106,7 +106,7 @@ def _user_list(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("console", help="try the guard console on the demo (Ctrl-C to stop)")
     p.add_argument("--demo", action="store_true", help="run the demo and keep the console open")
-    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.add_argument("--workdir", type=Path, default=None, help="keep the demo store here")
     p.add_argument("--port", type=int, default=None, help="TCP port (default from [console])")
     p.set_defaults(handler=_console)
@@ -118,8 +118,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--role", choices=["guard", "admin"], default="guard")
     add.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the pages")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    add.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     add.set_defaults(handler=_user_add)
     ls = verbs.add_parser("list", help="list accounts")
-    ls.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    ls.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     ls.set_defaults(handler=_user_list)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from edge.app.config import ConfigError, load_config
-from edge.cli import UsageError
+from edge.cli import CONFIG_HELP, UsageError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="run the gate on simulated residents (no hardware needed)")
-    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.add_argument("--workdir", type=Path, default=None, help="keep the demo store here")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the output")
     p.add_argument("--serve", action="store_true", help="keep the guard console open until Ctrl-C")

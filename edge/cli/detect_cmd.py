@@ -36,8 +36,9 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(handler=run_detect)
 
+    # The older spelling of `bench detect`: still accepted, no longer listed in --help.
     b = subparsers.add_parser(
-        "bench-detect", help="ms per frame of the person detector per model and thread count"
+        "bench-detect", description="ms per frame of the person detector per model and thread count"
     )
     b.add_argument("--json", action="store_true", help="print the result as one JSON object")
     b.add_argument(

@@ -1,7 +1,8 @@
 """`edge-gate doctor [--config FILE] [--json]`: check the gate is fit to run; exit 0 when it is.
 
-Without ``--config`` the installed ``/etc/edge-gate/edge-gate.toml`` is checked when it exists,
-else the embedded defaults (what ``edge-gate demo`` uses).
+Without ``--config``: ``$EDGE_GATE_CONFIG``, else the installed ``/etc/edge-gate/edge-gate.toml``
+when it exists, else the embedded defaults (the lookup every verb shares,
+:mod:`edge.app.config_lookup`, done before this handler runs).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import logging
 from pathlib import Path
 
-INSTALLED_CONFIG = Path("/etc/edge-gate/edge-gate.toml")
+from edge.cli import CONFIG_HELP
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -21,8 +22,6 @@ def _doctor(args: argparse.Namespace) -> int:
         # The checks' own log lines (mock pins, detector loading) would clutter the table.
         logging.getLogger("edge").setLevel(logging.ERROR)
     path = args.config
-    if path is None and INSTALLED_CONFIG.exists():
-        path = INSTALLED_CONFIG
     checks = run_checks(path)
     if args.json:
         print(
@@ -40,6 +39,6 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="check config, keys, clock, cameras, GPIO, model, broker")
-    p.add_argument("--config", type=Path, default=None, help="TOML config to check")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(handler=_doctor)

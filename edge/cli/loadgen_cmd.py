@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from edge.cli import UsageError
+from edge.cli import CONFIG_HELP, UsageError
 from edge.cli.sync_cmd import open_sync
 
 
@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("loadgen", help="push synthetic records through the outbox and MQTT sync")
-    p.add_argument("--config", type=Path, default=None, help="TOML config with a [sync] table")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.add_argument("--events", type=int, required=True, help="number of records to make")
     p.add_argument("--rate", type=float, default=100.0, help="records/s (0 = as fast as possible)")
     p.add_argument("--alert-every", type=int, default=100, help="one alert per N records (0: none)")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edge.app.config import ConfigError, load_config
 from edge.app.logsetup import setup_logging
+from edge.cli import CONFIG_HELP
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def _safe_door(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run the gate as a service (camera → door, systemd notify)")
-    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.set_defaults(handler=_run)
     s = sub.add_parser("safe-door", help="lock the door relay and exit (used after a stop)")
-    s.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    s.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     s.set_defaults(handler=_safe_door)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.app.config import Config, ConfigError, load_config
-from edge.cli import UsageError
+from edge.cli import CONFIG_HELP, UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time: `edge-gate --help` stays fast
     from edge.store.sqlite import Store
@@ -101,7 +101,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sync", help="run the MQTT uplink to the central platform (alone)")
-    p.add_argument("--config", type=Path, default=None, help="TOML config (default: embedded)")
+    p.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
     p.set_defaults(handler=_run)
     vs = p.add_subparsers(dest="sync_verb", metavar="VERB")
     st = vs.add_parser("status", help="outbox depth, acked seq and list versions (offline)")

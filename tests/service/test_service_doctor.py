@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 from collections.abc import Callable
@@ -23,7 +24,11 @@ def doctor(cwd: Path, config: Path | None) -> tuple[int, dict[str, Any]]:
     args = [str(EDGE_GATE), "doctor", "--json"]
     if config is not None:
         args += ["--config", str(config)]
-    out = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    # An empty $EDGE_GATE_CONFIG: the embedded defaults, never the host's /etc/edge-gate.
+    env = {**os.environ, "EDGE_GATE_CONFIG": ""}
+    out = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=60, check=False, env=env
+    )
     return out.returncode, json.loads(out.stdout)
 
 
