@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from edge.console.settings import ConsoleSettings
+from edge.core.errors import ConfigurationError
 from edge.core.settings import Section
 from edge.gate.credentials.settings import ClockSettings, HealthOnlineSettings, TrustSettings
 from edge.gate.door.policy import DoorRulesSettings
@@ -90,7 +91,7 @@ class Config(Section):
     sync: SyncSettings = SyncSettings()
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """A config file that cannot be used. ``problems`` holds one line per problem."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from edge.central.db import CentralDB
 from edge.central.publisher import ListFolder, ack_message
 from edge.sync import topics
-from edge.sync.client import LinkEvent, LinkSettings, MqttLink
+from edge.sync.client import LinkEvent, LinkSettings, MqttLink, NotConnected
 from edge.sync.payloads import Heartbeat, RecordsBatch, Status
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class Receiver:
                     for topic, payload in self.lists.changed():
                         try:
                             link.publish(topic, payload, retain=True)
-                        except (ConnectionError, ValueError) as exc:
+                        except (NotConnected, ValueError) as exc:
                             log.error("list not published on %s: %s", topic, exc)
                             self.lists.reset()  # try them all again next round
         finally:
@@ -152,7 +152,7 @@ class Receiver:
             topic, payload = ack_message(self.key, gate, contig, resend, epoch)
             try:
                 link.publish(topic, payload)
-            except ConnectionError:
+            except NotConnected:
                 log.warning("ack to %s not sent (disconnected); the gate will resend", gate)
 
     def _records(self, db: CentralDB, gate: str, payload: bytes, now: float) -> None:

@@ -25,6 +25,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from edge.core.errors import ConsoleError
 from edge.store.sqlite import Store
 
 Role = Literal["guard", "admin"]
@@ -108,7 +109,7 @@ class User:
     lang: Lang
 
 
-class AccountError(ValueError):
+class AccountError(ConsoleError, ValueError):
     """An account request that cannot be done; the message is for the person asking."""
 
 

@@ -15,6 +15,7 @@ import re
 import threading
 from typing import Any
 
+from edge.core.errors import ConsoleError
 from edge.store.sqlite import Store
 
 ZONE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS console_zones (
 """
 
 
-class ZoneError(ValueError):
+class ZoneError(ConsoleError, ValueError):
     """A zone that cannot be saved: ``str()`` says why in English, ``zh`` in Chinese."""
 
     def __init__(self, en: str, zh: str) -> None:

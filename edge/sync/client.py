@@ -18,19 +18,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, ConnackCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.core.errors import SyncError
 
 log = logging.getLogger(__name__)
 
-REFUSED_PROTOCOL = (0x84, 0x01)  # v5 "unsupported protocol version" / v3 return code 1
+# Reason codes as paho's own types (they compare equal to their numbers), never bare integers.
+UNSUPPORTED_PROTOCOL = ReasonCode(PacketTypes.CONNACK, "Unsupported protocol version")
+REFUSED_PROTOCOL = (UNSUPPORTED_PROTOCOL, ConnackCode.CONNACK_REFUSED_PROTOCOL_VERSION)
 PACKET_OVERHEAD = 16  # fixed header, length bytes, packet id, properties length; bytes
-NO_MATCHING_SUBSCRIBERS = 0x10
+NO_MATCHING_SUBSCRIBERS = ReasonCode(PacketTypes.PUBACK, "No matching subscribers")
 CONNACK_TIMEOUT_S = 10.0  # give up on a connection that got no CONNACK in this time, s
 
 
-class PacketTooLarge(ValueError):
+class NotConnected(SyncError, ConnectionError):
+    """The link is down, or the client refused the message: publish again once connected."""
+
+
+class PacketTooLarge(SyncError, ValueError):
     """The message would exceed the broker's (or our) maximum packet size."""
 
 
@@ -65,6 +74,7 @@ class LinkEvent:
     kind: Literal["connected", "disconnected", "published", "message"]
     mid: int = 0
     code: int = 0
+    delivered: bool = True  # published: the broker passed it on (no failure, had subscribers)
     topic: str = ""
     payload: bytes = b""
     retain: bool = False
@@ -130,7 +140,10 @@ class MqttLink:
         self._events.append(LinkEvent("connected", code=int(rc.value), extra={"props": props}))
 
     def _on_publish(self, c: Any, u: Any, mid: int, rc: Any, props: Any) -> None:
-        self._events.append(LinkEvent("published", mid=mid, code=int(rc.value)))
+        delivered = not (rc.is_failure or rc == NO_MATCHING_SUBSCRIBERS)
+        self._events.append(
+            LinkEvent("published", mid=mid, code=int(rc.value), delivered=delivered)
+        )
 
     def _on_message(self, c: Any, u: Any, msg: Any) -> None:
         self._events.append(LinkEvent("message", topic=msg.topic, payload=msg.payload))
@@ -233,15 +246,15 @@ class MqttLink:
             self._events.append(LinkEvent("disconnected"))
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int:
-        """Queue one message; returns its mid. Raises PacketTooLarge or ConnectionError."""
+        """Queue one message; returns its mid. Raises PacketTooLarge or NotConnected."""
         if len(payload) + len(topic) + PACKET_OVERHEAD > self.max_packet:
             raise PacketTooLarge(f"{len(payload)} bytes on {topic} > {self.max_packet}")
         if self._client is None or not self.connected:
-            raise ConnectionError("not connected")
+            raise NotConnected("not connected")
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             self._lost(f"publish rc {info.rc}")
-            raise ConnectionError(f"publish failed rc {info.rc}")
+            raise NotConnected(f"publish failed rc {info.rc}")
         return int(info.mid)
 
     def close(self, last_words: tuple[str, bytes] | None = None) -> None:

@@ -24,10 +24,10 @@ from edge.gate.credentials.trust import TrustStore, load_public_key
 from edge.store.sqlite import Record, Store
 from edge.sync import topics
 from edge.sync.client import (
-    NO_MATCHING_SUBSCRIBERS,
     LinkEvent,
     LinkSettings,
     MqttLink,
+    NotConnected,
     PacketTooLarge,
 )
 from edge.sync.downlink import DownlinkHandler
@@ -188,7 +188,7 @@ class SyncService:
     def _on_event(self, ev: LinkEvent) -> None:
         if ev.kind == "published":
             seqs = self._inflight.pop(ev.mid, None)
-            if seqs and (ev.code >= 0x80 or ev.code == NO_MATCHING_SUBSCRIBERS):
+            if seqs and not ev.delivered:
                 # the broker did not pass it on: try again soon, not at once (no busy loop)
                 self.counters["puback_failures"] += 1
                 self.store.mark_sent(
@@ -254,7 +254,7 @@ class SyncService:
                 self._tokens -= len(recs)
             try:
                 self._send(recs)
-            except ConnectionError:
+            except NotConnected:
                 return False
         return True
 
@@ -323,5 +323,5 @@ class SyncService:
         }
         try:
             self.link.publish(topics.up(self.gate, "heartbeat"), json.dumps(beat).encode(), qos=0)
-        except (ConnectionError, PacketTooLarge):
+        except (NotConnected, PacketTooLarge):
             log.debug("heartbeat not sent")

@@ -17,13 +17,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
+from edge.core.errors import SyncError
 from edge.gate.credentials.trust import ed25519_kid
 from edge.sync.payloads import SignedEnvelope
 
 MAX_DOWNLINK_BYTES = 1_048_576  # default cap of one downlink message, bytes
 
 
-class Rejected(ValueError):
+class Rejected(SyncError, ValueError):
     """A downlink message refused; ``reason`` is a short machine word for the record."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.app.config import Config, ConfigError, parse_config
+from edge.core.errors import InputError
 from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import ListsSnapshot
 from edge.gate.rules.profile import Direction
@@ -41,7 +42,7 @@ DAY = 86_400.0
 _ON_OFF = {"on": True, "off": False, True: True, False: False}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError, ValueError):
     """A scenario that cannot be run; the message names the step/line or key."""
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from edge.core.errors import CredentialError
 from edge.gate.reasons import Reason
 
 ES256, ES384, ES512 = -7, -35, -36
@@ -34,7 +35,7 @@ HDR_ALG, HDR_KID = 1, 4
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
-class CoseError(ValueError):
+class CoseError(CredentialError, ValueError):
     """The bytes are not a usable COSE_Sign1; ``reason`` says how."""
 
     def __init__(self, reason: Reason, detail: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import base45
 
+from edge.core.errors import CredentialError
 from edge.gate.credentials import cose
 from edge.gate.credentials.dsc import Dsc
 from edge.gate.credentials.evidence import (
@@ -57,7 +58,7 @@ class Hc1Check:
     issuer: str | None = None
 
 
-class _Refused(Exception):
+class _Refused(CredentialError):
     def __init__(self, reason: Reason) -> None:
         super().__init__(reason.value)
         self.reason = reason

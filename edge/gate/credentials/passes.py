@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.core.errors import CredentialError
 from edge.gate.credentials.trust import TrustStore, ed25519_kid
 from edge.gate.credentials.verified import PassCredential, Role, code_hash
 from edge.gate.reasons import Reason
@@ -86,7 +87,7 @@ class PassBody:
         return cbor2.dumps(m)
 
 
-class PassFormatError(ValueError):
+class PassFormatError(CredentialError, ValueError):
     """The text is a pass but cannot be decoded; ``reason`` says why."""
 
     def __init__(self, reason: Reason, detail: str) -> None:

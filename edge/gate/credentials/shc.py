@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from edge.core.errors import CredentialError
 from edge.gate.credentials.evidence import HealthEvidence
 from edge.gate.credentials.fhir import bundle_evidence
 from edge.gate.credentials.jwks import b64url
@@ -32,7 +33,7 @@ _SINGLE = re.compile(r"^shc:/(\d+)$", re.IGNORECASE)
 _CHUNK = re.compile(r"^shc:/(\d{1,3})/(\d{1,3})/(\d+)$", re.IGNORECASE)
 
 
-class ShcError(ValueError):
+class ShcError(CredentialError, ValueError):
     def __init__(self, reason: Reason, detail: str = "") -> None:
         super().__init__(detail or reason.value)
         self.reason = reason

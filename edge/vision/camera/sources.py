@@ -14,12 +14,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from edge.core.errors import HardwareError
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
-class SourceError(RuntimeError):
+class SourceError(HardwareError, RuntimeError):
     """The source cannot deliver frames (missing device, unreachable URL, unreadable file)."""
 
 
