@@ -12,10 +12,16 @@ from __future__ import annotations
 import threading
 
 # Starting estimates of each rung's cost, ms per megapixel of its input, measured on a 2-core
-# Xeon (2026-11-22) on frames without a readable code (the slow case); the scanner then
-# learns the real figures of its machine as it runs.
+# Xeon (2026-11-22; the QR-only first read and the exposure rungs 2026-12-06, shared machine)
+# on frames without a readable code (the slow case); the scanner then learns the real
+# figures of its machine as it runs. The first read also sizes itself with its figure: a
+# 12-MP photo is read at full resolution only when that fits the budget.
 SEED_COST_MS_PER_MP = {
-    "zxing": 30.0,
+    "zxing": 14.0,
+    "aztec/zxing": 14.0,
+    "gamma-dark/zxing": 25.0,
+    "gamma-bright/zxing": 25.0,
+    "clahe/zxing": 30.0,
     "half-blur/zxing": 25.0,
     "crop/zxing": 15.0,
     "crop-sharpen/zxing": 20.0,

@@ -1,26 +1,38 @@
 """Find and read every credential code in a camera frame, within a time budget.
 
-The ``multi`` strategy is a ladder, cheapest rung first, that stops at the first rung reading
-anything:
+The ``multi`` strategy is a ladder, cheapest rung first:
 
-1. zxing-cpp on the grey frame (downscaled first when above ``max_megapixels``) — ~3 ms at
-   720p, and it reads most codes;
-2. zxing-cpp on a half-size, lightly blurred copy — melts moiré and noise, ~1 ms;
-3. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from a
-   cheap edge-density finder), enlarged so modules span several pixels, read by zxing-cpp
-   plain, sharpened and contrast-equalised; a located symbol rectified and un-bent (a card
-   bent in the hand); then pyzbar on an adaptive threshold of each crop;
-4. the whole frame enlarged 2× (faint codes), sharpened (zxing-cpp), then adaptive-thresholded
+1. zxing-cpp, QR only, on the grey frame at full resolution — exactly what zxing-cpp alone
+   reads, at its cost (~3 ms at 720p). Only when a full-resolution read would not fit in the
+   budget (a 12-MP photo on the door path) is the frame shrunk to the size that fits;
+2. Aztec, only when it can be present (``aztec``) and QR found nothing: reading both
+   together costs ~2.5× a QR-only read on every frame;
+3. zxing-cpp on a half-size, lightly blurred copy — melts moiré and noise;
+4. exposure: the frame's contrast stretched and put through a gamma ladder (dark and bright),
+   then contrast-equalised tile by tile — zxing-cpp's local binarizer ignores blocks of
+   little contrast, which is what an under- or over-exposed code is;
+5. crops of candidate regions (symbols zxing-cpp located but could not decode, and boxes from
+   a cheap edge-density finder), enlarged, read plain, sharpened and equalised; a located
+   symbol rectified and un-bent (a card bent in the hand); then pyzbar on an adaptive
+   threshold of each crop;
+6. the whole frame enlarged 2× (faint codes), sharpened (zxing-cpp), then adaptive-thresholded
    (pyzbar).
+
+Later rungs only *add* codes: a read whose place overlaps a code already found is dropped when
+its text differs (a rescaled or warped variant that disagrees is a misread in waiting) and
+ignored when it agrees; an earlier result is never replaced. On a small frame the ladder stops
+at the first rung that read anything; on a large image (photos, several codes) it goes on with
+the symbols located but not yet decoded while the budget lasts.
 
 The first read always runs; every later rung starts only if its expected cost (seeded from
 measurements, then learnt while running, per megapixel) fits in what is left of ``budget_ms``,
 so a hopeless frame costs about the budget.
 
-A misread is worse than no read. zxing-cpp results passed Reed-Solomon correction. A pyzbar
-result is cross-checked with zxing-cpp on its region: a different text there drops it, and
-without a confirming read only printable ASCII (every credential format here) is accepted,
-because ZBar's charset guessing is its known source of wrong reads.
+A misread is worse than no read. zxing-cpp results passed Reed-Solomon correction, and texts
+are what the symbol holds (no human-readable rewriting). A pyzbar result is cross-checked with
+zxing-cpp on its region: a different text there drops it, and without a confirming read only
+printable ASCII (every credential format here) is accepted, because ZBar's charset guessing is
+its known source of wrong reads.
 """
 
 from __future__ import annotations
@@ -49,6 +61,17 @@ _CROP_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] =
     ("crop-clahe/zxing", st.equalised),
 )
 
+
+# exposure: zxing-cpp's local binarizer treats a block of less than ~24 grey levels of
+# contrast as flat, which is what an under- or over-exposed code is; stretched and put through
+# a gamma curve each way, then equalised tile by tile (uneven light), its modules separate again
+_EXPOSURE_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("gamma-dark/zxing", lambda c: st.gamma(c, 0.5)),
+    ("gamma-bright/zxing", lambda c: st.gamma(c, 2.0)),
+    ("clahe/zxing", st.equalised),
+)
+
+MIN_FIRST_MP = 0.5  # the first read never shrinks a frame below this, megapixels
 
 # (sag, axis) tried on a located symbol: a bend of 5 % of its side, either way, either axis
 _BENDS = ((0.05, 0), (-0.05, 0), (0.05, 1), (-0.05, 1))
@@ -89,17 +112,54 @@ def as_grey(frame: object) -> np.ndarray | None:
     return np.ascontiguousarray(to_grey(frame))
 
 
+LARGE_MP = 2.0  # above this an image (a photo) may hold codes the first read did not find
+SAME_PLACE = 0.3  # overlap of two reads' boxes (of the smaller) that makes them one symbol
+
+
 @dataclass
 class ScanReport:
     """What one scan did: the codes, the rung that read them, the rungs tried, time in ms."""
 
     codes: list[Code] = field(default_factory=list)
-    step: str | None = None  # name of the rung that read the codes
+    step: str | None = None  # name of the first rung that read codes
     tried: list[str] = field(default_factory=list)
     ms: float = 0.0
     out_of_budget: bool = False  # rungs were skipped because the budget ran out
     deferred: bool = False  # fallbacks skipped: they used their share of time (fallback_duty)
-    rejected: int = 0  # reads dropped by the cross-check
+    rejected: int = 0  # reads dropped by the cross-check or for disagreeing with another read
+    steps: list[str] = field(default_factory=list)  # every rung that added codes, in order
+
+
+def _box(code: Code) -> st.Region | None:
+    return st.Region.around(code.corners) if code.corners else None
+
+
+def _same_place(a: Code, b: Code) -> bool:
+    """Whether two reads are of one symbol: their boxes overlap (without corners: never)."""
+    ra, rb = _box(a), _box(b)
+    return ra is not None and rb is not None and ra.overlap(rb) >= SAME_PLACE
+
+
+def merge(found: list[Code], new: list[Code]) -> tuple[list[Code], int]:
+    """The reads of ``new`` that add to ``found``, and how many were dropped as misreads.
+
+    A read in the place of a code already found adds nothing when it agrees and is dropped
+    when it does not: an earlier result is never replaced. Two reads of ``new`` in one place
+    with different texts are both dropped: one of them is wrong and nothing says which.
+    """
+    added: list[Code] = []
+    dropped = 0
+    for c in new:
+        if any(o.text != c.text and _same_place(o, c) for o in new):
+            dropped += 1
+            continue
+        earlier = [o for o in found + added if _same_place(o, c)]
+        if any(o.text != c.text for o in earlier):
+            log.warning("a later read disagrees with an earlier one in its place: dropped")
+            dropped += 1
+        elif not earlier and c not in added:
+            added.append(c)
+    return added, dropped
 
 
 class _Run:
@@ -113,13 +173,15 @@ class _Run:
     def elapsed_ms(self) -> float:
         return (self.scanner.clock() - self.start) * 1000.0
 
+    def left_ms(self) -> float:
+        return self.scanner.budget_ms - self.elapsed_ms()
+
     def attempt(
         self, name: str, mp: float, read: Callable[[], list[Code]], always: bool = False
     ) -> bool:
         """Run rung ``name`` on an image of ``mp`` megapixels if its expected cost fits in
-        the budget left (or ``always``: the first read); True when it read codes."""
-        costs = self.scanner.cost_ms_per_mp
-        expected = costs.get(name, SEED_COST_MS_PER_MP.get(name, 10.0)) * mp
+        the budget left (or ``always``: the first read); True when it added codes."""
+        expected = self.scanner.expected_ms_per_mp(name) * mp
         if not always and self.elapsed_ms() + expected > self.scanner.budget_ms:
             self.report.out_of_budget = True
             return False
@@ -131,11 +193,15 @@ class _Run:
         # a slow moving average: one descheduled run must not disable a rung for long
         self.scanner.cost_ms_per_mp[name] = per_mp if old is None else 0.8 * old + 0.2 * per_mp
         self.report.tried.append(name)
-        if codes:
-            self.report.codes = codes
+        added, dropped = merge(self.report.codes, codes)
+        self.report.rejected += dropped
+        if not added:
+            return False
+        self.report.codes.extend(added)
+        self.report.steps.append(name)
+        if self.report.step is None:
             self.report.step = name
-            return True
-        return False
+        return True
 
 
 class Scanner:
@@ -155,6 +221,10 @@ class Scanner:
         self.budget_ms = self.settings.budget_ms
         self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
         self._duty = DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
+
+    def expected_ms_per_mp(self, name: str) -> float:
+        """What rung ``name`` is expected to cost per megapixel: learnt, else the seed."""
+        return self.cost_ms_per_mp.get(name, SEED_COST_MS_PER_MP.get(name, 10.0))
 
     def scan(self, frame: np.ndarray) -> list[Code]:
         """Every code in ``frame``; an empty list when none can be read or it is no image."""
@@ -182,34 +252,75 @@ class Scanner:
         return report
 
     def _zxing(self, grey: np.ndarray) -> list[Code]:
-        """zxing-cpp alone on ``grey`` shrunk to ``max_megapixels``."""
-        small, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
-        return st.to_frame(engines.zxing(small, self.settings.aztec), f)
+        """zxing-cpp alone: one read of the full-resolution frame, QR and Aztec together."""
+        return engines.zxing(grey, self.settings.aztec)
+
+    def _first_image(self, grey: np.ndarray, run: _Run) -> tuple[np.ndarray, float]:
+        """The frame at full resolution, or shrunk to the size whose read fits the budget
+        left (a 12-MP photo on the door path must not stall it), and the factor applied."""
+        per_mp = max(self.expected_ms_per_mp("zxing"), 1e-3)  # a test clock may not move
+        fits_mp = max(MIN_FIRST_MP, run.left_ms() / per_mp)
+        if grey.size / 1e6 <= fits_mp:
+            return grey, 1.0
+        return st.shrink(grey, int(fits_mp * 1e6))
 
     def _multi(self, grey: np.ndarray, run: _Run) -> None:
         located: list[st.Region] = []
         quads: list[engines.Quad] = []  # corners of symbols located but not decoded
-        aztec = self.settings.aztec
-        # whole-frame rungs work on at most max_megapixels; crops come from full resolution
-        work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
-        mp = work.size / 1e6
+        first, ff = self._first_image(grey, run)
+        large = grey.size / 1e6 > LARGE_MP
 
-        def first() -> list[Code]:
-            codes, found = engines.zxing_detailed(work, aztec)
-            quads.extend(q for q in _scaled(found, f) if len(q) == 4)
+        def read_first() -> list[Code]:
+            codes, found = engines.zxing_detailed(first, aztec=False)
+            quads.extend(q for q in _scaled(found, ff) if len(q) == 4)
             located.extend(st.Region.around(q) for q in quads)
-            return st.to_frame(codes, f)
+            return st.to_frame(codes, ff)
 
-        if run.attempt("zxing", mp, first, always=True):
+        if run.attempt("zxing", first.size / 1e6, read_first, always=True):
+            if large:
+                self._more(grey, quads, run)
             return
         if not self._duty.allow(self.clock()):
             run.report.deferred = True  # an empty scene must not eat the CPU frame after frame
             return
         t0 = self.clock()
         try:
-            self._fallbacks(grey, work, f, quads, located, run)
+            if self.settings.aztec and run.attempt(
+                "aztec/zxing",
+                first.size / 1e6,
+                lambda: st.to_frame(engines.zxing(first, aztec=True, qr=False), ff),
+            ):
+                return
+            # whole-frame rungs work on at most max_megapixels; crops from full resolution
+            work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+            if self._fallbacks(grey, work, f, quads, located, run) and large:
+                self._more(grey, quads, run)
         finally:
             self._duty.spend((self.clock() - t0) * 1000.0)
+
+    def _more(self, grey: np.ndarray, quads: list[engines.Quad], run: _Run) -> None:
+        """After a large image yielded codes: the symbols zxing-cpp located but could not
+        decode, away from every code found, read as crops while the budget lasts."""
+        h, w = grey.shape[:2]
+        for quad in quads[: self.settings.max_regions + 2]:
+            region = st.Region.around(quad)
+            if any(
+                c.corners and region.overlap(st.Region.around(c.corners)) >= SAME_PLACE
+                for c in run.report.codes
+            ):
+                continue
+            r = region.grown(0.2, w, h)
+            k = st.upscale_factor(r)
+            c = st.crop(grey, r, k)
+            for name, prepare in _CROP_PREPARATIONS:
+                if run.attempt(
+                    name, c.size / 1e6, self._crop_reader(engines.zxing, prepare, c, k, r)
+                ):
+                    break
+            else:
+                self._unbend(grey, quad, run)
+            if run.left_ms() <= 0:
+                return
 
     def _fallbacks(
         self,
@@ -219,8 +330,9 @@ class Scanner:
         quads: list[engines.Quad],
         located: list[st.Region],
         run: _Run,
-    ) -> None:
-        """The rungs after the first read; ``work`` is ``grey`` scaled by ``f``."""
+    ) -> bool:
+        """The rungs after the first read, up to the first that reads; ``work`` is ``grey``
+        scaled by ``f``. True when one read codes."""
         aztec = self.settings.aztec
         mp = work.size / 1e6
         if min(work.shape[:2]) >= 4 * MIN_SIDE and run.attempt(
@@ -228,7 +340,11 @@ class Scanner:
             mp / 4,
             lambda: st.to_frame(engines.zxing(st.half_blurred(work), aztec), f / 2),
         ):
-            return
+            return True
+        whole = st.Region(0, 0, grey.shape[1], grey.shape[0])  # ``work`` is all of it, scaled
+        for name, prepare in _EXPOSURE_PREPARATIONS:
+            if run.attempt(name, mp, self._crop_reader(engines.zxing, prepare, work, f, whole)):
+                return True
         crops: list[tuple[st.Region, float, np.ndarray]] = []
         if self.settings.max_regions > 0:  # the finder's cost only once the cheap rungs failed
             crops = self._crops(grey, located)
@@ -236,14 +352,14 @@ class Scanner:
             for r, k, c in crops:
                 area = c.size / 1e6
                 if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
-                    return
+                    return True
         for quad in quads[:2]:
             if self._unbend(grey, quad, run):
-                return
+                return True
         for r, k, c in crops:
             zbar = self._crop_reader(engines.pyzbar, st.thresholded, c, k, r, (grey, run))
             if run.attempt("crop-threshold/pyzbar", c.size / 1e6, zbar):
-                return
+                return True
         if work.size <= 1_000_000 and run.attempt(
             "upscale/zxing",
             4 * mp,
@@ -256,14 +372,14 @@ class Scanner:
                 2 * f,
             ),
         ):
-            return
+            return True
         if run.attempt(
             "sharpen/zxing", mp, lambda: st.to_frame(engines.zxing(st.sharpened(work), aztec), f)
         ):
-            return
+            return True
         # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
         zsmall, zf = st.shrink(grey, 1_000_000)
-        run.attempt(
+        return run.attempt(
             "threshold/pyzbar",
             zsmall.size / 1e6,
             lambda: self._checked(

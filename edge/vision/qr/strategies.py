@@ -92,6 +92,17 @@ def equalised(grey: np.ndarray) -> np.ndarray:
     return _CLAHE.apply(grey)
 
 
+def gamma(grey: np.ndarray, g: float) -> np.ndarray:
+    """``grey`` stretched to the full 0..255 range (1st to 99th percentile), then put through
+    ``out = in ** g``: ``g`` < 1 lifts the shadows of a dark frame, ``g`` > 1 the highlights of
+    a bright one."""
+    lo, hi = np.percentile(grey[::4, ::4], (1, 99))
+    span = max(float(hi - lo), 1.0)
+    x = np.arange(256, dtype=np.float32)
+    lut = 255.0 * np.clip((x - float(lo)) / span, 0.0, 1.0) ** g
+    return cv2.LUT(grey, lut.astype(np.uint8))
+
+
 def thresholded(grey: np.ndarray, block: int = 31, c: int = 5) -> np.ndarray:
     """Adaptive Gaussian threshold over ``block``-pixel neighbourhoods, offset ``c`` levels."""
     return cv2.adaptiveThreshold(
