@@ -203,26 +203,47 @@ def test_next_wakeup_points_at_the_pulse_end(make_rig: Callable[..., Rig]) -> No
     assert wake is not None and wake <= rig.clock.monotonic() + 3.0
 
 
-def test_lgpio_outputs_are_claimed_at_their_level(monkeypatch: pytest.MonkeyPatch) -> None:
-    """gpiozero's lgpio pins would claim the line low, then write: patched to one call."""
+def test_lgpio_outputs_are_claimed_at_their_level(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """gpiozero's lgpio pins would claim the line low, then write: our factory's pin class does
+    both in one call, and the library's own pin class is left as it is (no patching)."""
     import sys
     import types
 
-    from edge.gate.door import io as door_io
+    from edge.gate.door import pins
 
     calls: list[tuple[object, ...]] = []
     fake = types.ModuleType("lgpio")
     fake.gpio_claim_output = lambda *a: calls.append(a)  # type: ignore[attr-defined]
+    fake.gpiochip_open = lambda chip: 3  # type: ignore[attr-defined]
+    fake.gpiochip_close = lambda handle: None  # type: ignore[attr-defined]
+    fake.__getattr__ = lambda name: 0  # type: ignore[attr-defined]  # the flag constants
     monkeypatch.setitem(sys.modules, "lgpio", fake)
+    saved = sys.modules.pop("gpiozero.pins.lgpio", None)  # imported afresh over the fake
+    request.addfinalizer(
+        lambda: (
+            sys.modules.update({"gpiozero.pins.lgpio": saved})
+            if saved is not None
+            else sys.modules.pop("gpiozero.pins.lgpio", None)
+        )
+    )
+    from gpiozero.pins.lgpio import LGPIOPin
+
+    original = LGPIOPin.output_with_state
+    factory = pins.glitch_free_lgpio_factory(chip=0)
+    assert factory.pin_class is not LGPIOPin and issubclass(factory.pin_class, LGPIOPin)
 
     class Pin:
         _callback = None
         _number = 17
-        factory = types.SimpleNamespace(_handle=3)
 
-    door_io._claim_output_atomically(Pin(), True)
+    pin = Pin()
+    pin.factory = factory  # type: ignore[attr-defined]
+    factory.pin_class.output_with_state(pin, True)
     assert calls == [(3, 17, 1)]
-    assert door_io.make_outputs_glitch_free(MockFactory()) is False
+    assert LGPIOPin.output_with_state is original
+    factory._handle = None  # nothing real to close
 
 
 def test_nothing_moves_the_lock_after_shutdown(make_rig: Callable[..., Rig]) -> None:

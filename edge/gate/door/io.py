@@ -1,5 +1,5 @@
 """The door's hardware through gpiozero: lock relay, door contact, exit button, fire and tamper
-inputs, green and red LEDs and a buzzer. Every pin comes from :class:`edge.app.config.DoorSettings`.
+inputs, green and red LEDs and a buzzer. Every pin comes from :class:`~edge.gate.door.settings.DoorSettings`.
 
 Lock types:
 
@@ -19,7 +19,6 @@ Inputs use the internal pull-up with the switch wired to ground: "circuit closed
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 import threading
 import weakref
@@ -32,31 +31,6 @@ if TYPE_CHECKING:
     from edge.gate.door.settings import DoorSettings
 
 log = logging.getLogger(__name__)
-
-
-def _claim_output_atomically(pin: Any, state: bool) -> None:
-    """``LGPIOPin.output_with_state`` that claims the line *with* its level in one call."""
-    lgpio: Any = importlib.import_module("lgpio")  # only on a Pi (the 'pi' extra)
-    if pin._callback is not None:
-        pin._callback.cancel()
-        pin._callback = None
-    lgpio.gpio_claim_output(pin.factory._handle, pin._number, int(bool(state)))
-
-
-def make_outputs_glitch_free(pin_factory: Any) -> bool:
-    """On gpiozero's lgpio factory, claim outputs at their initial level atomically.
-
-    gpiozero 2.0's lgpio pin claims an output line at level 0 and only then writes the initial
-    level: on an active-low relay board that is a brief "energised" blip at every start. The
-    library documents ``output_with_state`` as the hook for exactly this; we fill it in. Returns
-    whether the factory needed it (the mock factory and others already set the level once).
-    """
-    if type(pin_factory).__name__ != "LGPIOFactory":
-        return False
-    from gpiozero.pins.lgpio import LGPIOPin
-
-    LGPIOPin.output_with_state = _claim_output_atomically
-    return True
 
 
 def _safe_at_exit(ref: weakref.ReferenceType[DoorIO]) -> None:
@@ -74,7 +48,6 @@ class DoorIO:
         self.fail_secure = settings.lock_type == "fail_secure"
         self._lock = threading.Lock()
         self._closed = False
-        make_outputs_glitch_free(pin_factory)
         # Locked at start: de-energised for a strike, energised for a maglock.
         self.relay = OutputDevice(
             settings.relay_pin,
