@@ -1,5 +1,6 @@
 """The door's hardware through gpiozero: lock relay, door contact, exit button, fire and tamper
-inputs, green and red LEDs and a buzzer. Every pin comes from :class:`~edge.gate.door.settings.DoorSettings`.
+inputs, green and red LEDs and a buzzer. Every pin comes from
+:class:`~edge.gate.door.settings.DoorSettings`.
 
 Lock types:
 
