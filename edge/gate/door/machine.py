@@ -54,7 +54,7 @@ ALARMS = frozenset({DoorEvent.HELD_OPEN_ALARM, DoorEvent.FORCED_OPEN, DoorEvent.
 
 @dataclass(frozen=True)
 class Timings:
-    """Door timings, all in seconds (validated in :class:`~edge.gate.door.settings.DoorSettings`)."""
+    """Door timings in seconds (validated by :class:`~edge.gate.door.settings.DoorSettings`)."""
 
     pulse_s: float = 3.0  # momentary unlock when nobody opens the door
     max_unlock_s: float = 30.0  # hard cap of any momentary unlock, door open or not
