@@ -25,7 +25,7 @@ class Lights:
 
 
 @dataclass(frozen=True)
-class Step:
+class LightStep:
     duration_s: float
     lights: Lights
 
@@ -35,7 +35,7 @@ class Pattern:
     """A sequence of steps; ``repeat`` loops it, otherwise the last step ends the pattern."""
 
     name: str
-    steps: tuple[Step, ...]
+    steps: tuple[LightStep, ...]
     repeat: bool = False
 
     @property
@@ -82,16 +82,21 @@ BEEP_RED = Lights(red=True, buzzer=True)
 
 PATTERNS: dict[str, Pattern] = {
     # one-shots, on a decision
-    "allow": Pattern("allow", (Step(0.15, BEEP_GREEN), Step(1.85, GREEN))),
+    "allow": Pattern("allow", (LightStep(0.15, BEEP_GREEN), LightStep(1.85, GREEN))),
     "refuse": Pattern(
         "refuse",
-        (Step(0.15, BEEP_RED), Step(0.1, RED), Step(0.15, BEEP_RED), Step(1.6, RED)),
+        (
+            LightStep(0.15, BEEP_RED),
+            LightStep(0.1, RED),
+            LightStep(0.15, BEEP_RED),
+            LightStep(1.6, RED),
+        ),
     ),
     # backgrounds, from the door state
-    "idle": Pattern("idle", (Step(1.0, OFF),), repeat=True),
-    "free": Pattern("free", (Step(1.0, GREEN),), repeat=True),
-    "warn": Pattern("warn", (Step(0.2, BEEP_RED), Step(1.8, RED)), repeat=True),
-    "alarm": Pattern("alarm", (Step(1.0, BEEP_RED),), repeat=True),
+    "idle": Pattern("idle", (LightStep(1.0, OFF),), repeat=True),
+    "free": Pattern("free", (LightStep(1.0, GREEN),), repeat=True),
+    "warn": Pattern("warn", (LightStep(0.2, BEEP_RED), LightStep(1.8, RED)), repeat=True),
+    "alarm": Pattern("alarm", (LightStep(1.0, BEEP_RED),), repeat=True),
 }
 
 
@@ -152,6 +157,6 @@ __all__ = [
     "Lights",
     "Pattern",
     "Signal",
-    "Step",
+    "LightStep",
     "background_for",
 ]

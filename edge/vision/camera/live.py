@@ -50,7 +50,7 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class CameraHealth:
+class CaptureStatus:
     """The camera as the guard console and the watchdog see it."""
 
     connected: bool  # a source is open and delivering
@@ -153,7 +153,7 @@ class LiveCapture:
             self._read_seq = max(self._read_seq, self._latest.seq)
             return self._latest
 
-    def health(self) -> CameraHealth:
+    def health(self) -> CaptureStatus:
         """A snapshot of the camera's state (thread-safe, cheap)."""
         now = self._clock()
         with self._cond:
@@ -162,7 +162,7 @@ class LiveCapture:
             fps = (len(window) - 1) / span if span > 0 else 0.0
             age = None if self._latest is None else now - self._latest.t
             fresh = age is not None and age <= self.options.stale_after_s
-            return CameraHealth(
+            return CaptureStatus(
                 connected=self._connected,
                 fps=round(fps, 2),
                 last_frame_age_s=None if age is None else round(age, 3),
