@@ -154,9 +154,9 @@ class IndicatorPlayer:
 __all__ = [
     "PATTERNS",
     "IndicatorPlayer",
+    "LightStep",
     "Lights",
     "Pattern",
     "Signal",
-    "LightStep",
     "background_for",
 ]
