@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         announce(args.verb, choice)
     try:
         return int(handler(args))
-    except UsageError as exc:
+    except InputError as exc:  # UsageError and every other refusal of bad input: one line
         print(f"edge-gate {args.verb}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

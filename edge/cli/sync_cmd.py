@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.app.config import Config, ConfigError, load_config
 from edge.cli import CONFIG_HELP, UsageError
+from edge.core.process import wait_for_signal
 
 if TYPE_CHECKING:  # imported lazily at run time: `edge-gate --help` stays fast
     from edge.store.sqlite import Store
@@ -38,15 +37,6 @@ def open_sync(path: Path | None) -> tuple[Config, Store, SyncService]:
     except (ValueError, OSError) as exc:
         store.close()
         raise UsageError(str(exc)) from None
-
-
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT (Ctrl-C)."""
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.5):
-        pass
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import base64
 import json
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import ValidationError
 
 from edge.core.errors import SyncError
-from edge.gate.credentials.trust import ed25519_kid
+from edge.gate.credentials.trust import ed25519_kid, load_private_key
 from edge.sync.payloads import SignedEnvelope
 
 MAX_DOWNLINK_BYTES = 1_048_576  # default cap of one downlink message, bytes
@@ -85,3 +86,8 @@ class Verifier:
         if body.get("topic") != topic:
             raise Rejected("wrong_topic", f"signed for {body.get('topic')!r}, got on {topic}")
         return body
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Central's Ed25519 private key (unencrypted PEM) that signs downlink; else ValueError."""
+    return load_private_key(path)

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.central.db import CentralDB
+from edge.sync.payloads import RecordItem
 
 
-def items(seqs: list[int]) -> list[dict[str, object]]:
-    return [{"seq": s, "id": f"id-{s}", "kind": "access", "ts": 1.0, "x": s} for s in seqs]
+def items(seqs: list[int]) -> list[RecordItem]:
+    return [RecordItem(seq=s, id=f"id-{s}", kind="access", ts=1.0, x=s) for s in seqs]
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,3 +61,29 @@ def test_epochs_archive_the_old_database_and_ignore_its_late_batches(tmp_path: P
     assert db.seqs("g") == [1] and db.seqs("g~aaaaaaaa") == [1, 2]
     assert db.advance("g") == (1, []) and db.epoch_of("g") == new
     db.close()
+
+
+def test_central_runs_as_its_own_console_script(tmp_path: Path) -> None:
+    """``edge-gate-central`` is installed beside ``edge-gate`` and answers the same verbs."""
+    import json
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "edge-gate-central"
+    db_path = tmp_path / "central.sqlite3"
+    missing = subprocess.run(
+        [str(script), "stats", "--db", str(db_path), "--json"], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "no receiver database" in missing.stderr
+    db = CentralDB(str(db_path))
+    db.ensure_gate("gate-z")
+    db.store_records("gate-z", items([1, 2, 3]), 1.0)
+    db.advance("gate-z")
+    db.commit()
+    db.close()
+    out = subprocess.run(
+        [str(script), "stats", "--db", str(db_path), "--json"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert rows[0]["gate"] == "gate-z" and rows[0]["records"] == 3
