@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from edge.core.errors import CredentialError
 from edge.gate.credentials.trust import TrustStore, ed25519_kid
-from edge.gate.credentials.verified import PassCredential, Role, code_hash
+from edge.gate.credentials.verified import PassCredential, PassFields, Role, code_hash
 from edge.gate.reasons import Reason
 
 PREFIX = "CP1:"
@@ -41,17 +41,9 @@ _ROLES = [Role.RESIDENT, Role.TENANT, Role.STAFF, Role.VISITOR]
 
 
 @dataclass(frozen=True)
-class PassBody:
+class PassBody(PassFields):
     """What the issuer certifies."""
 
-    pass_id: str
-    holder: str
-    building: str
-    unit: str
-    room: str
-    role: Role
-    valid_from: int  # Unix seconds
-    valid_until: int  # Unix seconds
     device_key: bytes | None = None  # raw Ed25519 public key of the resident's phone
 
     def check(self) -> None:

@@ -34,8 +34,8 @@ def code_hash(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class PassCredential:
-    """A community pass (小区出入证) as read and verified at the gate."""
+class PassFields:
+    """What a community pass says: whose it is, for which household, and when it is valid."""
 
     pass_id: str
     holder: str
@@ -45,6 +45,12 @@ class PassCredential:
     role: Role
     valid_from: int  # Unix seconds
     valid_until: int  # Unix seconds
+
+
+@dataclass(frozen=True)
+class PassCredential(PassFields):
+    """A community pass (小区出入证) as read and verified at the gate."""
+
     dynamic: bool = False
     step: int | None = None  # dynamic codes: the 30 s time step the phone signed
     code_hash: str = ""
