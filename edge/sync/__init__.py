@@ -1,6 +1,6 @@
-"""MQTT sync with the central platform (issue 7); see docs/sync.md.
+"""MQTT sync with the central platform: the link, the uplink that drains the outbox with
+end-to-end acks, signed downlink, topics and typed payloads (docs/sync.md).
 
-Gate side: :func:`edge.app.sync_wiring.start_sync` (or :class:`edge.sync.service.SyncService`)
-drains the durable outbox with end-to-end acks and applies signed downlink. Central side:
-:class:`edge.central.receiver.Receiver` (``edge-gate central``).
+The app starts it with :func:`edge.app.sync_wiring.start_sync`; the reference receiver on the
+other side is :mod:`edge.central` (``edge-gate-central``).
 """

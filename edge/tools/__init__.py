@@ -1,1 +1,2 @@
-"""edge.tools."""
+"""Tools around the product, never imported by the runtime: the demo, the simulator, benches,
+the load generator, a throwaway local broker and rendered test frames."""

@@ -1,1 +1,2 @@
-"""edge.vision.camera."""
+"""Cameras: frame sources (synthetic, picamera2, USB, files, RTSP), live capture that never lags,
+and camera health."""

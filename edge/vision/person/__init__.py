@@ -1,1 +1,2 @@
-"""edge.vision.person."""
+"""On-device person detection: the ONNX detector (SSD, YOLO), its pre- and post-processing, NMS
+and tiling."""

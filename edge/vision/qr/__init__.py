@@ -1,1 +1,2 @@
-"""edge.vision.qr."""
+"""Reading QR (and Aztec) codes in camera frames within a time budget, and de-duplicating codes
+held in view."""
