@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edge.console import pages
 from edge.console.auth import User, csrf_ok
@@ -19,7 +20,9 @@ from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
 
 if TYPE_CHECKING:
-    from edge.console.server import Handler
+    from edge.console.auth import Session
+    from edge.console.exchange import Console, Exchange
+    from edge.core.events import Event
 
 MAX_IMAGE = 5 * 1024 * 1024  # bytes; a snapshot larger than this is not ours
 KEEPALIVE_S = 15.0  # seconds between SSE comments, so proxies and browsers keep the stream
@@ -27,7 +30,36 @@ _ALERT = re.compile(r"^/api/alerts/([A-Za-z0-9_.:-]{1,80})/(ack|escalate|snapsho
 _CAMERA = re.compile(r"^/api/cameras/([A-Za-z0-9_-]{1,32})/snapshot$")
 
 
-def dispatch(h: Handler, method: str, path: str) -> None:
+Action = Callable[
+    ["Console", "Session", dict[str, Any], tuple[str, ...]], tuple[int, dict[str, Any]]
+]
+
+
+def _set_lang(con: Console, session: Session, body: dict[str, Any], _: tuple[str, ...]) -> Any:
+    status, answer = con.actions.set_lang(session.user, body)
+    if status == 200:
+        con.sessions.set_lang(session.token, answer["lang"])
+    return status, answer
+
+
+# The console's actions (POST, JSON body, CSRF checked before): path pattern -> function of
+# (console, session, body, path groups) giving (HTTP status, JSON answer). Add new actions here.
+POST_ROUTES: list[tuple[re.Pattern[str], Action]] = [
+    (
+        re.compile(r"^/api/alerts/([A-Za-z0-9_.:-]{1,80})/ack$"),
+        lambda con, s, body, g: con.actions.acknowledge(s.user, g[0], body),
+    ),
+    (
+        re.compile(r"^/api/alerts/([A-Za-z0-9_.:-]{1,80})/escalate$"),
+        lambda con, s, body, g: con.actions.escalate(s.user, g[0], body),
+    ),
+    (re.compile(r"^/api/door/open$"), lambda con, s, body, g: con.actions.open_door(s.user, body)),
+    (re.compile(r"^/api/zones$"), lambda con, s, body, g: con.actions.save_zone(s.user, body)),
+    (re.compile(r"^/api/lang$"), _set_lang),
+]
+
+
+def dispatch(h: Exchange, method: str, path: str) -> None:
     if path.startswith("/static/") and method == "GET":
         found = pages.static_files().get(path[len("/static/") :])
         if found is None:
@@ -67,25 +99,17 @@ def dispatch(h: Handler, method: str, path: str) -> None:
         con.sessions.drop(session.token)
         cookie = "eg_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
         return h.redirect("/login", {"Set-Cookie": cookie})
-    m = _ALERT.match(path)
-    if m and m.group(2) == "ack":
-        status, answer = con.actions.acknowledge(user, m.group(1), body)
-    elif m and m.group(2) == "escalate":
-        status, answer = con.actions.escalate(user, m.group(1), body)
-    elif path == "/api/door/open":
-        status, answer = con.actions.open_door(user, body)
-    elif path == "/api/zones":
-        status, answer = con.actions.save_zone(user, body)
-    elif path == "/api/lang":
-        status, answer = con.actions.set_lang(user, body)
-        if status == 200:
-            con.sessions.set_lang(session.token, answer["lang"])
+    for pattern, action in POST_ROUTES:
+        m = pattern.match(path)
+        if m:
+            status, answer = action(con, session, body, m.groups())
+            break
     else:
         status, answer = 404, {"ok": False, "error": "not_found", "message": "no such action"}
     h.send_json(status, answer)
 
 
-def _login(h: Handler, method: str) -> None:
+def _login(h: Exchange, method: str) -> None:
     con = h.console
     lang = "en" if "en" in h.headers.get("Accept-Language", "")[:2] else "zh"
     if method == "GET":
@@ -119,7 +143,7 @@ def _login(h: Handler, method: str) -> None:
     )
 
 
-def _api_get(h: Handler, path: str, user: User) -> None:
+def _api_get(h: Exchange, path: str, user: User) -> None:
     con, ctx = h.console, h.console.ctx
     if path == "/api/live":
         data = con.board.snapshot()
@@ -165,45 +189,32 @@ def _read_image(path: Path | None) -> bytes | None:
         return None
 
 
-def _image(h: Handler, data: bytes | None, ctype: str) -> None:
+def _image(h: Exchange, data: bytes | None, ctype: str) -> None:
     if data is None:
         h.send_json(404, {"ok": False, "error": "no_picture", "message": "no picture"})
     else:
         h.send(200, data, ctype)
 
 
-def _stream(h: Handler) -> None:
-    """Server-sent events: scans in full, alert/door/guard changes as a nudge to refresh."""
-    con = h.console
+def _stream(h: Exchange) -> None:
+    """Server-sent events: the server streams :func:`sse_frame` of each event for the session."""
     session = h.session()
-    if session is None or not con.streams.acquire(blocking=False):
-        h.send_json(503, {"ok": False, "error": "busy", "message": "too many live pages open"})
+    if session is None:
+        h.send_json(401, {"ok": False, "error": "login_required", "message": "please log in"})
         return
-    sub = con.ctx.events.subscribe(maxsize=200)
-    try:
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        h.send_header("Cache-Control", "no-store")
-        h.end_headers()
-        h.close_connection = True
-        h.wfile.write(b"retry: 2000\n\n")
-        h.wfile.flush()
-        while con.sessions.alive(session):
-            event = sub.get(timeout=KEEPALIVE_S)
-            if event is None:
-                h.wfile.write(b": keepalive\n\n")
-            elif event.kind in ("access", "alert", "door", "guard"):
-                if event.kind == "alert" and con.board.alert(alert_key(event)) is None:
-                    con.board.on_event(event)  # the board's callback runs after queues fill
-                data: dict[str, object] = {"kind": event.kind, "ts": event.ts}
-                if event.kind == "access":
-                    scan = {k: event.data.get(k) for k in SCAN_FIELDS}
-                    data["scan"] = {"ts": event.ts, **scan}
-                payload = json.dumps(data, ensure_ascii=False)
-                h.wfile.write(f"event: {event.kind}\ndata: {payload}\n\n".encode())
-            h.wfile.flush()
-        h.wfile.write(b"event: expired\ndata: {}\n\n")
-        h.wfile.flush()
-    finally:
-        sub.close()
-        con.streams.release()
+    h.stream = session
+
+
+def sse_frame(con: Console, event: Event) -> bytes | None:
+    """One event as an SSE frame: scans in full, alert/door/guard changes as a nudge to
+    refresh; None for kinds the page does not show."""
+    if event.kind not in ("access", "alert", "door", "guard"):
+        return None
+    if event.kind == "alert" and con.board.alert(alert_key(event)) is None:
+        con.board.on_event(event)  # the board's callback runs after queues fill
+    data: dict[str, object] = {"kind": event.kind, "ts": event.ts}
+    if event.kind == "access":
+        scan = {k: event.data.get(k) for k in SCAN_FIELDS}
+        data["scan"] = {"ts": event.ts, **scan}
+    payload = json.dumps(data, ensure_ascii=False)
+    return f"event: {event.kind}\ndata: {payload}\n\n".encode()

@@ -1,267 +1,296 @@
-"""The console's HTTP server: stdlib ``ThreadingHTTPServer``, server-sent events, no framework.
+"""The console's HTTP server: aiohttp's low-level server on its own event loop thread.
 
-A booth PC or phone talks to the gate over the LAN; the server is a few threads in the gate
-process (one per open request, one per open Live page, capped by ``max_streams``), so it
-adds a few MB to the gate's memory and nothing when idle. Routing lives in
-:mod:`edge.console.routes`; this module owns sockets, cookies, CSRF, limits and errors.
+An open connection costs a coroutine, not a thread, so slow or idle clients on the booth's
+LAN cannot starve the guard's page (docs/console.md says why aiohttp). This module owns
+sockets and limits: header and body timeouts, a cap on open connections and on body size,
+security headers on every answer, one request per connection, the live page's server-sent
+events, and binding with back-off when the port is still taken. What a request *does* is in
+:mod:`edge.console.routes`, run on a small worker pool (argon2 and SQLite block).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import logging
-import re
-import secrets
+import socket
 import threading
-from http import HTTPStatus
-from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
-from edge.console.actions import Actions
-from edge.console.auth import Accounts, LoginThrottle, Session, Sessions, csrf_ok
-from edge.console.board import Board
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
 from edge.console.context import ConsoleContext
-from edge.console.history import backfill
+from edge.console.exchange import SECURITY_HEADERS, Console, Exchange
 from edge.console.settings import ConsoleSettings
+from edge.core import limits
+from edge.core.ratelog import RepeatFilter
 
 log = logging.getLogger(__name__)
+# aiohttp's own lines (malformed requests) go here, one per kind a minute: a client can
+# send junk as fast as the LAN carries it.
+http_log = logging.getLogger("edge.console.http")
+http_log.addFilter(RepeatFilter(60.0))
 
-MAX_BODY = 64 * 1024  # bytes; a zone or a note is far smaller, anything bigger is refused
-SESSION_COOKIE = "eg_session"
-PRE_COOKIE = "eg_login"  # double-submit token guarding the login form itself
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-    "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+MAX_BODY = limits.CONSOLE_MAX_BODY_BYTES
+SSE_POLL_S = 0.2  # seconds between looks at a live page's event queue
+BIND_FIRST_WAIT_S = 0.5  # seconds before the first retry of a taken port; doubles each time
 
-
-class Console:
-    """Shared state of one console: accounts, sessions, throttle, board and actions."""
-
-    def __init__(self, ctx: ConsoleContext, settings: ConsoleSettings) -> None:
-        self.ctx = ctx
-        self.settings = settings
-        self.accounts = Accounts(ctx.store)
-        self.sessions = Sessions(settings.session_idle_s, settings.session_max_s)
-        self.throttle = LoginThrottle(
-            settings.login_max_failures, settings.login_window_s, settings.lockout_s
-        )
-        self.board = Board()
-        backfill(self.board, ctx.store, ctx.now())  # what happened before a restart
-        self.board.attach(ctx.events)
-        self.actions = Actions(ctx, self.board, self.accounts, settings)
-        self.streams = threading.BoundedSemaphore(settings.max_streams)
+__all__ = ["Console", "ConsoleServer", "start_console"]
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One HTTP request. ``self.server.console`` is the shared :class:`Console`."""
+class _Refuse(asyncio.Protocol):
+    """Answers a connection over the cap by closing it at once (costs no coroutine)."""
 
-    server: ConsoleHTTPServer
-    # HTTP/1.0: one request per connection. With HTTP/1.1 keep-alive the browser tests saw a
-    # request now and then never answered (about one full console run in three); a booth's
-    # handful of requests does not need connection reuse, and SSE works the same.
-    protocol_version = "HTTP/1.0"
-    timeout = 60  # seconds a connection may sit silent (slow or idle clients free their thread)
-    server_version = "edge-gate-console"
-    sys_version = ""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
 
-    # --- plumbing -------------------------------------------------------------------------
-    @property
-    def console(self) -> Console:
-        return self.server.console
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def cookies(self) -> dict[str, str]:
-        jar: SimpleCookie = SimpleCookie()
+def _bind(host: str, port: int, retry_s: float) -> socket.socket:
+    """A listening socket; a port in use is retried with back-off for up to ``retry_s``."""
+    deadline = time.monotonic() + retry_s
+    wait = BIND_FIRST_WAIT_S
+    attempt = 1
+    while True:
         try:
-            jar.load(self.headers.get("Cookie", ""))
-        except CookieError:
-            return {}
-        return {k: m.value for k, m in jar.items()}
-
-    def session(self) -> Session | None:
-        return self.console.sessions.get(self.cookies().get(SESSION_COOKIE))
-
-    def send(
-        self,
-        status: int,
-        body: bytes,
-        ctype: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for k, v in {**SECURITY_HEADERS, **(headers or {})}.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def send_json(self, status: int, data: dict[str, Any]) -> None:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        self.send(status, body, "application/json; charset=utf-8")
-
-    def send_html(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
-        self.send(status, text.encode(), "text/html; charset=utf-8", headers)
-
-    def redirect(self, to: str, headers: dict[str, str] | None = None) -> None:
-        self.send(HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": to, **(headers or {})})
-
-    def read_body(self) -> bytes | None:
-        """The request body, or None after answering 411/413 (missing or too large)."""
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self.send_json(411, {"ok": False, "error": "length", "message": "length required"})
-            return None
-        if length < 0 or length > MAX_BODY:
-            self.close_connection = True  # do not read a huge body just to discard it
-            self.send_json(413, {"ok": False, "error": "too_large", "message": "request too large"})
-            return None
-        return self.rfile.read(length)
-
-    def json_body(self) -> dict[str, Any] | None:
-        raw = self.read_body()
-        if raw is None:
-            return None
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if not isinstance(data, dict):
-            self.send_json(400, {"ok": False, "error": "bad_json", "message": "send a JSON object"})
-            return None
-        return data
-
-    def form_body(self) -> dict[str, str] | None:
-        raw = self.read_body()
-        if raw is None:
-            return None
-        try:
-            parsed = parse_qs(raw.decode("utf-8"), max_num_fields=20)
-        except (UnicodeDecodeError, ValueError):
-            parsed = {}
-        return {k: v[0] for k, v in parsed.items()}
-
-    def same_origin(self) -> bool:
-        """Refuse a POST a browser marks as coming from another site (the token is checked too).
-
-        Browsers send ``Origin`` (sometimes ``"null"``, e.g. under a strict referrer policy)
-        and ``Sec-Fetch-Site``; scripts and old browsers send neither.
-        """
-        fetch_site = self.headers.get("Sec-Fetch-Site")
-        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-            return False
-        origin = self.headers.get("Origin")
-        if origin is None or origin == "null":
-            return origin is None or fetch_site == "same-origin"
-        return urlsplit(origin).netloc == self.headers.get("Host", "")
-
-    def new_pre_token(self) -> tuple[str, dict[str, str]]:
-        """The login form's double-submit token: kept while the browser has one, so two
-        tabs (or a browser fetching the form twice) do not invalidate each other."""
-        token = self.cookies().get(PRE_COOKIE, "")
-        if not re.fullmatch(r"[A-Za-z0-9_-]{32}", token):
-            token = secrets.token_urlsafe(24)
-        cookie = f"{PRE_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict"
-        return token, {"Set-Cookie": cookie}
-
-    def check_csrf(self, session: Session, given: str | None) -> bool:
-        if self.same_origin() and csrf_ok(session.csrf, given):
-            return True
-        self.send_json(
-            403,
-            {"ok": False, "error": "csrf", "message": "security token missing or wrong; reload"},
-        )
-        return False
-
-    # --- entry points -----------------------------------------------------------------------
-    def do_GET(self) -> None:
-        self._guarded("GET")
-
-    def do_HEAD(self) -> None:
-        self._guarded("GET")
-
-    def do_POST(self) -> None:
-        self._guarded("POST")
-
-    def _guarded(self, method: str) -> None:
-        from edge.console.routes import dispatch
-
-        try:
-            dispatch(self, method, urlsplit(self.path).path)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the browser went away; nothing to answer
-        except Exception:
-            log.exception("console: %s %s failed", method, self.path)
-            with contextlib.suppress(OSError):
-                self.send_json(500, {"ok": False, "error": "internal", "message": "server error"})
-
-
-class ConsoleHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # open Live pages must never keep the gate from shutting down
-    console: Console
-    # At most this many connections are served at once (one thread each); more are closed
-    # at once, so a flood on the LAN cannot exhaust the Pi's memory with threads.
-    max_connections = 32
-    _slots: threading.BoundedSemaphore
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
+            return socket.create_server((host, port), backlog=256, reuse_port=False)
+        except OSError as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error(
+                    "console: cannot listen on %s:%s after %d tries: %s", host, port, attempt, exc
+                )
+                raise
+            pause = min(wait, left)
+            log.warning(
+                "console: %s:%s unavailable (%s); retry %d in %.1f s",
+                host,
+                port,
+                exc,
+                attempt,
+                pause,
+            )
+            time.sleep(pause)
+            wait *= 2
+            attempt += 1
 
 
 class ConsoleServer:
-    """A running console. ``url`` is where to point the browser; ``stop()`` shuts it down."""
+    """A running console. ``url`` is where to point the browser; ``stop()`` shuts it down.
+
+    The constructor binds the port (retrying a taken one for ``settings.bind_retry_s``) and
+    raises OSError if it stays taken; ``start()`` begins serving on a background thread.
+    """
 
     def __init__(self, ctx: ConsoleContext, settings: ConsoleSettings) -> None:
         self.console = Console(ctx, settings)
-        self.httpd = ConsoleHTTPServer((settings.bind, settings.port), Handler)
-        self.httpd.console = self.console
-        self.httpd._slots = threading.BoundedSemaphore(ConsoleHTTPServer.max_connections)
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True
-        )
+        self.settings = settings
+        self._sock = _bind(settings.bind, settings.port, settings.bind_retry_s)
+        self._loop = asyncio.new_event_loop()
+        self._workers = ThreadPoolExecutor(limits.CONSOLE_WORKERS, thread_name_prefix="console")
+        self._thread = threading.Thread(target=self._run, name="console-http", daemon=True)
+        self._ready = threading.Event()
+        self._stopping = False
+        self._server: web.Server | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self._reaper: asyncio.Task[None]
+        # when each connection opened, until its request headers arrive (or it is reaped)
+        self._opened: dict[RequestHandler, float] = {}
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = self._sock.getsockname()[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         return f"http://{shown!s}:{port}/"
 
+    @property
+    def open_connections(self) -> int:
+        return len(self._server.connections) if self._server else 0
+
     def start(self) -> ConsoleServer:
         self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("console server did not start")
         log.info("guard console at %s", self.url)
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        if not self._thread.is_alive():
+            self._sock.close()
+            return
+        self._stopping = True
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        with contextlib.suppress(Exception):
+            fut.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    # --- the loop thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        self._server = web.Server(
+            self._handle,
+            max_line_size=limits.CONSOLE_MAX_LINE_BYTES,
+            max_field_size=limits.CONSOLE_MAX_LINE_BYTES,
+            max_headers=limits.CONSOLE_MAX_HEADERS,
+            keepalive_timeout=limits.CONSOLE_HEADER_TIMEOUT_S,
+            lingering_time=0.0,  # never wait to drain a body we refused
+            access_log=None,
+            logger=http_log,
+        )
+        server = self._server
+
+        def factory() -> asyncio.Protocol:
+            if len(server.connections) >= limits.CONSOLE_MAX_CONNECTIONS:
+                return _Refuse()
+            proto = server()
+            self._opened[proto] = self._loop.time()
+            return proto
+
+        self._listener = await self._loop.create_server(factory, sock=self._sock)
+        self._reaper = self._loop.create_task(self._reap())
+
+    async def _reap(self) -> None:
+        """Close connections whose request headers did not arrive within the timeout: a
+        slow client dripping header lines holds nothing for longer than that."""
+        while not self._stopping:
+            await asyncio.sleep(1.0)
+            now = self._loop.time()
+            for proto, opened in list(self._opened.items()):
+                if now - opened > limits.CONSOLE_HEADER_TIMEOUT_S:
+                    self._opened.pop(proto, None)
+                    proto.force_close()
+                    if proto.transport is not None:
+                        proto.transport.close()
+
+    async def _shutdown(self) -> None:
+        self._reaper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reaper
+        if self._listener is not None:
+            self._listener.close()
+        if self._server is not None:
+            await self._server.shutdown(timeout=2.0)
+
+    # --- one request --------------------------------------------------------------------------
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        self._opened.pop(request.protocol, None)  # headers in: the header timeout is met
+        try:
+            answer = await self._answer(request)
+        except Exception:
+            log.exception("console: %s %s failed", request.method, request.path_qs)
+            answer = _json(500, b'{"ok":false,"error":"internal","message":"server error"}')
+        answer.force_close()  # one request per connection, as the page expects
+        return answer
+
+    async def _answer(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD", "POST"):
+            return _json(405, b'{"ok":false,"error":"method","message":"method not allowed"}')
+        body = b""
+        if request.method == "POST":
+            length = request.content_length
+            if length is None:
+                return _json(411, b'{"ok":false,"error":"length","message":"length required"}')
+            if length > MAX_BODY:
+                return _json(413, b'{"ok":false,"error":"too_large","message":"request too large"}')
+            try:
+                body = await asyncio.wait_for(
+                    request.content.readexactly(length), limits.CONSOLE_BODY_TIMEOUT_S
+                )
+            except (TimeoutError, asyncio.IncompleteReadError):
+                return _json(408, b'{"ok":false,"error":"timeout","message":"body too slow"}')
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        ex = Exchange(
+            console=self.console,
+            command=request.method,
+            path=request.path_qs,
+            headers=request.headers,
+            client_address=(str(peer[0]), int(peer[1])) if peer else ("", 0),
+            body=body,
+        )
+        method = "GET" if request.method == "HEAD" else request.method
+        await self._loop.run_in_executor(self._workers, _dispatch, ex, method)
+        if ex.stream is not None:
+            return await self._stream(request, ex)
+        answer = ex.answer
+        if answer is None:
+            return _json(500, b'{"ok":false,"error":"internal","message":"no answer"}')
+        headers = {"Cache-Control": "no-store", **SECURITY_HEADERS, **answer.headers}
+        return web.Response(
+            status=answer.status,
+            body=answer.body,
+            headers={"Content-Type": answer.ctype, **headers},
+        )
+
+    async def _stream(self, request: web.BaseRequest, ex: Exchange) -> web.StreamResponse:
+        """Server-sent events for the Live page while its session lives."""
+        from edge.console.routes import KEEPALIVE_S, sse_frame
+
+        con = self.console
+        session = ex.stream
+        assert session is not None
+        if not con.streams.acquire(blocking=False):
+            return _json(503, b'{"ok":false,"error":"busy","message":"too many live pages open"}')
+        resp = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-store",
+                **SECURITY_HEADERS,
+            },
+        )
+        sub = con.ctx.events.subscribe(maxsize=200)
+        try:
+            await resp.prepare(request)
+            await resp.write(b"retry: 2000\n\n")
+            quiet_since = self._loop.time()
+            while not self._stopping and con.sessions.alive(session):
+                event = sub.get(timeout=0)
+                if event is None:
+                    if self._loop.time() - quiet_since >= KEEPALIVE_S:
+                        await resp.write(b": keepalive\n\n")
+                        quiet_since = self._loop.time()
+                    await asyncio.sleep(SSE_POLL_S)
+                    continue
+                frame = sse_frame(con, event)
+                if frame is not None:
+                    await resp.write(frame)
+                    quiet_since = self._loop.time()
+            if not self._stopping:
+                await resp.write(b"event: expired\ndata: {}\n\n")
+        except ConnectionError:
+            pass  # the browser went away; nothing more to send
+        finally:
+            sub.close()
+            con.streams.release()
+        return resp
+
+
+def _dispatch(ex: Exchange, method: str) -> None:
+    from edge.console.routes import dispatch
+
+    dispatch(ex, method, urlsplit(ex.path).path)
+
+
+def _json(status: int, body: bytes) -> web.Response:
+    headers = {"Cache-Control": "no-store", **SECURITY_HEADERS}
+    return web.Response(
+        status=status, body=body, content_type="application/json", charset="utf-8", headers=headers
+    )
 
 
 def start_console(ctx: ConsoleContext, settings: ConsoleSettings) -> ConsoleServer:
-    """Serve the console for ``ctx`` in a background thread; raises OSError if the port is busy."""
+    """Serve the console for ``ctx`` in a background thread; raises OSError if the port stays
+    busy for ``settings.bind_retry_s``."""
     return ConsoleServer(ctx, settings).start()

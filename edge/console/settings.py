@@ -20,6 +20,12 @@ class ConsoleSettings(Section):
         description="address to listen on; 127.0.0.1 = this machine only, 0.0.0.0 = the LAN",
     )
     port: int = Field(default=8470, ge=0, le=65535, description="TCP port; 0 = any free port")
+    bind_retry_s: float = Field(
+        default=15.0,
+        ge=0.0,
+        le=600.0,
+        description="keep retrying a port in use (back-off from 0.5 s) this long, seconds",
+    )
     session_idle_s: float = Field(
         default=1800.0, ge=60.0, le=86400.0, description="log out after this long idle, seconds"
     )
@@ -41,9 +47,7 @@ class ConsoleSettings(Section):
     note_max_chars: int = Field(
         default=500, ge=10, le=5000, description="longest acknowledgement note or reason"
     )
-    max_streams: int = Field(
-        default=8, ge=1, le=64, description="live pages open at once (one thread each)"
-    )
+    max_streams: int = Field(default=8, ge=1, le=64, description="live pages open at once")
     demo: bool = Field(
         default=True, description="the demo starts a console with throwaway accounts"
     )

@@ -111,7 +111,8 @@ class DemoConsole:
             "demo-admin": secrets.token_hex(5),
         }
         try:
-            self.server = ConsoleServer(ctx, settings)
+            # a demo does not wait for a taken port: any free one will do
+            self.server = ConsoleServer(ctx, settings.model_copy(update={"bind_retry_s": 0.0}))
         except OSError:  # the usual port is taken (another demo?): any free port will do
             self.server = ConsoleServer(ctx, settings.model_copy(update={"port": 0}))
         accounts = self.server.console.accounts
