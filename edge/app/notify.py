@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Notifier:
         self._watchdog_usec = _watchdog_usec(env)
         self._sock: socket.socket | None = None
         self._failed = False
+        self._lock = threading.Lock()  # the frame loop and the watchdog thread both send
+        self.dropped = 0  # messages dropped because the receiver's queue was full
 
     @property
     def enabled(self) -> bool:
@@ -56,9 +59,16 @@ class Notifier:
         # STATUS must stay one line: systemd shows only the text up to a newline.
         text = "\n".join(f"{k.upper()}={v.replace(chr(10), ' ')}" for k, v in fields.items())
         try:
-            if self._sock is None:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-            self._sock.sendto(text.encode("utf-8"), self.address)
+            with self._lock:
+                if self._sock is None:
+                    kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+                    self._sock = socket.socket(socket.AF_UNIX, kind)
+                self._sock.sendto(text.encode("utf-8"), self.address)
+        except BlockingIOError:
+            # The receiver is not reading (a busy systemd, a test): drop this one message
+            # rather than block the gate's loop; the next ping or status goes out normally.
+            self.dropped += 1
+            return False
         except OSError as exc:
             # Report once: a vanished socket must not flood the journal or stop the gate.
             log.warning(
