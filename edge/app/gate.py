@@ -17,6 +17,7 @@ from edge.app.config import Config
 from edge.app.outcome import Outcome, access_body, scan_body
 from edge.core.clock import Clock, SystemClock
 from edge.core.events import EventBus
+from edge.core.records import DoorBody, EventKind, RecordKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.clock_trust import ClockTrust
 from edge.gate.credentials.regional import HealthCodeClient, client_from_settings
@@ -39,8 +40,6 @@ from edge.vision.qr.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
-PRIORITY_ACCESS = 10  # access records sync before bulk records
-PRIORITY_DOOR = 10  # door events (alarms, emergency release) are as urgent as access
 
 __all__ = ["Gate", "Outcome", "build_gate"]
 
@@ -85,9 +84,9 @@ class Gate:
     def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
         """Every door event becomes a record and a live event for the guard. The store never
         raises a disk fault (the record waits in memory), so an alarm is never hidden by it."""
-        body = {"gate": self.config.gate.id, "event": event.value, **data}
-        record = self.store.append("door", ts, body, PRIORITY_DOOR)
-        self.events.publish("door", ts, seq=record.seq, **body)
+        body = DoorBody(gate=self.config.gate.id, event=event.value, **data)
+        record = self.store.append(RecordKind.DOOR, ts, body)
+        self.events.publish(EventKind.DOOR, ts, seq=record.seq, **record.body)
 
     def clock_trusted(self, now: float) -> bool:
         """Whether time-dependent checks may run now (fails closed: see ClockTrust)."""
@@ -158,10 +157,10 @@ class Gate:
     ) -> Outcome:
         missing = tuple(n.value for n in session.missing())
         body = scan_body(self.config.gate.id, session.direction, step.verification, missing)
-        record = self.store.append("scan", now, body, PRIORITY_ACCESS)
+        record = self.store.append(RecordKind.SCAN, now, body)
         prompt = (session.prompt("zh"), session.prompt("en"))
         self.events.publish(
-            "prompt",
+            EventKind.PROMPT,
             now,
             seq=record.seq,
             missing=list(missing),
@@ -219,7 +218,7 @@ class Gate:
         if decision.allow and pass_cred is not None and pass_cred.step is not None:
             used = (pass_cred.pass_id, pass_cred.step)
         # Durable before the door moves; on a disk fault it waits in memory ([store] policy).
-        record = self.store.record("access", now, body, PRIORITY_ACCESS, used_step=used)
+        record = self.store.record(RecordKind.ACCESS, now, body, used_step=used)
         verification = step.verification if step is not None else None
         outcome = Outcome(code, verification, decision, record, relay, door_verdict)
         if decision.allow:
@@ -228,12 +227,12 @@ class Gate:
         else:
             self.door.refuse()
         self.events.publish(
-            "access",
+            EventKind.ACCESS,
             now,
             seq=record.seq,
             allow=decision.allow,
-            reasons=body["reasons"],  # decision and door reasons, as recorded
-            flags=body["flags"],
+            reasons=body.reasons,  # decision and door reasons, as recorded
+            flags=body.flags,
             sentence_zh=outcome.sentence("zh"),
             sentence_en=outcome.sentence("en"),
             household=decision.household,
@@ -241,11 +240,11 @@ class Gate:
         )
         if decision.guard_alert:
             self.events.publish(
-                "guard_alert",
+                EventKind.GUARD_ALERT,
                 now,
                 seq=record.seq,
                 household=decision.household,
-                reasons=body["reasons"],
+                reasons=body.reasons,
                 direction=direction.value,
             )
         log.info(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.core.records import AccessBody, CredentialSummary, ScanBody
 from edge.gate.credentials.privacy import privacy_summary
 from edge.gate.credentials.verified import Credential, PassCredential
 from edge.gate.credentials.verify import Verification
@@ -64,39 +65,44 @@ def access_body(
     relay: str,
     door: DoorVerdict,
     now: float,
-) -> dict[str, Any]:
+) -> AccessBody:
     """The synced description of one access decision (see the module docstring)."""
-    body: dict[str, Any] = {
-        "gate": gate_id,
-        "direction": direction.value,
-        "allow": decision.allow,
-        "reasons": [r.value for r in (*decision.reasons, *door.reasons)],
-        "flags": [r.value for r in (*decision.flags, *door.flags)],
-        "relay": relay,
-        "credentials": [privacy_summary(c, now) for c in credentials],
-        "code_hashes": [c.code_hash for c in credentials],
-    }
+    summaries = [CredentialSummary(**privacy_summary(c, now)) for c in credentials]
     p = next((c for c in credentials if isinstance(c, PassCredential)), None)
-    body["format"] = (
-        "PASS" if p is not None else (body["credentials"][0]["format"] if credentials else "NONE")
+    pass_fields: dict[str, Any] = {}
+    if p is not None:  # absent, not null, without a pass
+        pass_fields = {
+            "pass_id": p.pass_id,
+            "holder": p.holder,
+            "household": p.household,
+            "role": p.role.value,
+            "dynamic": p.dynamic,
+        }
+    return AccessBody(
+        gate=gate_id,
+        direction=direction.value,
+        allow=decision.allow,
+        reasons=[r.value for r in (*decision.reasons, *door.reasons)],
+        flags=[r.value for r in (*decision.flags, *door.flags)],
+        relay=relay,
+        credentials=summaries,
+        code_hashes=[c.code_hash for c in credentials],
+        format="PASS" if p is not None else (summaries[0].format if summaries else "NONE"),
+        code_hash=(p or credentials[0]).code_hash if credentials else "",
+        **pass_fields,
     )
-    body["code_hash"] = (p or credentials[0]).code_hash if credentials else ""
-    if p is not None:
-        body.update(
-            pass_id=p.pass_id,
-            holder=p.holder,
-            household=p.household,
-            role=p.role.value,
-            dynamic=p.dynamic,
-        )
-    return body
 
 
 def scan_body(
     gate_id: str, direction: Direction, v: Verification | None, missing: Sequence[str]
-) -> dict[str, Any]:
+) -> ScanBody:
     """A scan that did not complete a decision yet (the person must show more)."""
-    body: dict[str, Any] = {"gate": gate_id, "direction": direction.value, "missing": list(missing)}
-    if v is not None:
-        body.update(format=v.format, code_hash=v.credential.code_hash)
-    return body
+    if v is None:
+        return ScanBody(gate=gate_id, direction=direction.value, missing=list(missing))
+    return ScanBody(
+        gate=gate_id,
+        direction=direction.value,
+        missing=list(missing),
+        format=v.format,
+        code_hash=v.credential.code_hash,
+    )

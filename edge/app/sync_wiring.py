@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from edge.app.config import Config
 from edge.core.events import EventBus
+from edge.core.records import EventKind
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.rules.lists import ListsSnapshot
 from edge.gate.rules.profile import Rules
@@ -50,7 +51,7 @@ def gate_hooks(gate: GateLike, service: list[SyncService]) -> GateHooks:
         gate.rules = rules
 
     def on_command(cmd: str, args: dict[str, Any]) -> bool:
-        gate.events.publish("command", time.time(), cmd=cmd, args=args, source="central")
+        gate.events.publish(EventKind.COMMAND, time.time(), cmd=cmd, args=args, source="central")
         if cmd == "open":
             asked = args.get("seconds")
             seconds = float(asked) if isinstance(asked, int | float) else None
@@ -65,7 +66,7 @@ def gate_hooks(gate: GateLike, service: list[SyncService]) -> GateHooks:
         return cmd in ("arm", "disarm")  # carried out by the zone owner listening on events
 
     def on_config(settings: dict[str, Any]) -> None:
-        gate.events.publish("config", time.time(), settings=settings, source="central")
+        gate.events.publish(EventKind.CONFIG, time.time(), settings=settings, source="central")
 
     return GateHooks(on_lists, on_trust, on_rules, on_command, on_config)
 

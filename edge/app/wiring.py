@@ -18,6 +18,7 @@ from typing import Any
 from edge.app.components import Factory, Runtime
 from edge.app.console_context import console_context
 from edge.app.gate import Gate
+from edge.core.records import AlertBody, EventKind, RecordKind
 
 log = logging.getLogger(__name__)
 
@@ -69,22 +70,24 @@ class AlertRecorder:
         self.snapshots = snapshots  # queues a JPEG for its own sync topic (raw, not base64)
 
     def emit(self, alert: Any) -> None:
-        body = {
-            "gate": self.gate.config.gate.id,
-            "alert_id": alert.id,
-            "alert": alert.kind.value,
-            "phase": alert.phase.value,
-            "camera": alert.camera,
-            "zone": alert.zone,
-            "household": alert.household,
-            "score": alert.score,
-            "started": alert.started_wall,
-            "reason": alert.reason,
-            "snapshot": alert.snapshot.name if alert.snapshot else None,
-        }
-        record = self.gate.store.append("alert", alert.wall, body, priority=10)
-        self.gate.events.publish("alert", alert.wall, seq=record.seq, message=alert.message, **body)
-        if self.snapshots is not None and alert.snapshot is not None and body["phase"] == "new":
+        body = AlertBody(
+            gate=self.gate.config.gate.id,
+            alert_id=alert.id,
+            alert=alert.kind.value,
+            phase=alert.phase.value,
+            camera=alert.camera,
+            zone=alert.zone,
+            household=alert.household,
+            score=alert.score,
+            started=alert.started_wall,
+            reason=alert.reason,
+            snapshot=alert.snapshot.name if alert.snapshot else None,
+        )
+        record = self.gate.store.append(RecordKind.ALERT, alert.wall, body)
+        self.gate.events.publish(
+            EventKind.ALERT, alert.wall, seq=record.seq, message=alert.message, **record.body
+        )
+        if self.snapshots is not None and alert.snapshot is not None and body.phase == "new":
             try:
                 jpeg = alert.snapshot.read_bytes()
             except OSError as exc:
@@ -150,7 +153,7 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
 
     def on_command(event: Any) -> None:
         # central's arm/disarm command (signed, fresh, not replayed: see edge.sync.downlink)
-        if event.kind == "command" and event.data.get("cmd") in ("arm", "disarm"):
+        if event.kind == EventKind.COMMAND and event.data.get("cmd") in ("arm", "disarm"):
             zone = str(event.data.get("args", {}).get("zone", ""))
             service.arm_by_hand(zone, event.data["cmd"] == "arm")
 

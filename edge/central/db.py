@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from edge.sync.payloads import RecordItem
 
 MAX_WALK = 20000  # seqs read past ``contig`` per advance; bounds the work during a long gap
 
@@ -73,15 +76,13 @@ class CentralDB:
     def ensure_gate(self, gate: str) -> None:
         self._x("INSERT INTO gates (gate) VALUES (?) ON CONFLICT (gate) DO NOTHING", (gate,))
 
-    def store_records(self, gate: str, items: list[dict[str, Any]], now: float) -> None:
-        """Insert records, ignoring (gate, seq) already stored."""
+    def store_records(self, gate: str, items: Sequence[RecordItem], now: float) -> None:
+        """Insert records, ignoring (gate, seq) already stored. The body is kept as sent, also
+        for a kind this version does not know (a newer gate's)."""
         rows = []
         for it in items:
-            body = {k: v for k, v in it.items() if k not in ("seq", "id", "kind", "ts")}
-            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-            rows.append(
-                (gate, int(it["seq"]), str(it["id"]), str(it["kind"]), float(it["ts"]), text, now)
-            )
+            text = json.dumps(it.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            rows.append((gate, it.seq, it.id, it.kind, it.ts, text, now))
         self._many(
             "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gate, seq) DO NOTHING",

@@ -13,21 +13,32 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from edge.central.db import CentralDB
 from edge.central.publisher import ListFolder, ack_message
+from edge.core.records import RecordKind, SnapshotBody
 from edge.sync import topics
 from edge.sync.client import LinkEvent, LinkSettings, MqttLink, NotConnected
-from edge.sync.payloads import Heartbeat, RecordsBatch, Status
+from edge.sync.payloads import Heartbeat, RecordItem, RecordsBatch, Status
 
 log = logging.getLogger(__name__)
 
 FLUSH_S = 0.02  # longest a received message waits for its batch commit, s
 FLUSH_MAX = 200  # messages per commit
+
+
+def _waits_for_blob(db: CentralDB, gate: str, r: RecordItem) -> bool:
+    """A snapshot record whose JPEG has not arrived (and is not reported dropped)."""
+    if r.kind != RecordKind.SNAPSHOT:
+        return False
+    try:
+        snap = SnapshotBody.read(r.body)
+    except ValidationError:  # malformed: stored as it came, there is nothing to wait for
+        return False
+    return snap.blob_dropped is None and not db.has_blob(gate, snap.snapshot_id)
 
 
 class Receiver:
@@ -162,13 +173,8 @@ class Receiver:
         if batch.epoch is not None and not db.check_epoch(gate, batch.epoch):
             log.info("ignored a late batch from a retired database of %s", gate)
             return
-        items: list[dict[str, Any]] = []
-        for r in batch.records:
-            item = r.model_dump()
-            sid = str(item.get("snapshot_id", ""))
-            if r.kind == "snapshot" and "blob_dropped" not in item and not db.has_blob(gate, sid):
-                continue  # not stored until its JPEG is: the gate will resend both
-            items.append(item)
+        # a snapshot record is not stored until its JPEG is: the gate will resend both
+        items = [r for r in batch.records if not _waits_for_blob(db, gate, r)]
         db.store_records(gate, items, now)
         self.stored += len(items)
 

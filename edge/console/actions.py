@@ -20,10 +20,10 @@ from edge.console.board import Board
 from edge.console.context import ConsoleContext
 from edge.console.settings import ConsoleSettings
 from edge.console.zones import ZoneError, check_zone
+from edge.core.records import EventKind, GuardBody, RecordKind
 
 log = logging.getLogger(__name__)
 
-PRIORITY_GUARD = 10  # guard actions sync as early as access records
 GONE_EN, GONE_ZH = "this alert is no longer on the board", "该告警已不在列表中"
 Answer = tuple[int, dict[str, Any]]
 
@@ -72,12 +72,13 @@ class Actions:
         page refreshing on the event already sees the change. ``ts`` is Unix seconds.
         """
         ts = self.ctx.now()
-        body = {"gate": self.ctx.gate_id, "action": action, "user": user.name, "role": user.role}
-        body.update(fields)
-        record = self.ctx.store.append("guard", ts, body, PRIORITY_GUARD)
+        body = GuardBody(
+            gate=self.ctx.gate_id, action=action, user=user.name, role=user.role, **fields
+        )
+        record = self.ctx.store.append(RecordKind.GUARD, ts, body)
         if then is not None:
             then(ts)
-        self.ctx.events.publish("guard", ts, seq=record.seq, **body)
+        self.ctx.events.publish(EventKind.GUARD, ts, seq=record.seq, **record.body)
         return record.to_json()
 
     def acknowledge(self, user: User, key: str, body: dict[str, Any]) -> Answer:

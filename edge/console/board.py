@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.core.events import Event, EventBus
+from edge.core.records import EventKind
 
 MAX_ALERTS = 200  # alerts kept for the page; older acknowledged ones are forgotten first
 MAX_SCANS = 50  # scans kept for the page
@@ -80,12 +81,12 @@ class Board:
     def on_event(self, event: Event) -> None:
         """Fold one event into the board (called on the publisher's thread: must be quick)."""
         with self._lock:
-            if event.kind == "access":
+            if event.kind is EventKind.ACCESS:
                 scan = {k: event.data.get(k) for k in SCAN_FIELDS}
                 self.scans.appendleft({"ts": event.ts, **scan})
-            elif event.kind == "alert":
+            elif event.kind is EventKind.ALERT:
                 self._alert(event)
-            elif event.kind == "door":
+            elif event.kind is EventKind.DOOR:
                 self.door = {"ts": event.ts, **event.data}
 
     def _alert(self, event: Event) -> None:

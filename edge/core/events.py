@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.core.records import EventKind
+
 log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
@@ -22,9 +24,9 @@ _ids = itertools.count(1)
 
 @dataclass(frozen=True)
 class Event:
-    """``kind`` e.g. "access", "door", "alert", "guard", "status"; ``ts`` Unix seconds."""
+    """``kind`` says what happened (:class:`~edge.core.records.EventKind`); ``ts`` Unix s."""
 
-    kind: str
+    kind: EventKind
     ts: float
     data: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
@@ -87,8 +89,8 @@ class EventBus:
         with self._lock:
             self._callbacks.append(callback)
 
-    def publish(self, kind: str, ts: float, **data: Any) -> Event:
-        event = Event(kind, ts, data)
+    def publish(self, kind: EventKind, ts: float, **data: Any) -> Event:
+        event = Event(EventKind(kind), ts, data)
         with self._lock:
             subs = list(self._subs)
             callbacks = list(self._callbacks)

@@ -14,11 +14,20 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from edge.core.records import (
+    PRIORITY,
+    GapBody,
+    RecordBody,
+    RecordKind,
+    SnapshotBody,
+    read_body,
+)
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); never edit old entries.
 MIGRATIONS: list[str] = [
@@ -72,16 +81,30 @@ MIGRATIONS: list[str] = [
 
 @dataclass(frozen=True)
 class Record:
-    """One durable record: ``kind`` is e.g. "access", "door", "alert", "guard", "gap"."""
+    """One durable record; ``body`` is its JSON object as stored (see :mod:`edge.core.records`)."""
 
     seq: int
     id: str
-    kind: str
+    kind: RecordKind
     ts: float  # Unix seconds
     body: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "id": self.id, "kind": self.kind, "ts": self.ts, **self.body}
+
+    def typed(self) -> RecordBody:
+        """The body as its kind's model (fields a newer version added are ignored)."""
+        return read_body(self.kind, self.body)
+
+
+def _body_json(kind: RecordKind, body: RecordBody) -> dict[str, Any]:
+    """The JSON object of a body. Edge code passes models (mypy checks it); a plain mapping is
+    still taken as it is, for tests and tools that write bodies of their own."""
+    if isinstance(body, RecordBody):
+        if body.kind is not kind:
+            raise ValueError(f"a {body.kind} body given for a {kind} record")
+        return body.to_json()
+    return dict(body)
 
 
 class Store:
@@ -145,19 +168,29 @@ class Store:
 
     @staticmethod
     def insert_record(
-        db: sqlite3.Connection, kind: str, ts: float, body: dict[str, Any], priority: int = 0
+        db: sqlite3.Connection,
+        kind: RecordKind,
+        ts: float,
+        body: RecordBody,
+        priority: int | None = None,
     ) -> Record:
-        """Insert a record and its outbox row inside an open transaction."""
+        """Insert a record and its outbox row inside an open transaction; ``priority``
+        defaults to the kind's (:data:`edge.core.records.PRIORITY`)."""
+        kind = RecordKind(kind)
+        data = _body_json(kind, body)
+        priority = PRIORITY[kind] if priority is None else priority
         rid = str(uuid.uuid4())
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         cur = db.execute(
             "INSERT INTO records (id, kind, ts, body) VALUES (?, ?, ?, ?)", (rid, kind, ts, text)
         )
         seq = int(cur.lastrowid or 0)
         db.execute("INSERT INTO outbox (seq, priority) VALUES (?, ?)", (seq, priority))
-        return Record(seq, rid, kind, ts, body)
+        return Record(seq, rid, kind, ts, data)
 
-    def append(self, kind: str, ts: float, body: dict[str, Any], priority: int = 0) -> Record:
+    def append(
+        self, kind: RecordKind, ts: float, body: RecordBody, priority: int | None = None
+    ) -> Record:
         """Make one record durable (committed with synchronous=FULL) and queue it for sync."""
         with self.transaction() as db:
             return self.insert_record(db, kind, ts, body, priority)
@@ -182,7 +215,7 @@ class Store:
                 "SELECT seq, id, kind, ts, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
-        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [Record(r[0], r[1], RecordKind(r[2]), r[3], json.loads(r[4])) for r in rows]
 
     def outbox_depth(self) -> int:
         with self._lock:
@@ -229,7 +262,7 @@ class Store:
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Record]:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [Record(r[0], r[1], RecordKind(r[2]), r[3], json.loads(r[4])) for r in rows]
 
     def pending(self, limit: int, above_seq: int = 0, upto_seq: int | None = None) -> list[Record]:
         """Unsent outbox records with ``above_seq < seq <= upto_seq``. With ``upto_seq`` (the
@@ -312,13 +345,14 @@ class Store:
                 (before_ts,),
             ).rowcount
 
-    def add_snapshot(self, jpeg: bytes, ts: float, meta: dict[str, Any]) -> Record:
-        """Keep a JPEG and a ``snapshot`` record pointing at it (same transaction)."""
+    def add_snapshot(self, jpeg: bytes, ts: float, meta: Mapping[str, Any]) -> Record:
+        """Keep a JPEG and a ``snapshot`` record pointing at it (same transaction); ``meta``
+        holds the other fields of :class:`~edge.core.records.SnapshotBody` (alert, camera)."""
         sid = uuid.uuid4().hex
-        body = {**meta, "snapshot_id": sid, "size": len(jpeg)}
-        body["sha256"] = hashlib.sha256(jpeg).hexdigest()
+        sha = hashlib.sha256(jpeg).hexdigest()
+        body = SnapshotBody(**meta, snapshot_id=sid, size=len(jpeg), sha256=sha)
         with self.transaction() as db:
-            rec = self.insert_record(db, "snapshot", ts, body)
+            rec = self.insert_record(db, RecordKind.SNAPSHOT, ts, body)
             db.execute(
                 "INSERT INTO snapshots (id, seq, data, size) VALUES (?, ?, ?, ?)",
                 (sid, rec.seq, jpeg, len(jpeg)),
@@ -350,8 +384,10 @@ class Store:
             if row is None:
                 return None
             db.execute("UPDATE snapshots SET data=NULL, dropped=? WHERE id=?", (reason, sid))
-            body = {"what": "snapshot", "snapshot_id": sid, "of_seq": row[0], "size": row[1]}
-            return self.insert_record(db, "gap", now, {**body, "reason": reason})
+            body = GapBody(
+                what="snapshot", snapshot_id=sid, of_seq=row[0], size=row[1], reason=reason
+            )
+            return self.insert_record(db, RecordKind.GAP, now, body)
 
     def enforce_snapshot_cap(self, max_bytes: int, now: float | None = None) -> list[Record]:
         """Policy: records are never dropped; the oldest snapshots go first over the cap."""

@@ -16,6 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from edge.core.records import (
+    CommandRecordBody,
+    ConfigAppliedBody,
+    DownlinkRejectedBody,
+    RecordKind,
+)
 from edge.gate.credentials.trust import TrustStore
 from edge.store.sqlite import Store
 from edge.sync import topics
@@ -101,8 +107,8 @@ class DownlinkHandler:
         with self.store.transaction() as db:
             if not Store.use_nonce(db, cmd.nonce, cmd.expires + CLOCK_SKEW_S, now):
                 raise Rejected("replay", cmd.nonce)
-            body = {"cmd": cmd.cmd, "args": cmd.args, "nonce": cmd.nonce}
-            Store.insert_record(db, "command", now, body, priority=5)
+            body = CommandRecordBody(cmd=cmd.cmd, args=cmd.args, nonce=cmd.nonce)
+            Store.insert_record(db, RecordKind.COMMAND, now, body)
         done = self.hooks.on_command(cmd.cmd, cmd.args) if self.hooks.on_command else False
         log.info("command %s %s: %s", cmd.cmd, cmd.args, "done" if done else "no handler")
 
@@ -115,7 +121,8 @@ class DownlinkHandler:
             if cfg.version < held:
                 raise Rejected("stale", f"config v{cfg.version} < held v{held}")
             Store.put_list(db, "_config", cfg.version, cfg.settings, now)
-            Store.insert_record(db, "config_applied", now, {"version": cfg.version}, priority=5)
+            applied = ConfigAppliedBody(version=cfg.version)
+            Store.insert_record(db, RecordKind.CONFIG_APPLIED, now, applied)
         if self.hooks.on_config:
             self.hooks.on_config(cfg.settings)
 
@@ -127,5 +134,7 @@ class DownlinkHandler:
             self.counters["rejects_unrecorded"] = self.counters.get("rejects_unrecorded", 0) + 1
             return
         self._reject_window.append(now)
-        body = {"topic": topic[:200], "reason": exc.reason, "detail": exc.detail[:200]}
-        self.store.append("downlink_rejected", now, {**body, "size": size}, priority=5)
+        body = DownlinkRejectedBody(
+            topic=topic[:200], reason=exc.reason, detail=exc.detail[:200], size=size
+        )
+        self.store.append(RecordKind.DOWNLINK_REJECTED, now, body)

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import TypeAdapter, ValidationError
 
+from edge.core.records import ListsAppliedBody, RecordKind
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.rules.lists import ColourClass, Household, ListsSnapshot
 from edge.gate.rules.profile import Rules
@@ -107,8 +108,8 @@ def apply_list(store: Store, msg: ListBody, now: float | None = None) -> Record:
         except (ValueError, ValidationError) as exc:
             raise Rejected("invalid", f"{msg.name}: {str(exc)[:200]}") from None
         Store.put_list(db, msg.name, msg.version, body, now)
-        info = {"name": msg.name, "version": msg.version, "mode": msg.mode}
-        return Store.insert_record(db, "lists_applied", now, info, priority=5)
+        info = ListsAppliedBody(name=msg.name, version=msg.version, mode=msg.mode)
+        return Store.insert_record(db, RecordKind.LISTS_APPLIED, now, info)
 
 
 def snapshot_from_store(store: Store) -> ListsSnapshot:

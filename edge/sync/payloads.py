@@ -14,7 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.core.records import RecordBody, RecordKind, read_body, record_schemas
+from edge.core.records import schema_text as _record_schema_text
+
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+RECORD_SCHEMA_DIR = SCHEMA_DIR / "records"  # one schema per record kind (edge.core.records)
 
 
 class _Strict(BaseModel):
@@ -22,7 +26,9 @@ class _Strict(BaseModel):
 
 
 class RecordItem(BaseModel):
-    """One gate record: fixed fields plus the record body's fields (kind-specific)."""
+    """One gate record: fixed fields plus the record body's fields (kind-specific: one schema
+    per kind in ``schemas/records/``, from :mod:`edge.core.records`). A kind this version does
+    not know is still accepted and stored (a newer gate may send one)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -30,6 +36,20 @@ class RecordItem(BaseModel):
     id: str = Field(min_length=1, max_length=64, description="unique id (UUID)")
     kind: str = Field(min_length=1, max_length=32, description="access, alert, gap, snapshot…")
     ts: float = Field(description="when the record was made, Unix seconds")
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body's fields: everything but seq, id, kind and ts."""
+        return dict(self.model_extra or {})
+
+    def typed(self) -> RecordBody | None:
+        """The body as its kind's model, or None for a kind this version does not know;
+        raises ``ValidationError`` when a known field is missing or of the wrong type."""
+        try:
+            kind = RecordKind(self.kind)
+        except ValueError:
+            return None
+        return read_body(kind, self.body)
 
 
 class RecordsBatch(_Strict):
@@ -150,16 +170,33 @@ def schema_text(name: str) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def record_schema_texts() -> dict[str, str]:
+    """``{file name: text}`` of the record schemas, as shipped in ``schemas/records/``."""
+    return {f"{k}.json": _record_schema_text(s) for k, s in record_schemas().items()}
+
+
 def write_schemas(folder: Path = SCHEMA_DIR) -> list[Path]:
+    """Write every payload schema to ``folder`` and every record schema to ``folder/records``;
+    a record schema of a kind that no longer exists is removed."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in SCHEMAS:
         path = folder / f"{name}.json"
         path.write_text(schema_text(name), encoding="utf-8")
         paths.append(path)
+    records = folder / RECORD_SCHEMA_DIR.name
+    records.mkdir(exist_ok=True)
+    texts = record_schema_texts()
+    for old in records.glob("*.json"):
+        if old.name not in texts:
+            old.unlink()
+    for name, text in texts.items():
+        path = records / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
     return paths
 
 
-if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point (scripts/gen-schemas.py)
     for p in write_schemas(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_DIR):
         print(p)

@@ -19,7 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from edge.core.events import EventBus
+from edge.core.records import EventKind, RecordKind, SnapshotBody, on_alerts_topic
 from edge.gate.credentials.trust import TrustStore, load_public_key
 from edge.store.sqlite import Record, Store
 from edge.sync import topics
@@ -32,15 +35,22 @@ from edge.sync.client import (
 )
 from edge.sync.downlink import DownlinkHandler
 from edge.sync.lists_apply import GateHooks, push_to_gate
-from edge.sync.payloads import AckBody
+from edge.sync.payloads import AckBody, RecordItem, RecordsBatch
 from edge.sync.settings import SyncSettings
 from edge.sync.signing import Verifier
 
 log = logging.getLogger(__name__)
 
-ALERT_KINDS = frozenset({"alert", "alarm"})  # published on …/up/alerts
 RETRY_AFTER_FAILURE_S = 2.0  # resend delay after a failed PUBACK, s
 IDLE_POLL_S = 0.02  # network wait when there is nothing to send, s (bounds live latency)
+
+
+def _snapshot_id(r: Record) -> str:
+    try:
+        return SnapshotBody.read(r.body).snapshot_id
+    except ValidationError:  # still sent (central keeps it), just without a JPEG
+        log.error("snapshot record seq=%d has a malformed body", r.seq)
+        return ""
 
 
 def link_settings(s: SyncSettings, gate_id: str) -> LinkSettings:
@@ -207,11 +217,11 @@ class SyncService:
                 topics.up(self.gate, "status"), json.dumps(status).encode(), retain=True
             )
             if self.events:
-                self.events.publish("sync", time.time(), state="online")
+                self.events.publish(EventKind.SYNC, time.time(), state="online")
         elif ev.kind == "disconnected":
             self._inflight.clear()
             if self.events:
-                self.events.publish("sync", time.time(), state="offline")
+                self.events.publish(EventKind.SYNC, time.time(), state="offline")
 
     def _on_ack(self, ack: AckBody) -> None:
         if ack.epoch is not None and ack.epoch != self.epoch:
@@ -261,17 +271,18 @@ class SyncService:
     def _send(self, recs: list[Record]) -> None:
         now = time.time()
         self.store.mark_sent([r.seq for r in recs], now)
-        alerts = [r for r in recs if r.kind in ALERT_KINDS]
-        others = [r for r in recs if r.kind not in ALERT_KINDS]
+        # perimeter alerts and door alarms on …/up/alerts (see edge.core.records.on_alerts_topic)
+        alerts = [r for r in recs if on_alerts_topic(r.kind, r.body)]
+        others = [r for r in recs if not on_alerts_topic(r.kind, r.body)]
         for r in others:
-            if r.kind == "snapshot":
+            if r.kind is RecordKind.SNAPSHOT:
                 self._send_blob(r)
         for kind, group in (("alerts", alerts), ("records", others)):
             if group:
                 self._publish_batch(topics.up(self.gate, kind), group, now)
 
     def _send_blob(self, r: Record) -> None:
-        sid = str(r.body.get("snapshot_id", ""))
+        sid = _snapshot_id(r)
         blob, _why = self.store.snapshot_blob(sid)
         if blob is None:
             return
@@ -284,16 +295,13 @@ class SyncService:
         items = []
         for r in recs:
             item = r.to_json()
-            if r.kind == "snapshot":
-                blob, why = self.store.snapshot_blob(str(r.body.get("snapshot_id", "")))
+            if r.kind is RecordKind.SNAPSHOT:
+                blob, why = self.store.snapshot_blob(_snapshot_id(r))
                 if blob is None:
                     item["blob_dropped"] = why or "unknown"
-            items.append(item)
-        payload = json.dumps(
-            {"v": 1, "gate": self.gate, "epoch": self.epoch, "sent_at": now, "records": items},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+            items.append(RecordItem.model_validate(item))
+        batch = RecordsBatch(gate=self.gate, epoch=self.epoch, sent_at=now, records=items)
+        payload = batch.model_dump_json().encode()
         try:
             mid = self.link.publish(topic, payload)
         except PacketTooLarge:

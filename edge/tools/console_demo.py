@@ -22,6 +22,7 @@ import numpy.typing as npt
 from edge.app.console_context import console_context
 from edge.console.server import ConsoleServer
 from edge.console.settings import ConsoleSettings
+from edge.core.records import EventKind
 
 if TYPE_CHECKING:
     from edge.app.gate import Gate
@@ -88,7 +89,7 @@ def simulate_intrusion(gate: Gate, snapshot_dir: Path) -> dict[str, Any]:
         "message": "隔离户门前有人员活动（演示）",
         "message_en": "person at an isolated household's door (simulated)",
     }
-    gate.events.publish("alert", now, **data)
+    gate.events.publish(EventKind.ALERT, now, **data)
     return data
 
 
@@ -123,7 +124,7 @@ class DemoConsole:
         self.server.start()
 
     def _watch(self, event: Any) -> None:
-        if event.kind == "alert":
+        if event.kind == EventKind.ALERT:
             self.saw_alert = True
 
     def announce(self, out: TextIO) -> None:

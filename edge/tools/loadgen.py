@@ -1,8 +1,8 @@
 """Synthetic but realistic gate records, pushed through the real durable outbox.
 
-Access decisions look like the gate's own (outcome, reasons, household, hashed code — never
-raw codes), with an occasional person-detection alert, so an integrator's central side sees
-the same shapes and rates it will see in production.
+Access decisions are built with the gate's own body models (outcome, reasons, household, hashed
+code — never raw codes), with an occasional person-in-zone alert, so an integrator's central
+side sees the same shapes, priorities and rates it will see in production.
 """
 
 from __future__ import annotations
@@ -11,44 +11,56 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from typing import Any
 
+from edge.core.records import AccessBody, AlertBody, CredentialSummary, RecordBody
 from edge.store.sqlite import Record, Store
 
-PRIORITY_ACCESS = 10  # as in edge.app.gate: access records before bulk records
 DENY_REASONS = ("expired", "revoked", "unknown_issuer", "home_quarantine", "bad_signature")
 
 
-def synthetic(
-    rng: random.Random, gate: str, i: int, alert_every: int
-) -> tuple[str, dict[str, Any]]:
-    """(kind, body) of the ``i``-th synthetic record."""
+def synthetic(rng: random.Random, gate: str, i: int, alert_every: int) -> RecordBody:
+    """The body of the ``i``-th synthetic record (its kind is ``body.kind``)."""
     if alert_every and i % alert_every == alert_every - 1:
-        return "alert", {
-            "gate": gate,
-            "type": "quarantine_door_person",
-            "zone": f"3-2-{rng.randint(101, 1802)}",
-            "camera": f"cam-{rng.randint(1, 8)}",
-            "score": round(rng.uniform(0.5, 0.99), 3),
-        }
+        household = f"3-2-{rng.randint(101, 1802)}"
+        now = time.time()
+        return AlertBody(
+            gate=gate,
+            alert_id=f"{rng.getrandbits(128):032x}",
+            alert="person_in_zone",
+            phase="new",
+            camera=f"cam-{rng.randint(1, 8)}",
+            zone=f"door-{household}",
+            household=household,
+            score=round(rng.uniform(0.5, 0.99), 3),
+            started=now,
+            reason="",
+            snapshot=None,
+        )
     allow = rng.random() < 0.9
     room = f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}"
     pid = f"P-{rng.randint(1000, 99999)}"
-    return "access", {
-        "gate": gate,
-        "direction": rng.choice(("in", "out")),
-        "allow": allow,
-        "reasons": [] if allow else [rng.choice(DENY_REASONS)],
-        "flags": [],
-        "format": "pass",
-        "code_hash": hashlib.sha256(f"{pid}-{i}".encode()).hexdigest()[:16],
-        "relay": "pulse" if allow else "none",
-        "pass_id": pid,
-        "holder": f"h-{pid}",
-        "household": f"{rng.randint(1, 12)}-{rng.randint(1, 4)}-{room}",
-        "role": rng.choice(("resident", "resident", "tenant", "staff", "visitor")),
-        "dynamic": rng.random() < 0.5,
-    }
+    reasons = [] if allow else [rng.choice(DENY_REASONS)]
+    code_hash = hashlib.sha256(f"{pid}-{i}".encode()).hexdigest()[:16]
+    proof = CredentialSummary(
+        kind="pass", format="PASS", outcome="valid" if allow else "invalid", reasons=reasons
+    )
+    return AccessBody(
+        gate=gate,
+        direction=rng.choice(("in", "out")),
+        allow=allow,
+        reasons=reasons,
+        flags=[],
+        relay="pulse" if allow else "none",
+        credentials=[proof],
+        code_hashes=[code_hash],
+        format="PASS",
+        code_hash=code_hash,
+        pass_id=pid,
+        holder=f"h-{pid}",
+        household=f"{rng.randint(1, 12)}-{rng.randint(1, 4)}-{room}",
+        role=rng.choice(("resident", "resident", "tenant", "staff", "visitor")),
+        dynamic=rng.random() < 0.5,
+    )
 
 
 def generate(
@@ -68,8 +80,8 @@ def generate(
         for lo in range(0, n, 500):
             with store.transaction() as db:
                 for i in range(lo, min(n, lo + 500)):
-                    kind, body = synthetic(rng, gate, i, alert_every)
-                    rec = Store.insert_record(db, kind, time.time(), body, PRIORITY_ACCESS)
+                    body = synthetic(rng, gate, i, alert_every)
+                    rec = Store.insert_record(db, body.kind, time.time(), body)
                     if on_record:
                         on_record(rec)
         return time.monotonic() - started
@@ -78,8 +90,8 @@ def generate(
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        kind, body = synthetic(rng, gate, i, alert_every)
-        rec = store.append(kind, time.time(), body, PRIORITY_ACCESS)
+        body = synthetic(rng, gate, i, alert_every)
+        rec = store.append(body.kind, time.time(), body)
         if on_record:
             on_record(rec)
     return time.monotonic() - started
