@@ -14,7 +14,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from edge.core import limits
 from edge.core.errors import HardwareError
+from edge.vision.camera.imagehead import ImageHeaderError, check_image_header
 
 log = logging.getLogger(__name__)
 
@@ -125,23 +127,34 @@ class PiCameraSource:
             self._cam.close()
 
 
-MAX_FILE_BYTES = 256 * 1024 * 1024  # larger files are refused before reading them
+MAX_FILE_BYTES = limits.IMAGE_MAX_BYTES  # larger files are refused before reading them
 
 
 def read_image(path: Path) -> np.ndarray:
     """Decode an image file (EXIF orientation applied) as BGR ``uint8``.
 
-    Raises :class:`SourceError` for missing, empty, oversized, corrupt or non-image files.
-    OpenCV itself refuses images above 2^30 pixels, so a decompression bomb fails cleanly.
+    Raises :class:`SourceError` for missing, empty, oversized, corrupt or non-image files. The
+    size the header declares is checked before decoding (:mod:`.imagehead`), so an image bomb
+    (a small file declaring a huge picture) is refused in microseconds, not gigabytes.
     """
     try:
+        if not path.is_file():
+            raise SourceError(f"{path} is not a regular file")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise SourceError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-        data = np.fromfile(path, dtype=np.uint8)
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if data.size == 0:
+    if not raw:
         raise SourceError(f"{path} is empty")
+    if len(raw) > MAX_FILE_BYTES:
+        raise SourceError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        check_image_header(raw)
+    except ImageHeaderError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+    data = np.frombuffer(raw, dtype=np.uint8)
     try:
         frame = cv2.imdecode(data, cv2.IMREAD_COLOR)
     except (cv2.error, MemoryError) as exc:
