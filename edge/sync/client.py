@@ -61,6 +61,9 @@ class LinkSettings:
     session_expiry_s: int = 604800
     inflight: int = 64
     max_packet_bytes: int = 262144
+    # MQTT 5 Maximum Packet Size declared on CONNECT: the broker drops larger messages for us
+    # instead of delivering them, so an oversize downlink never reaches our memory; 0 = none
+    max_incoming_bytes: int = 0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
     subscriptions: tuple[str, ...] = ()
@@ -155,6 +158,8 @@ class MqttLink:
             if self._proto == mqtt.MQTTv5:
                 props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = s.session_expiry_s
+                if s.max_incoming_bytes > 0:
+                    props.MaximumPacketSize = s.max_incoming_bytes
                 c.connect(s.host, s.port, s.keepalive_s, clean_start=False, properties=props)
             else:
                 c.connect(s.host, s.port, s.keepalive_s)

@@ -53,6 +53,9 @@ def _snapshot_id(r: Record) -> str:
         return ""
 
 
+DOWNLINK_PACKET_OVERHEAD = 4096  # bytes of MQTT fixed header, topic and properties
+
+
 def link_settings(s: SyncSettings, gate_id: str) -> LinkSettings:
     """MQTT connection settings of a gate: will = retained ``offline`` status."""
     password = s.password_file.read_text().strip() if s.password_file else None
@@ -72,6 +75,8 @@ def link_settings(s: SyncSettings, gate_id: str) -> LinkSettings:
         session_expiry_s=s.session_expiry_s,
         inflight=s.inflight,
         max_packet_bytes=s.max_packet_bytes,
+        # room for the topic and properties around the largest payload we accept
+        max_incoming_bytes=s.max_downlink_bytes + DOWNLINK_PACKET_OVERHEAD,
         reconnect_min_s=s.reconnect_min_s,
         reconnect_max_s=s.reconnect_max_s,
         subscriptions=tuple(topics.gate_subscriptions(gate_id)),
