@@ -19,6 +19,10 @@ from edge.core.records import EventKind
 
 MAX_ALERTS = 200  # alerts kept for the page; older acknowledged ones are forgotten first
 MAX_SCANS = 50  # scans kept for the page
+# A new alert id for the same type, camera and zone as an open (unacknowledged, not ended)
+# alert seen this recently joins that alert's row: a person pacing in front of a door is one
+# event for the guard, not a storm of cards and beeps. Seconds.
+GROUP_S = 300.0
 
 # Only these fields of an access event reach the browser: decision and reason, never health.
 SCAN_FIELDS = ("seq", "allow", "reasons", "sentence_zh", "sentence_en", "household", "direction")
@@ -50,6 +54,7 @@ class AlertRow:
     acked_ts: float | None = None
     note: str = ""
     escalated_by: str | None = None
+    count: int = 1  # alerts grouped into this row (see GROUP_S)
 
     def to_json(self) -> dict[str, Any]:
         public = {k: v for k, v in self.data.items() if k not in ("snapshot", "snapshots")}
@@ -63,7 +68,15 @@ class AlertRow:
             "acked_ts": self.acked_ts,
             "note": self.note,
             "escalated_by": self.escalated_by,
+            "count": self.count,
         }
+
+    def group(self) -> tuple[str, str, str] | None:
+        """What makes two alert ids one event: type, camera, zone (None: never grouped)."""
+        kind = self.data.get("type", self.data.get("alert"))
+        if kind is None:
+            return None
+        return (str(kind), str(self.data.get("camera")), str(self.data.get("zone")))
 
 
 @dataclass
@@ -73,6 +86,7 @@ class Board:
     alerts: OrderedDict[str, AlertRow] = field(default_factory=OrderedDict)
     scans: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_SCANS))
     door: dict[str, Any] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # grouped alert id -> its row's key
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, bus: EventBus) -> None:
@@ -91,31 +105,56 @@ class Board:
 
     def _alert(self, event: Event) -> None:
         key = alert_key(event)
+        key = self.aliases.get(key, key)
         row = self.alerts.get(key)
         if row is None:
             row = AlertRow(key, event.ts, dict(event.data), event.ts)
+            joined = self._open_like(row, event.ts)
+            if joined is not None:
+                self.aliases[key] = joined.key
+                joined.count += 1
+                joined.data, joined.last_ts = {**joined.data, **event.data}, event.ts
+                return
             self.alerts[key] = row
         else:
             merged = {**row.data, **event.data}
             row.data, row.last_ts = merged, event.ts
         while len(self.alerts) > MAX_ALERTS:
             oldest = next((k for k, r in self.alerts.items() if r.acked_by), None)
-            self.alerts.pop(oldest if oldest is not None else next(iter(self.alerts)))
+            gone = oldest if oldest is not None else next(iter(self.alerts))
+            self.alerts.pop(gone)
+            self.aliases = {k: v for k, v in self.aliases.items() if v != gone}
+
+    def _open_like(self, new: AlertRow, ts: float) -> AlertRow | None:
+        group = new.group()
+        if group is None:
+            return None
+        for row in reversed(self.alerts.values()):
+            if ts - row.last_ts > GROUP_S:
+                continue
+            if row.acked_by is None and row.data.get("phase") != "end" and row.group() == group:
+                return row
+        return None
 
     def alert(self, key: str) -> AlertRow | None:
         with self._lock:
-            return self.alerts.get(key)
+            return self.alerts.get(self.aliases.get(key, key))
+
+    def unacked(self) -> list[AlertRow]:
+        """Open alerts nobody has acknowledged yet, oldest first."""
+        with self._lock:
+            return [r for r in self.alerts.values() if r.acked_by is None]
 
     def acknowledge(self, key: str, user: str, ts: float, note: str) -> AlertRow | None:
         with self._lock:
-            row = self.alerts.get(key)
+            row = self.alerts.get(self.aliases.get(key, key))
             if row is not None:
                 row.acked_by, row.acked_ts, row.note = user, ts, note
             return row
 
     def escalate(self, key: str, user: str) -> AlertRow | None:
         with self._lock:
-            row = self.alerts.get(key)
+            row = self.alerts.get(self.aliases.get(key, key))
             if row is not None:
                 row.escalated_by = user
             return row

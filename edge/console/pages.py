@@ -109,6 +109,14 @@ def page(name: str, session: Session, gate_name: str, extra: dict[str, str]) -> 
     )
 
 
+def kiosk_page(gate_name: str, csrf: str) -> str:
+    """The resident's screen: bilingual (Chinese first), no navigation, no guard controls."""
+    from edge.console.booth import kiosk_table
+
+    values = {"lang": "zh", "gate_name": gate_name, "csrf": csrf}
+    return render("kiosk", "zh", {**values, "raw_table": _json_block(kiosk_table())})
+
+
 def login_page(
     lang: str, gate_name: str, pre_csrf: str, message: str = "", username: str = ""
 ) -> str:

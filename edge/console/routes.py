@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.console import pages
+from edge.console import booth, pages
 from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
@@ -84,6 +84,8 @@ def dispatch(h: Exchange, method: str, path: str) -> None:
         if path == "/":
             return h.redirect("/live")
         name = path.strip("/")
+        if name == "kiosk":  # the resident's screen: its own page, no guard controls
+            return h.send_html(200, pages.kiosk_page(con.ctx.gate_name, session.csrf))
         if name in pages.PAGES:
             can_open = "1" if user.role in con.settings.manual_open_roles else ""
             extra = {"can_open": can_open, "note_max": str(con.settings.note_max_chars)}
@@ -152,6 +154,10 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
         return h.send_json(200, data)
     if path == "/api/events":
         return _stream(h)
+    if path == "/api/attention":
+        return h.send_json(200, booth.attention(con.board, ctx.now()))
+    if path == "/api/kiosk":
+        return h.send_json(200, booth.kiosk_state(con.board))
     if path == "/api/households":
         return h.send_json(200, con.actions.households())
     if path == "/api/health":

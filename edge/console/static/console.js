@@ -45,9 +45,8 @@ function svgDot(svg, p, cls) {
 }
 
 function fmtTime(ts) {
-  if (!ts) return "";
-  const d = new Date(ts * 1000);
-  return d.toLocaleTimeString(BODY.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  // Always with the date: Live refills 24 h of history, so "09:12" alone is ambiguous.
+  return fmtDateTime(ts);
 }
 
 function banner(text) {
@@ -85,6 +84,130 @@ async function api(method, path, body) {
   if (data.error && I18N["err_" + data.error]) data.message = T("err_" + data.error);
   return data;
 }
+
+// ---- Attention on every page: badge in the nav, banner, count in the title, alarm tone ----
+// One server-sent-event stream per page, shared with the page's own script (STREAM).
+const STREAM = new EventSource("/api/events");
+const BASE_TITLE = document.title;
+let soundOn = localStorage.getItem("eg-sound") !== "off";
+let audio = null;
+let lastBeep = 0;
+const REMIND_MS = 60000; // an alert still unacknowledged sounds again this often
+
+function audioContext() {
+  // Created at page load: Chromium lets it run without a new click when the guard's last
+  // page on this site had one (the login button), so the alarm is unlocked at login.
+  if (!audio) {
+    try { audio = new AudioContext(); } catch (e) { audio = null; }
+  }
+  if (audio) document.body.dataset.audio = audio.state;
+  return audio;
+}
+
+function beep() {
+  // A WebAudio tone: no sound file to ship, and it works offline.
+  const ctx = audioContext();
+  if (!soundOn || !ctx) return;
+  lastBeep = Date.now();
+  try {
+    for (const [i, f] of [[0, 880], [1, 660], [2, 880]]) {
+      const o = ctx.createOscillator();
+      const g = ctx.createGain();
+      o.frequency.value = f;
+      g.gain.value = 0.2;
+      o.connect(g).connect(ctx.destination);
+      o.start(ctx.currentTime + i * 0.25);
+      o.stop(ctx.currentTime + i * 0.25 + 0.2);
+    }
+    document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
+  } catch (e) {
+    /* no audio device: the badge, banner and title are still there */
+  }
+}
+
+// If the browser still holds the sound back, the first click or key anywhere releases it.
+for (const ev of ["pointerdown", "keydown"]) {
+  document.addEventListener(ev, () => {
+    const ctx = audioContext();
+    if (ctx && ctx.state === "suspended") ctx.resume().then(() => audioContext());
+  });
+}
+
+function setSoundLabel() {
+  const b = document.getElementById("sound-btn");
+  b.textContent = soundOn ? T("sound_on") : T("sound_off");
+  b.setAttribute("aria-pressed", soundOn ? "true" : "false");
+}
+
+document.getElementById("sound-btn").addEventListener("click", () => {
+  soundOn = !soundOn;
+  localStorage.setItem("eg-sound", soundOn ? "on" : "off");
+  setSoundLabel();
+  if (soundOn) beep();
+});
+
+function alertTitle(a) {
+  const own = BODY.lang === "zh" ? a.message : a.message_en;
+  const type = a.type || a.alert;
+  return own || (I18N["a_" + type] ? T("a_" + type) : type || T("intrusion"));
+}
+
+function fmtDateTime(ts) {
+  if (!ts) return "";
+  const d = new Date(ts * 1000);
+  return d.toLocaleString(BODY.lang === "zh" ? "zh-CN" : "en-GB", {
+    hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+}
+
+function renderAttention(data) {
+  const n = data.count || 0;
+  document.title = n ? `(${n}) ${BASE_TITLE}` : BASE_TITLE;
+  document.body.dataset.unacked = String(n);
+  const link = document.querySelector('nav a[data-nav="live"]');
+  let badge = link.querySelector(".badge");
+  if (!badge) {
+    badge = el("span", { class: "badge", "data-testid": "alert-badge" });
+    link.append(badge);
+  }
+  badge.textContent = String(n);
+  badge.hidden = !n;
+  badge.setAttribute("aria-label", `${n} ${T("unacked_alerts")}`);
+  const box = document.getElementById("attention");
+  box.hidden = !n;
+  if (!n) { box.replaceChildren(); return; }
+  const a = data.alerts[0];
+  const more = a.count > 1 ? ` ×${a.count}` : "";
+  const where = [a.household && `${T("household")} ${a.household}`, a.zone && `${T("zone")} ${a.zone}`]
+    .filter(Boolean).join(" · ");
+  box.replaceChildren(
+    el("strong", { text: `${n} ${T("unacked_alerts")}` }),
+    el("span", { text: ` ${alertTitle(a)}${more}${where ? " · " + where : ""} · ${fmtDateTime(a.first_ts)}` }),
+    BODY.page === "live" ? null : el("a", { href: "/live", class: "go", text: T("go_handle") }),
+  );
+  // A new alert id sounds at once; one left waiting sounds again every REMIND_MS.
+  const seen = new Set(JSON.parse(sessionStorage.getItem("eg-seen") || "[]"));
+  const fresh = data.alerts.some((x) => !seen.has(x.key));
+  sessionStorage.setItem("eg-seen", JSON.stringify(data.alerts.map((x) => x.key).concat([...seen]).slice(0, 500)));
+  if (fresh || Date.now() - lastBeep > REMIND_MS) beep();
+}
+
+async function refreshAttention() {
+  const data = await api("GET", "/api/attention");
+  if (data.alerts) renderAttention(data);
+}
+
+STREAM.addEventListener("alert", refreshAttention);
+STREAM.addEventListener("guard", refreshAttention);
+STREAM.addEventListener("expired", () => { STREAM.close(); window.location.href = "/login?expired=1"; });
+// data-stream tells a person (and the browser tests) whether live updates are flowing.
+STREAM.addEventListener("open", () => { banner(""); document.body.dataset.stream = "open"; refreshAttention(); });
+STREAM.addEventListener("error", () => { banner(T("stream_lost")); document.body.dataset.stream = "lost"; });
+setSoundLabel();
+audioContext();
+refreshAttention();
+setInterval(refreshAttention, 15000); // a safety net if the stream silently stalls
 
 document.getElementById("lang-btn").addEventListener("click", async () => {
   const next = BODY.lang === "zh" ? "en" : "zh";

@@ -2,34 +2,6 @@
 "use strict";
 
 let zones = {};
-let seenAlerts = null; // keys already shown; null until the first load (no sound on load)
-let soundOn = localStorage.getItem("eg-sound") !== "off";
-let audio = null;
-
-function beep() {
-  // WebAudio tone: no sound file to ship, and it works offline. Browsers only allow it after
-  // a click on the page, hence the sound button.
-  if (!soundOn) return;
-  try {
-    audio = audio || new AudioContext();
-    for (const [i, f] of [[0, 880], [1, 660], [2, 880]]) {
-      const o = audio.createOscillator();
-      const g = audio.createGain();
-      o.frequency.value = f;
-      g.gain.value = 0.2;
-      o.connect(g).connect(audio.destination);
-      o.start(audio.currentTime + i * 0.25);
-      o.stop(audio.currentTime + i * 0.25 + 0.2);
-    }
-  } catch (e) {
-    /* no audio device: the red card is still there */
-  }
-}
-
-function setSoundLabel() {
-  document.getElementById("sound-btn").textContent = soundOn ? T("sound_on") : T("sound_off");
-}
-
 function alertCard(a) {
   const polygon = a.polygon || (zones[a.zone] && zones[a.zone].polygon);
   const snap = el("div", { class: "snap" });
@@ -46,21 +18,20 @@ function alertCard(a) {
     snap.append(svg);
   }
   // The producer's own sentence in the user's language, else ours for its type.
-  const own = BODY.lang === "zh" ? a.message : a.message_en;
-  const type = a.type || a.alert; // "alert" is the recorded alerts' name for the type
-  let title = own || (I18N["a_" + type] ? T("a_" + type) : type || T("intrusion"));
+  let title = alertTitle(a);
+  if (a.count > 1) title += ` ×${a.count}`;
   if (a.phase === "end") title += ` (${T("alert_ended")})`;
   const meta = el(
     "p",
     { class: "meta" },
     `${T("household")} ${a.household || "—"} · ${T("camera")} ${a.camera || "—"} · ` +
-      `${T("zone")} ${a.zone || "—"} · ${fmtTime(a.first_ts)}`,
+      `${T("zone")} ${a.zone || "—"} · ${fmtDateTime(a.first_ts)}`,
   );
   const card = el("article", { class: a.acked_by ? "alert acked" : "alert", "data-key": a.key },
     el("h3", { text: title }), meta, snap);
   if (a.acked_by) {
     card.append(el("p", { class: "ackline", text:
-      `${T("acked_by")} ${a.acked_by} ${fmtTime(a.acked_ts)}${a.note ? " — " + a.note : ""}` }));
+      `${T("acked_by")} ${a.acked_by} ${fmtDateTime(a.acked_ts)}${a.note ? " — " + a.note : ""}` }));
   } else {
     const note = el("textarea", { class: "note", maxlength: BODY.noteMax, placeholder: T("note"), rows: 2 });
     const msg = el("p", { class: "msg" });
@@ -88,18 +59,12 @@ function renderAlerts(list) {
   }
   box.replaceChildren();
   if (!list.length) box.append(el("p", { class: "empty", text: T("no_alerts") }));
-  let fresh = false;
-  const keys = new Set();
   for (const a of list) {
-    keys.add(a.key);
-    if (seenAlerts && !seenAlerts.has(a.key) && !a.acked_by) fresh = true;
     const card = alertCard(a);
     const t = card.querySelector("textarea");
     if (t && drafts[a.key]) t.value = drafts[a.key];
     box.append(card);
   }
-  seenAlerts = keys;
-  if (fresh) beep();
 }
 
 function scanItem(s) {
@@ -139,8 +104,8 @@ async function refresh() {
 }
 
 function connect() {
-  const es = new EventSource("/api/events");
-  es.addEventListener("access", (e) => {
+  // The page's stream is console.js's STREAM (attention on every page shares it).
+  STREAM.addEventListener("access", (e) => {
     const d = JSON.parse(e.data);
     const ul = document.getElementById("scans");
     const empty = ul.querySelector(".empty");
@@ -148,19 +113,8 @@ function connect() {
     if (d.scan) ul.prepend(scanItem(d.scan));
     while (ul.children.length > 50) ul.lastChild.remove();
   });
-  for (const kind of ["alert", "door", "guard"]) es.addEventListener(kind, refresh);
-  es.addEventListener("expired", () => { es.close(); window.location.href = "/login?expired=1"; });
-  // data-stream tells a person (and the browser tests) whether live updates are flowing.
-  es.onopen = () => { banner(""); document.body.dataset.stream = "open"; };
-  es.onerror = () => { banner(T("stream_lost")); document.body.dataset.stream = "lost"; };
+  for (const kind of ["alert", "door", "guard"]) STREAM.addEventListener(kind, refresh);
 }
-
-document.getElementById("sound-btn").addEventListener("click", () => {
-  soundOn = !soundOn;
-  localStorage.setItem("eg-sound", soundOn ? "on" : "off");
-  setSoundLabel();
-  if (soundOn) beep();
-});
 
 if (BODY.canOpen) {
   const form = document.getElementById("open-form");
@@ -180,6 +134,6 @@ if (BODY.canOpen) {
   });
 }
 
-setSoundLabel();
-refresh().then(connect);
+connect();
+refresh();
 setInterval(refresh, 15000); // a safety net if the stream silently stalls
