@@ -5,7 +5,9 @@
   builds such a folder).
 * ``bench pipeline [--json]`` — ms from a 1280×720 / 640×480 frame handed to the gate until
   the relay's mock pin is active, p50/p95 over ≥ 200 frames on one pinned core; peak RSS.
-* ``bench detect [--json]`` — the person detector's ms per frame (``edge.vision.person.detector``).
+* ``bench detect [--json]`` — the person detector's ms per frame per model and thread count
+  (``edge.vision.person.detector``), then per detection strategy: ms per frame, inferences,
+  and recall/AP on the high-view set (``edge.tools.bench_detect``).
 
 These print figures; they never fail on slow numbers. Exit 2 when the input is unusable.
 """
@@ -71,9 +73,23 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def run_detect(args: argparse.Namespace) -> int:
     """``bench detect``: the person detector's own benchmark."""
+    from edge.tools.bench_detect import bench_strategies, format_table
     from edge.vision.person import detector
 
-    result = detector.bench()
+    if args.budget_ms <= 0:
+        raise UsageError(f"--budget-ms must be positive, got {args.budget_ms}")
+    result: dict[str, Any] = (
+        {"results": []} if args.skip_models else detector.bench(video=args.video)
+    )
+    strategies = bench_strategies(
+        args.set,
+        args.video,
+        strategies=args.strategy or ["single", "tiles", "regions", "auto"],
+        budget_ms=args.budget_ms,
+        vtest_count=args.frames,
+        limit=args.limit,
+    )
+    result["strategies"] = strategies
     lines = [f"{'model':40} {'threads':>7} {'median ms':>9} {'p95 ms':>7}"]
     for row in result.get("results", []):
         if "error" in row:
@@ -83,6 +99,9 @@ def run_detect(args: argparse.Namespace) -> int:
             f"{row.get('model', '?'):40} {row.get('threads', '?'):>7}"
             f" {row.get('median_ms', float('nan')):>9} {row.get('p95_ms', float('nan')):>7}"
         )
+    if args.skip_models:
+        lines = []
+    lines += ["", format_table(strategies)] if "error" not in strategies else [strategies["error"]]
     _print(result, args.json, "\n".join(lines))
     return 0
 
@@ -118,6 +137,36 @@ def register(sub: Any) -> None:
     )
     pl.set_defaults(handler=run_pipeline)
 
-    d = bs.add_parser("detect", help="person detector ms per frame (median, p95)")
+    d = bs.add_parser(
+        "detect", help="person detector ms per frame per model, per strategy (with recall)"
+    )
     d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.add_argument(
+        "--strategy",
+        action="append",
+        choices=["single", "tiles", "regions", "auto"],
+        default=None,
+        help="strategy to measure (repeatable; default all)",
+    )
+    d.add_argument(
+        "--set",
+        type=Path,
+        default=Path("var/highview"),
+        metavar="DIR",
+        help="high-view set with truth.json (scripts/make-highview-set.py); skipped if absent",
+    )
+    d.add_argument(
+        "--video",
+        type=Path,
+        default=Path(".cache/testdata/vtest.avi"),
+        help="street-level footage timed too (scripts/fetch-test-data.sh)",
+    )
+    d.add_argument("--frames", type=int, default=20, help="vtest frames per strategy")
+    d.add_argument("--limit", type=int, default=None, help="at most N images per set")
+    d.add_argument(
+        "--budget-ms", type=float, default=50.0, help="detection time per frame, ms (default 50)"
+    )
+    d.add_argument(
+        "--skip-models", action="store_true", help="only the strategies, not the model table"
+    )
     d.set_defaults(handler=run_detect)

@@ -2,10 +2,15 @@
 
 ``detect --json IMAGE…`` prints one JSON line per image::
 
-    {"path": "a.jpg", "persons": [{"box": [x1, y1, x2, y2], "score": 0.93}], "ms": 14.2}
+    {"path": "a.jpg", "persons": [{"box": [x1, y1, x2, y2], "score": 0.93}], "ms": 14.2,
+     "strategy": "tiles", "inferences": 5}
 
 Boxes are pixels of the original image; ``ms`` is the detector's own time for that frame
-(resize, inference, decoding), without reading the file or loading the model.
+(resize, inference, decoding, merging), without reading the file or loading the model.
+``--strategy`` scores a still with exactly the perimeter's path (``[detector] strategy``,
+``edge.vision.person.regions``); a still has no motion, so ``regions``/``auto`` look inside
+the ``--region`` boxes given, else fall back to tiles. ``strategy`` in the output is the plan
+that ran, ``inferences`` how many model runs it took (the time budget decides).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.vision.person.regions import STRATEGIES, Rect
 from edge.vision.person.settings import DetectorSettings
 
 
@@ -32,7 +38,32 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", type=Path, default=None, help="ONNX model (skips the sha256 check)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument(
-        "--tiles", type=int, default=1, help="also detect on N×N crops (small people), 1..4"
+        "--tiles",
+        type=int,
+        default=1,
+        help="also detect on N×N crops (small people), 1..4; N > 1 overrides --strategy",
+    )
+    default = DetectorSettings()
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=default.strategy,
+        help=f"how the image is fed to the model (default {default.strategy}, the perimeter's)",
+    )
+    p.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        type=_region,
+        metavar="X1,Y1,X2,Y2",
+        help="pixel box to look inside with --strategy regions/auto (repeatable), like a zone",
+    )
+    p.add_argument(
+        "--budget-ms",
+        type=float,
+        default=default.budget_ms,
+        help=f"detection time per image deciding how many regions/tiles run "
+        f"(default {default.budget_ms:g}, [detector] budget_ms)",
     )
     p.set_defaults(handler=run_detect)
 
@@ -57,6 +88,17 @@ def register(subparsers: Any) -> None:
     b.set_defaults(handler=run_bench)
 
 
+def _region(text: str) -> Rect:
+    """``x1,y1,x2,y2`` pixels -> a rectangle (argparse type)."""
+    try:
+        x1, y1, x2, y2 = (int(float(v)) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X1,Y1,X2,Y2 pixels, got {text!r}") from None
+    if x2 <= x1 or y2 <= y1 or min(x1, y1) < 0:
+        raise argparse.ArgumentTypeError(f"empty or negative box {text!r}")
+    return (x1, y1, x2, y2)
+
+
 def _check_score(value: float | None) -> None:
     from edge.cli import UsageError
 
@@ -68,6 +110,7 @@ def run_detect(args: argparse.Namespace) -> int:
     from edge.cli import UsageError
     from edge.vision.camera.sources import SourceError, read_image
     from edge.vision.person.detector import Detector
+    from edge.vision.person.regions import Budget, Plan, inference_ms, plan, run_plan
     from edge.vision.person.tiles import detect_tiled
 
     _check_score(args.min_score)
@@ -75,13 +118,16 @@ def run_detect(args: argparse.Namespace) -> int:
         raise UsageError("--threads must be at least 1")
     if not 1 <= args.tiles <= 4:
         raise UsageError("--tiles must be 1..4")
-    settings = DetectorSettings(threads=args.threads)
+    if args.budget_ms <= 0:
+        raise UsageError("--budget-ms must be positive")
+    settings = DetectorSettings(threads=args.threads, strategy=args.strategy)
     if args.model is not None:
         settings = settings.model_copy(update={"model": args.model, "sha256": None})
     detector = Detector(settings)
     if not detector.status.ok:
         print(f"edge-gate detect: {detector.status.message}", file=sys.stderr)
         return 1
+    budget = Budget(args.budget_ms, initial_ms=inference_ms(detector))
     status = 0
     for path in args.images:
         try:
@@ -93,8 +139,30 @@ def run_detect(args: argparse.Namespace) -> int:
             else:
                 print(f"{path}: {exc}", file=sys.stderr)
             continue
+
+        def detect(f: Any) -> Any:
+            return detector.detect(f, args.min_score)
+
+        h, w = frame.shape[:2]
+        regions = [(x1, y1, min(x2, w), min(y2, h)) for x1, y1, x2, y2 in args.region]
+        regions = [r for r in regions if r[2] > r[0] and r[3] > r[1]]
         start = time.perf_counter()
-        persons = detect_tiled(lambda f: detector.detect(f, args.min_score), frame, args.tiles)
+        if args.tiles > 1:
+            todo = Plan(f"tiles={args.tiles}")
+            persons = detect_tiled(detect, frame, args.tiles)
+            inferences = args.tiles**2 + 1
+        else:
+            todo = plan(
+                args.strategy,
+                w,
+                h,
+                budget.count(),
+                zones=regions,
+                region_px=settings.region_px,
+                overlap=settings.tile_overlap,
+            )
+            persons = run_plan(detect, frame, todo)
+            inferences = todo.inferences
         ms = (time.perf_counter() - start) * 1000.0
         if args.json:
             record = {
@@ -104,10 +172,15 @@ def run_detect(args: argparse.Namespace) -> int:
                     for d in persons
                 ],
                 "ms": round(ms, 2),
+                "strategy": todo.strategy,
+                "inferences": inferences,
             }
             print(json.dumps(record), flush=True)
         else:
-            print(f"{path}: {len(persons)} person(s), {ms:.1f} ms")
+            print(
+                f"{path}: {len(persons)} person(s), {ms:.1f} ms, {todo.strategy} "
+                f"({inferences} inference(s))"
+            )
             for d in persons:
                 x1, y1, x2, y2 = (round(v) for v in d.box)
                 print(f"  [{x1}, {y1}, {x2}, {y2}] score {d.score:.2f}")

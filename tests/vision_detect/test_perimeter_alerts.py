@@ -30,6 +30,7 @@ from edge.vision.perimeter.alerts import (
 from edge.vision.perimeter.monitor import CameraPipeline, PerimeterService
 from edge.vision.perimeter.settings import ExemptWindow, PerimeterSettings, ZoneSettings
 from edge.vision.person.detector import Detector
+from edge.vision.person.settings import DetectorSettings
 
 W, H = 640, 480
 HOUSEHOLD = "3-2-501"
@@ -77,6 +78,7 @@ ZONE = ZoneSettings(
     cooldown_s=30.0,
     update_every_s=5.0,
 )
+SINGLE = DetectorSettings(strategy="single")
 CAMERA = PerimeterCameraSettings(
     id="corridor", source="none", motion_threshold=0.0, covered_after_s=1.0
 )
@@ -90,7 +92,10 @@ class Rig:
         self.sink = ListSink()
         self.snapshots = SnapshotStore(tmp_path / "snaps", 120_000)
         cam = CAMERA.model_copy(update=camera)
-        self.pipe = CameraPipeline(cam, [zone], self.det, self.sink, snapshots=self.snapshots)
+        # The scripted boxes are whole-frame pixels: the strategy that feeds the whole frame.
+        self.pipe = CameraPipeline(
+            cam, [zone], self.det, self.sink, snapshots=self.snapshots, detection=SINGLE
+        )
         self.now = 0.0
         self.rng = np.random.default_rng(7)
 
@@ -362,7 +367,9 @@ def test_service_reads_a_video_file_camera(tmp_path: Path, testdata: Path) -> No
         zones=[ZONE.model_copy(update={"camera": "file"})],
     )
     sink = ListSink()
-    service = PerimeterService(settings, detect, sink, lambda: QUARANTINED, clock=FastClock())
+    service = PerimeterService(
+        settings, detect, sink, lambda: QUARANTINED, clock=FastClock(), detection=SINGLE
+    )
     service.start()
     try:
         deadline = time.monotonic() + 10

@@ -3,6 +3,8 @@ perimeter camera (``[[perimeter.cameras]]``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from edge.core.settings import Section
@@ -61,7 +63,17 @@ class PerimeterCameraSettings(Section):
         ge=1,
         le=4,
         description="1 = detect on the whole frame; N = also on N×N overlapping crops, for "
-        "small/far people (costs N²+1 inferences per frame)",
+        "small/far people (costs N²+1 inferences per frame); N > 1 overrides strategy",
+    )
+    strategy: Literal["single", "tiles", "regions", "auto"] | None = Field(
+        default=None,
+        description="this camera's detection strategy; null = [detector] strategy",
+    )
+    budget_ms: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=2000.0,
+        description="this camera's detection time per frame, ms; null = [detector] budget_ms",
     )
     max_skip_s: float = Field(
         default=2.0,

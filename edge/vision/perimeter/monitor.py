@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 from edge.vision.perimeter.tracker import IouTracker
 from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed
 from edge.vision.person.detector import DetectorStatus
+from edge.vision.person.regions import Budget, Plan, Rect, motion_boxes, plan, run_plan
+from edge.vision.person.settings import DetectorSettings
 from edge.vision.person.tiles import detect_tiled
 
 log = logging.getLogger(__name__)
@@ -74,9 +77,14 @@ class CameraPipeline:
         *,
         snapshots: SnapshotStore | None = None,
         started: float = 0.0,
+        detection: DetectorSettings | None = None,
     ) -> None:
         self.camera = camera
         self.detect = detect
+        self.detection = detection or DetectorSettings()
+        self.strategy = camera.strategy or self.detection.strategy
+        self.budget = Budget(camera.budget_ms or self.detection.budget_ms)
+        self.last_plan: Plan | None = None  # what the latest inference ran (tests, statistics)
         self.sink = sink
         self.tracker = IouTracker(max_age_s=max(3.0, 3.0 / camera.fps))
         self.health = CameraHealth(camera, started)
@@ -182,7 +190,15 @@ class CameraPipeline:
             zr.alerter.active is not None for zr in self.zones
         )
         blind = report.covered or report.frozen
-        detections = self._detections(frame, now, skip=blind or not watching)
+        # Zones that matter now get the detector's first regions: armed ones and those whose
+        # alert must still be able to end.
+        focus = [
+            zr.settings
+            for zr in self.zones
+            if (armed[zr.settings.id] and not exempt[zr.settings.id])
+            or zr.alerter.active is not None
+        ]
+        detections = self._detections(frame, now, skip=blind or not watching, focus=focus)
         self.tracker.update(detections, now)
         live = self.tracker.tracks  # zones look at every live track, even briefly missed ones
         for zr in self.zones:
@@ -198,11 +214,27 @@ class CameraPipeline:
             )
         return self._emit(alerts)
 
-    def _detections(self, frame: Frame, now: float, skip: bool) -> list[Detection]:
+    def _zone_rect(self, zone: ZoneSettings, width: int, height: int) -> Rect:
+        """The zone's bounding box in pixels with ``zone_margin`` (twice that above: the
+        zone holds a person's feet, the body stands above it)."""
+        xs = [p[0] * width for p in zone.polygon]
+        ys = [p[1] * height for p in zone.polygon]
+        m = self.detection.zone_margin * height
+        return (
+            max(0, int(min(xs) - m)),
+            max(0, int(min(ys) - 2 * m)),
+            min(width, int(max(xs) + m + 1)),
+            min(height, int(max(ys) + m + 1)),
+        )
+
+    def _detections(
+        self, frame: Frame, now: float, skip: bool, focus: Sequence[ZoneSettings] = ()
+    ) -> list[Detection]:
         """Normalised, unmasked detections; reuses the last ones when nothing moved.
 
         ``skip``: nothing to look for (no armed zone) or nothing to see (covered or frozen
-        lens); the camera then runs only its health checks.
+        lens); the camera then runs only its health checks. ``focus``: the zones whose
+        surroundings the ``regions``/``auto`` strategies look at first.
         """
         if skip:
             self._last_detections = []
@@ -210,7 +242,7 @@ class CameraPipeline:
             return []
         small = thumbnail(frame)
         moved = changed_fraction(self._prev_small, small)
-        self._prev_small = small
+        prev_small, self._prev_small = self._prev_small, small
         still = moved < self.camera.motion_threshold
         if still and now - self._last_inference < self.camera.max_skip_s:
             # Unchanged scene, unchanged people: a person standing still stays tracked.
@@ -219,7 +251,24 @@ class CameraPipeline:
         self._last_inference = now
         self.inferences += 1
         h, w = frame.shape[:2]
-        raw = detect_tiled(self.detect, frame, self.camera.tiles)
+        if self.camera.tiles > 1:  # the per-camera N×N grid of before issue 20, kept as set
+            raw = detect_tiled(self.detect, frame, self.camera.tiles)
+        else:
+            d = self.detection
+            todo = plan(
+                self.strategy,
+                w,
+                h,
+                self.budget.count(),
+                zones=[self._zone_rect(z, w, h) for z in focus],
+                motion=motion_boxes(prev_small, small, w, h),
+                region_px=d.region_px,
+                overlap=d.tile_overlap,
+            )
+            start = time.perf_counter()
+            raw = run_plan(self.detect, frame, todo)
+            self.budget.observe((time.perf_counter() - start) * 1000.0, todo.inferences)
+            self.last_plan = todo
         found = [d.normalised(w, h) for d in raw if d.score >= self._min_score]
         masks = self.camera.masks
         self._last_detections = [
@@ -266,6 +315,8 @@ class PerimeterService:
     ``detector_status`` (e.g. ``lambda: detector.status``) is checked at start and after each
     processed frame: a missing, corrupt or failed model raises one "detector unavailable"
     alert (ended if it recovers) while cameras keep running their health checks.
+    ``detection``: the ``[detector]`` settings whose strategy and time budget the cameras use
+    (defaults when None).
     """
 
     def __init__(
@@ -278,6 +329,7 @@ class PerimeterService:
         clock: Clock | None = None,
         open_source: Callable[[str], FrameSourceLike] = _open_opencv,
         detector_status: Callable[[], DetectorStatus] | None = None,
+        detection: DetectorSettings | None = None,
     ) -> None:
         self.settings = settings
         self.detector_status = detector_status
@@ -291,7 +343,13 @@ class PerimeterService:
         start = self.clock.monotonic()
         self.pipelines = {
             cam.id: CameraPipeline(
-                cam, settings.zones, detect, sink, snapshots=snapshots, started=start
+                cam,
+                settings.zones,
+                detect,
+                sink,
+                snapshots=snapshots,
+                started=start,
+                detection=detection,
             )
             for cam in settings.cameras
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -75,4 +76,36 @@ class DetectorSettings(Section):
     )
     warmup_runs: int = Field(
         default=2, ge=0, le=20, description="inferences on a blank frame at start, count"
+    )
+    strategy: Literal["single", "tiles", "regions", "auto"] = Field(
+        default="auto",
+        description="how a perimeter frame is fed to the model: single = the whole frame "
+        "squeezed into the input (street level); tiles = letterboxed frame + overlapping "
+        "square tiles; regions = squares around armed zones and motion; auto = regions when "
+        "there are any, else tiles (docs/perimeter.md)",
+    )
+    budget_ms: float = Field(
+        default=50.0,
+        ge=1.0,
+        le=2000.0,
+        description="detection time per perimeter frame, ms, that decides how many regions "
+        "or tiles a frame gets (at least one inference always runs); per camera: "
+        "[[perimeter.cameras]] budget_ms",
+    )
+    region_px: int = Field(
+        default=224,
+        ge=64,
+        le=1920,
+        description="side of the square regions, px of the frame; smaller magnifies small "
+        "people more (the model sees 300x300) but needs more regions per zone",
+    )
+    zone_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="margin around an armed zone's bounding box, fraction of the frame "
+        "height on each side and twice that above (a person stands up from the zone)",
+    )
+    tile_overlap: float = Field(
+        default=0.2, ge=0.0, le=0.5, description="overlap of neighbouring tiles, fraction"
     )

@@ -1,0 +1,151 @@
+"""``edge-gate bench detect``: ms per frame and recall per detection strategy (issue 20).
+
+Each strategy of :mod:`edge.vision.person.regions` runs on the same frames with the shipped
+detector on one thread, through the same plan the perimeter uses:
+
+* ``single``, ``tiles``, ``auto`` as ``edge-gate detect --strategy`` runs them on stills (no
+  motion: ``auto`` is ``tiles``);
+* ``regions`` with the motion a moving person would cause: a box around each true person
+  (grown by 10 %), which is what the perimeter's motion regions give when everybody moves.
+  It is an upper bound for people standing still outside any zone.
+
+Sets: the high-view development set (``scripts/make-highview-set.py``; recall at score 0.5
+and AP at IoU 0.5) and vtest.avi frames (an elevated street camera; timing and person
+counts). The time budget gives every strategy the same number of inferences per frame,
+derived once from the machine's own inference time (the fastest of a few warm runs).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.tools.highview import load_truth
+from edge.vision.geometry import Box, Detection
+from edge.vision.person.detector import Detector, cpu_name, vtest_frames
+from edge.vision.person.evaluate import evaluate
+from edge.vision.person.regions import (
+    STRATEGIES,
+    Budget,
+    Frame,
+    Rect,
+    expand,
+    inference_ms,
+    plan,
+    run_plan,
+)
+from edge.vision.person.settings import DetectorSettings
+
+
+def _motion_like(truth: Sequence[Box], width: int, height: int) -> list[Rect]:
+    return [expand(b, 0.1, width, height) for b in truth]
+
+
+def bench_strategies(
+    highview: Path | None,
+    video: Path | None,
+    *,
+    strategies: Sequence[str] = STRATEGIES,
+    budget_ms: float = 50.0,
+    vtest_count: int = 20,
+    limit: int | None = None,
+    settings: DetectorSettings | None = None,
+) -> dict[str, Any]:
+    """Per strategy and set: median/p95 ms per frame, inferences, recall/AP where known."""
+    s = settings or DetectorSettings(threads=1)
+    detector = Detector(s)
+    if not detector.status.ok:
+        return {"error": detector.status.message, "results": []}
+    per_inference = inference_ms(detector, runs=5)
+    budget = Budget(budget_ms, initial_ms=per_inference)
+    sets: list[tuple[str, list[tuple[Frame, list[Box] | None]]]] = []
+    if highview is not None and (highview / "truth.json").exists():
+        items = load_truth(highview)[:limit] if limit else load_truth(highview)
+        by_kind: dict[str, list[tuple[Frame, list[Box] | None]]] = {}
+        for path, kind, boxes in items:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                by_kind.setdefault(f"highview-{kind}", []).append(
+                    (np.asarray(image, dtype=np.uint8), boxes)
+                )
+        sets += sorted(by_kind.items())
+    if video is not None and video.exists():
+        sets.append(("vtest", [(f, None) for f in vtest_frames(video, vtest_count)]))
+
+    def detect(frame: Frame) -> list[Detection]:
+        return detector.detect(frame, 0.05)  # low, for AP; recall counts ≥ min_score only
+
+    rows: list[dict[str, Any]] = []
+    for set_name, frames in sets:
+        for strategy in strategies:
+            times: list[float] = []
+            runs: list[int] = []
+            scored: list[tuple[Sequence[Detection], Sequence[Box]]] = []
+            persons = 0
+            for frame, truth in frames:
+                h, w = frame.shape[:2]
+                motion = _motion_like(truth, w, h) if strategy == "regions" and truth else []
+                todo = plan(
+                    strategy,
+                    w,
+                    h,
+                    budget.count(),
+                    motion=motion,
+                    region_px=s.region_px,
+                    overlap=s.tile_overlap,
+                )
+                start = time.perf_counter()
+                found = run_plan(detect, frame, todo)
+                times.append((time.perf_counter() - start) * 1000.0)
+                runs.append(todo.inferences)
+                persons += sum(d.score >= s.min_score for d in found)
+                if truth is not None:
+                    scored.append((found, truth))
+            row: dict[str, Any] = {
+                "set": set_name,
+                "strategy": strategy,
+                "frames": len(frames),
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(float(np.percentile(times, 95)), 1),
+                "inferences": round(statistics.mean(runs), 2),
+                "persons_found": persons,
+            }
+            if scored:
+                score = evaluate(scored, threshold=s.min_score)
+                row |= {
+                    "recall": round(score.recall, 3),
+                    "ap": round(score.ap, 3),
+                    "persons": score.persons,
+                    "false_positives": score.false,
+                }
+            rows.append(row)
+    return {
+        "machine": cpu_name(),
+        "budget_ms": budget_ms,
+        "inference_ms": round(per_inference, 2),
+        "inferences_per_frame": budget.count(),
+        "results": rows,
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result.get('machine', '?')}; budget {result.get('budget_ms')} ms at "
+        f"{result.get('inference_ms')} ms per inference = {result.get('inferences_per_frame')} "
+        "inference(s) per frame",
+        f"{'set':20} {'strategy':8} {'median ms':>9} {'p95 ms':>7} {'runs':>5} "
+        f"{'recall':>6} {'AP':>6} {'people':>6} {'false':>5}",
+    ]
+    for r in result.get("results", []):
+        lines.append(
+            f"{r['set']:20} {r['strategy']:8} {r['median_ms']:>9} {r['p95_ms']:>7} "
+            f"{r['inferences']:>5} {r.get('recall', '-'):>6} {r.get('ap', '-'):>6} "
+            f"{r.get('persons', r['persons_found']):>6} {r.get('false_positives', '-'):>5}"
+        )
+    return "\n".join(lines)

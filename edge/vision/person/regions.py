@@ -1,0 +1,336 @@
+"""Detection at the model's resolution: letterboxed frames, square regions, tiles (issue 20).
+
+The shipped model sees a 300×300 image. Squeezing a whole 1280×720 frame into it shrinks a
+person 4.3× horizontally and 2.4× vertically, so people seen from a high corridor camera (small,
+foreshortened) vanish. Like Frigate, the perimeter therefore detects *inside regions*: square
+crops around what matters (an armed zone's bounding box with a margin, a patch of motion),
+each letterboxed (padded, never stretched) and handed to the model, the boxes mapped back and
+merged with NMS across regions. When a whole frame must be covered (a still image, a camera
+without zones), overlapping square tiles do it. A time budget per camera frame caps how many
+regions are run: the door shares the CPU and keeps its priority.
+
+Strategies (``[detector] strategy``, ``edge-gate detect --strategy``):
+
+* ``single``: the whole frame squeezed into the model's input (the behaviour before issue 20;
+  street-level cameras where people are large).
+* ``tiles``: the whole frame letterboxed, plus overlapping square tiles as the budget allows.
+* ``regions``: squares around the given regions (zones, motion); without any, as ``tiles``.
+* ``auto``: ``regions`` when there are regions, else ``tiles`` — the perimeter's default.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.vision.geometry import Detection
+from edge.vision.person.tiles import merge
+
+Frame = npt.NDArray[np.uint8]
+DetectFn = Callable[[Frame], Sequence[Detection]]
+Strategy = Literal["single", "tiles", "regions", "auto"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+Rect = tuple[int, int, int, int]  # (x1, y1, x2, y2) pixels, x2/y2 exclusive
+PAD_GREY = 114  # letterbox fill: mid-grey carries no edges the model could take for a person
+
+
+def letterbox_square(image: Frame) -> Frame:
+    """``image`` padded at the right or bottom to a square (its aspect ratio kept).
+
+    Padding only right/bottom keeps the origin, so boxes in the padded image's pixels are
+    already boxes in ``image``'s pixels (clip them to it).
+    """
+    h, w = image.shape[:2]
+    side = max(h, w)
+    if h == w:
+        return image
+    out = np.full((side, side, 3), PAD_GREY, dtype=np.uint8)
+    out[:h, :w] = image
+    return out
+
+
+def detect_letterboxed(detect: DetectFn, image: Frame) -> list[Detection]:
+    """Detections in ``image`` fed as a square (no distortion), boxes in its pixels."""
+    h, w = image.shape[:2]
+    out = []
+    for d in detect(letterbox_square(image)):
+        x1, y1 = min(d.box[0], w), min(d.box[1], h)
+        x2, y2 = min(d.box[2], w), min(d.box[3], h)
+        if x2 - x1 > 1 and y2 - y1 > 1:  # a box only in the padding is nobody
+            out.append(Detection((x1, y1, x2, y2), d.score))
+    return out
+
+
+def detect_in(detect: DetectFn, frame: Frame, rect: Rect) -> list[Detection]:
+    """Detections inside ``rect`` of ``frame`` (letterboxed), boxes in ``frame``'s pixels."""
+    x1, y1, x2, y2 = rect
+    crop = np.ascontiguousarray(frame[y1:y2, x1:x2])
+    return [
+        Detection((d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1), d.score)
+        for d in detect_letterboxed(detect, crop)
+    ]
+
+
+def square_around(
+    box: tuple[float, float, float, float], width: int, height: int, min_side: int
+) -> Rect:
+    """The smallest square of at least ``min_side`` px centred on ``box``, moved into the frame.
+
+    A square crop is fed to the model unstretched; ``min_side`` keeps a tiny patch of motion
+    from being magnified so much that texture looks like a person. A square larger than the
+    frame's short side is cut to it (the crop is then letterboxed).
+    """
+    cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+    side = max(box[2] - box[0], box[3] - box[1], float(min_side))
+    sw, sh = min(side, float(width)), min(side, float(height))
+    x1 = round(min(max(cx - sw / 2.0, 0.0), width - sw))
+    y1 = round(min(max(cy - sh / 2.0, 0.0), height - sh))
+    return (x1, y1, min(width, x1 + round(sw)), min(height, y1 + round(sh)))
+
+
+def square_tiles(width: int, height: int, side: int, overlap: float = 0.2) -> list[Rect]:
+    """Overlapping squares of ``side`` px covering the whole frame, row by row.
+
+    Neighbours overlap by at least ``overlap`` of a side, so a person cut by one tile's edge is
+    whole in the next; the last row/column ends exactly at the frame's edge.
+    """
+    side = max(1, min(side, width, height))
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        n = math.ceil((length - side) / (side * (1.0 - overlap))) + 1
+        step = (length - side) / (n - 1)
+        return [round(i * step) for i in range(n)]
+
+    return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+
+
+def tiling_for(width: int, height: int, count: int, overlap: float = 0.2) -> list[Rect]:
+    """The square tiling of the frame with at most ``count`` tiles whose tiles are smallest.
+
+    Smaller tiles magnify small people more, so every grid of ``cols × rows ≤ count`` is
+    tried and the one needing the smallest side to cover the frame (neighbours overlapping by
+    ``overlap``) wins; [] when ``count`` < 1. A 16:9 frame with 6 tiles gets 3×2 of 0.68 the
+    frame's height rather than 2 of its full height.
+    """
+    best: tuple[float, list[Rect]] | None = None
+    for cols in range(1, count + 1):
+        for rows in range(1, count // cols + 1):
+            side = max(
+                width / (1.0 + (cols - 1) * (1.0 - overlap)),
+                height / (1.0 + (rows - 1) * (1.0 - overlap)),
+            )
+            if side > min(width, height) + 0.5:
+                continue  # a square cannot be taller or wider than the frame
+            tiles = square_tiles(width, height, math.ceil(side), overlap)
+            if len(tiles) <= count and (best is None or side < best[0] - 0.5):
+                best = (side, tiles)
+    return [] if best is None else best[1]
+
+
+def merge_boxes(rects: Sequence[Rect], gap: int = 0) -> list[Rect]:
+    """Rectangles closer than ``gap`` px merged into their union, until none touch."""
+    out = [list(r) for r in rects]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if (
+                    a[0] - gap <= b[2]
+                    and b[0] - gap <= a[2]
+                    and a[1] - gap <= b[3]
+                    and b[1] - gap <= a[3]
+                ):
+                    out[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return [(r[0], r[1], r[2], r[3]) for r in out]
+
+
+def motion_boxes(
+    prev: Frame | None, cur: Frame, width: int, height: int, delta: int = 25, min_area: int = 4
+) -> list[Rect]:
+    """Boxes (pixels of a width×height frame) around what changed between two thumbnails.
+
+    ``prev``/``cur`` are the small grey frames the motion gate keeps; blobs under ``min_area``
+    thumbnail pixels are sensor noise. Nearby blobs are merged (a walking person's legs and
+    head move apart), biggest first.
+    """
+    if prev is None or prev.shape != cur.shape:
+        return []
+    diff = cv2.absdiff(cv2.GaussianBlur(prev, (5, 5), 0), cv2.GaussianBlur(cur, (5, 5), 0))
+    changed = ((diff > delta) * 255).astype(np.uint8)
+    mask = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    th, tw = cur.shape[:2]
+    sx, sy = width / tw, height / th
+    rects = [
+        (
+            int(stats[i][0] * sx),
+            int(stats[i][1] * sy),
+            math.ceil((stats[i][0] + stats[i][2]) * sx),
+            math.ceil((stats[i][1] + stats[i][3]) * sy),
+        )
+        for i in range(1, count)
+        if stats[i][4] >= min_area
+    ]
+    merged = merge_boxes(rects, gap=int(0.02 * max(width, height)))
+    return sorted(merged, key=lambda r: -(r[2] - r[0]) * (r[3] - r[1]))
+
+
+def expand(box: tuple[float, float, float, float], margin: float, width: int, height: int) -> Rect:
+    """``box`` grown by ``margin`` of its size on every side, clipped to the frame."""
+    mw, mh = (box[2] - box[0]) * margin, (box[3] - box[1]) * margin
+    return (
+        max(0, int(box[0] - mw)),
+        max(0, int(box[1] - mh)),
+        min(width, math.ceil(box[2] + mw)),
+        min(height, math.ceil(box[3] + mh)),
+    )
+
+
+def cover(rect: Rect, side: int, width: int, height: int, overlap: float = 0.2) -> list[Rect]:
+    """Squares of ~``side`` px covering ``rect`` (one when it fits; a zone larger than that
+    is tiled so people in it are not shrunk)."""
+    rw, rh = rect[2] - rect[0], rect[3] - rect[1]
+    if max(rw, rh) <= side:
+        return [square_around(rect, width, height, side)]
+    short = max(side, min(rw, rh))
+    tiles = square_tiles(rw, rh, short, overlap)
+    return [(x1 + rect[0], y1 + rect[1], x2 + rect[0], y2 + rect[1]) for x1, y1, x2, y2 in tiles]
+
+
+@dataclass
+class Plan:
+    """What one frame gets: the inputs to run, in priority order, and why."""
+
+    strategy: str
+    rects: list[Rect] = field(default_factory=list)
+    whole: bool = False  # also the letterboxed whole frame
+    squeezed: bool = False  # the whole frame stretched to the model's input (``single``)
+
+    @property
+    def inferences(self) -> int:
+        return len(self.rects) + int(self.whole) + int(self.squeezed)
+
+
+def plan(
+    strategy: str,
+    width: int,
+    height: int,
+    budget: int,
+    *,
+    zones: Sequence[Rect] = (),
+    motion: Sequence[Rect] = (),
+    region_px: int = 320,
+    overlap: float = 0.2,
+) -> Plan:
+    """Which inputs a frame gets under ``strategy`` with room for ``budget`` inferences.
+
+    ``zones`` (armed zones' boxes, margin included) come first — the door a household must
+    not leave — then ``motion`` boxes, each covered by squares of ``region_px``; what the
+    budget cannot hold is dropped, least important last. ``tiles`` runs the finest square
+    tiling the budget holds, plus the letterboxed whole frame if a run is left over. At
+    least one inference always runs.
+    """
+    budget = max(1, budget)
+    if strategy == "single":
+        return Plan("single", squeezed=True)
+    if strategy in ("regions", "auto") and (zones or motion):
+        rects: list[Rect] = []
+        for rect in list(zones) + list(motion):
+            for square in cover(rect, region_px, width, height, overlap):
+                if len(rects) >= budget:
+                    break
+                if not any(_inside(square, r) for r in rects):
+                    rects.append(square)
+        return Plan("regions", rects)
+    tiles = tiling_for(width, height, budget, overlap)
+    if len(tiles) < 2:  # one tile is the frame's short side: the letterboxed frame is as good
+        return Plan("tiles", whole=True)
+    # The letterboxed whole frame finds people too big for a tile, when the budget has room.
+    return Plan("tiles", tiles, whole=len(tiles) < budget)
+
+
+def _inside(inner: Rect, outer: Rect) -> bool:
+    return (
+        inner[0] >= outer[0]
+        and inner[1] >= outer[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
+
+
+def run_plan(detect: DetectFn, frame: Frame, p: Plan, nms_iou: float = 0.45) -> list[Detection]:
+    """Detections of every input of ``p``, mapped to ``frame``'s pixels and merged, best first."""
+    found: list[Detection] = []
+    if p.squeezed:
+        found += detect(frame)
+    if p.whole:
+        found += detect_letterboxed(detect, frame)
+    for rect in p.rects:
+        found += detect_in(detect, frame, rect)
+    if p.squeezed and not p.whole and not p.rects:
+        return sorted(found, key=lambda d: -d.score)  # the model's own NMS already ran
+    return merge(found, nms_iou)
+
+
+def inference_ms(detector: Any, runs: int = 3) -> float:
+    """One inference's time, ms: the fastest of ``runs`` on a blank model-sized image.
+
+    For stills (``edge-gate detect``, benchmarks) the budget uses this fixed figure, so a run
+    gives the same plan for every image; the fastest run is the machine's own speed without
+    the noise of other processes.
+    """
+    side = 300
+    status = getattr(detector, "status", None)
+    if status is not None and status.input_size:
+        side = int(status.input_size[0])
+    blank = np.full((side, side, 3), PAD_GREY, dtype=np.uint8)
+    best = float("inf")
+    for _ in range(max(1, runs)):
+        start = time.perf_counter()
+        detector.detect(blank)
+        best = min(best, (time.perf_counter() - start) * 1000.0)
+    return max(0.1, best)
+
+
+@dataclass
+class Budget:
+    """How many inferences fit ``budget_ms`` per frame, from the detector's measured speed.
+
+    Keeps an exponential average of one inference's wall time on this camera's thread (it
+    includes waiting for a core the door holds, which is what the budget must respect).
+    Before the first measurement it assumes ``initial_ms``.
+    """
+
+    budget_ms: float
+    initial_ms: float = 12.0
+    max_regions: int = 16
+    _avg_ms: float | None = None
+
+    @property
+    def per_inference_ms(self) -> float:
+        return self._avg_ms if self._avg_ms is not None else self.initial_ms
+
+    def count(self) -> int:
+        return max(1, min(self.max_regions, int(self.budget_ms // self.per_inference_ms)))
+
+    def observe(self, ms: float, inferences: int) -> None:
+        if inferences <= 0:
+            return
+        each = ms / inferences
+        self._avg_ms = each if self._avg_ms is None else 0.8 * self._avg_ms + 0.2 * each
