@@ -20,6 +20,7 @@ from typing import Any
 
 from edge.vision.camera.sources import SourceError, read_image
 from edge.vision.qr.scanner import Scanner
+from edge.vision.qr.settings import STILL_BUDGET_MS as SCAN_BUDGET_MS
 from edge.vision.qr.settings import ScannerSettings
 
 
@@ -50,7 +51,7 @@ def run_scan(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(f"bad option: {exc}") from None
-    scanner = Scanner(settings)
+    scanner = Scanner(settings, still=True)  # full-resolution first read, whatever the size
     failed = 0
     for path in args.images:
         result = _scan_one(scanner, path)
@@ -79,8 +80,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--budget-ms",
         type=float,
-        default=max(defaults.budget_ms, 500.0),
-        help="time budget per image, ms (default 500: a still photo may take longer than a frame)",
+        default=SCAN_BUDGET_MS,
+        help=(
+            f"time budget per image for the reads after the first, ms (default"
+            f" {SCAN_BUDGET_MS:.0f}); the first read is always at full resolution"
+        ),
     )
     p.add_argument(
         "--strategy",

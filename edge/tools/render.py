@@ -36,6 +36,8 @@ class Look:
     shadow: float = 0.0  # darkening of one side of the frame by a light gradient, 0..1
     motion: float = 0.0  # length of a straight motion-blur streak, pixels
     jpeg: int = 0  # JPEG quality the frame is compressed at, 1..100; 0 = not compressed
+    exposure: float = 1.0  # light gain before the sensor clips: < 1 under-, > 1 over-exposed
+    gamma: float = 1.0  # sensor response ``out = in ** gamma`` on 0..1; 1 = linear
 
 
 def qr_image(text: str, error: str = "m", scale: int = 8, border: int = 4) -> np.ndarray:
@@ -129,8 +131,12 @@ def render_frame(
         frame = cv2.GaussianBlur(frame, (0, 0), look.blur)
     if look.motion > 0:
         frame = cv2.filter2D(frame, -1, _streak(look.motion, rng.uniform(0, 180)))
+    if look.exposure != 1.0:
+        frame *= np.float32(look.exposure)  # clipped below, as a sensor clips
     # float32 draws: half the time of float64 ones on a 720p frame
     frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(look.noise)
+    if look.gamma != 1.0:
+        frame = 255.0 * (np.clip(frame, 0, 255) / 255.0) ** np.float32(look.gamma)
     out: np.ndarray = np.clip(frame, 0, 255).astype(np.uint8)
     if look.jpeg > 0:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(look.jpeg)])

@@ -14,10 +14,11 @@ import threading
 # Starting estimates of each rung's cost, ms per megapixel of its input, measured on a 2-core
 # Xeon (2026-11-22; the QR-only first read and the exposure rungs 2026-12-06, shared machine)
 # on frames without a readable code (the slow case); the scanner then learns the real
-# figures of its machine as it runs. The first read also sizes itself with its figure: a
-# 12-MP photo is read at full resolution only when that fits the budget.
+# figures of its machine as it runs. On the door path the first read also sizes itself with
+# its figure: a 12-MP frame is read at full resolution only when that fits the budget.
 SEED_COST_MS_PER_MP = {
-    "zxing": 14.0,
+    "zxing": 4.0,  # the first read, on a 1-MP frame; it sizes itself by a steeper curve
+    "shrink": 1.0,  # the door path's shrinking of a frame too large to read within budget
     "aztec/zxing": 14.0,
     "gamma-dark/zxing": 25.0,
     "gamma-bright/zxing": 25.0,

@@ -38,6 +38,7 @@ its known source of wrong reads.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ _EXPOSURE_PREPARATIONS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ..
 )
 
 MIN_FIRST_MP = 0.5  # the first read never shrinks a frame below this, megapixels
+FINDER_MS = 5.0  # the edge-density finder and cutting its crops, ms: measured ~1-4 ms
+FIRST_SHARE = 0.8  # of the budget left, what the first read may be expected to take
 
 # (sag, axis) tried on a located symbol: a bend of 5 % of its side, either way, either axis
 _BENDS = ((0.05, 0), (-0.05, 0), (0.05, 1), (-0.05, 1))
@@ -208,18 +211,26 @@ class Scanner:
     """Reads QR (and Aztec) codes from frames. Safe to share between threads.
 
     ``settings`` chooses the strategy and the per-frame budget; ``clock`` (seconds, monotonic)
-    is injectable for tests.
+    is injectable for tests. ``still``: the frames are still photos (``edge-gate scan``, the
+    benchmark), whose first read is always at full resolution — never fewer codes than
+    zxing-cpp alone — and the budget bounds the later rungs; on the door path (``still``
+    False) the budget bounds the first read too, so a 12-MP frame cannot stall the door.
     """
 
     def __init__(
         self,
         settings: ScannerSettings | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        still: bool = False,
     ) -> None:
         self.settings = settings or ScannerSettings()
         self.clock = clock
+        self.still = still
         self.budget_ms = self.settings.budget_ms
         self.cost_ms_per_mp: dict[str, float] = {}  # learnt cost of each rung
+        # learnt ms of the first read by size class (half-octaves of megapixels): its cost
+        # per megapixel grows with the image (about 3 ms/MP at 4 MP, 8-10 at 12 MP here)
+        self._first_ms: dict[int, float] = {}
         self._duty = DutyCycle(self.settings.fallback_duty, 2 * self.budget_ms)
 
     def expected_ms_per_mp(self, name: str) -> float:
@@ -255,14 +266,41 @@ class Scanner:
         """zxing-cpp alone: one read of the full-resolution frame, QR and Aztec together."""
         return engines.zxing(grey, self.settings.aztec)
 
+    @staticmethod
+    def _size_class(mp: float) -> int:
+        return round(2 * math.log2(max(mp, 0.01)))
+
+    def _first_expected_ms(self, mp: float) -> float:
+        """What the first read of an ``mp``-megapixel image is expected to take, ms."""
+        learnt = self._first_ms.get(self._size_class(mp))
+        if learnt is not None:
+            return learnt
+        return SEED_COST_MS_PER_MP["zxing"] * mp * (1 + 2 * (mp / 12) ** 2)
+
+    def _learn_first(self, mp: float, ms: float) -> None:
+        k = self._size_class(mp)
+        old = self._first_ms.get(k)
+        self._first_ms[k] = ms if old is None else 0.8 * old + 0.2 * ms
+
     def _first_image(self, grey: np.ndarray, run: _Run) -> tuple[np.ndarray, float]:
-        """The frame at full resolution, or shrunk to the size whose read fits the budget
-        left (a 12-MP photo on the door path must not stall it), and the factor applied."""
-        per_mp = max(self.expected_ms_per_mp("zxing"), 1e-3)  # a test clock may not move
-        fits_mp = max(MIN_FIRST_MP, run.left_ms() / per_mp)
-        if grey.size / 1e6 <= fits_mp:
+        """The frame at full resolution, or (door path) halved in side until its read is
+        expected to fit the budget left, so a 12-MP photo cannot stall the door; and the
+        factor applied. Whole halvings: shrinking by any other factor costs more than the
+        read saves."""
+        mp = full = grey.size / 1e6
+        if not self.still:
+            # shrinking costs too: about what a read of a sixth of the frame does
+            left = FIRST_SHARE * run.left_ms() - self.expected_ms_per_mp("shrink") * full
+            while mp / 4 >= MIN_FIRST_MP and self._first_expected_ms(mp) > left:
+                mp /= 4
+        if mp >= full:
             return grey, 1.0
-        return st.shrink(grey, int(fits_mp * 1e6))
+        t0 = self.clock()
+        out = st.shrink(grey, int(mp * 1e6))
+        spent = (self.clock() - t0) * 1000.0 / full
+        old = self.cost_ms_per_mp.get("shrink")
+        self.cost_ms_per_mp["shrink"] = spent if old is None else 0.8 * old + 0.2 * spent
+        return out
 
     def _multi(self, grey: np.ndarray, run: _Run) -> None:
         located: list[st.Region] = []
@@ -271,7 +309,9 @@ class Scanner:
         large = grey.size / 1e6 > LARGE_MP
 
         def read_first() -> list[Code]:
+            t0 = self.clock()
             codes, found = engines.zxing_detailed(first, aztec=False)
+            self._learn_first(first.size / 1e6, (self.clock() - t0) * 1000.0)
             quads.extend(q for q in _scaled(found, ff) if len(q) == 4)
             located.extend(st.Region.around(q) for q in quads)
             return st.to_frame(codes, ff)
@@ -292,7 +332,9 @@ class Scanner:
             ):
                 return
             # whole-frame rungs work on at most max_megapixels; crops from full resolution
-            work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
+            work, f = first, ff
+            if work.size > self.settings.max_megapixels * 1e6:
+                work, f = st.shrink(grey, int(self.settings.max_megapixels * 1e6))
             if self._fallbacks(grey, work, f, quads, located, run) and large:
                 self._more(grey, quads, run)
         finally:
@@ -346,7 +388,9 @@ class Scanner:
             if run.attempt(name, mp, self._crop_reader(engines.zxing, prepare, work, f, whole)):
                 return True
         crops: list[tuple[st.Region, float, np.ndarray]] = []
-        if self.settings.max_regions > 0:  # the finder's cost only once the cheap rungs failed
+        # the finder's cost only once the cheap rungs failed, and when a crop can still be read
+        crop_ms = self.expected_ms_per_mp("crop/zxing") * (st.RECT_SIDE**2 / 1e6)
+        if self.settings.max_regions > 0 and run.left_ms() > FINDER_MS + crop_ms:
             crops = self._crops(grey, located)
         for name, prepare in _CROP_PREPARATIONS:
             for r, k, c in crops:
@@ -377,15 +421,13 @@ class Scanner:
             "sharpen/zxing", mp, lambda: st.to_frame(engines.zxing(st.sharpened(work), aztec), f)
         ):
             return True
+
         # ZBar on more than ~1 MP only gets slower, and moiré needs the downscale anyway
-        zsmall, zf = st.shrink(grey, 1_000_000)
-        return run.attempt(
-            "threshold/pyzbar",
-            zsmall.size / 1e6,
-            lambda: self._checked(
-                st.to_frame(engines.pyzbar(st.thresholded(zsmall)), zf), grey, run
-            ),
-        )
+        def zbar_small() -> list[Code]:
+            zsmall, zf = st.shrink(grey, 1_000_000)
+            return self._checked(st.to_frame(engines.pyzbar(st.thresholded(zsmall)), zf), grey, run)
+
+        return run.attempt("threshold/pyzbar", min(1.0, grey.size / 1e6), zbar_small)
 
     def _unbend(self, grey: np.ndarray, quad: engines.Quad, run: _Run) -> bool:
         """Read a symbol zxing-cpp located but could not decode as if it were on a bent card:

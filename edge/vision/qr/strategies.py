@@ -72,7 +72,14 @@ def shrink(grey: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
         return grey, 1.0
     f = float(np.sqrt(max_pixels / (h * w)))
     size = (max(1, int(w * f)), max(1, int(h * f)))
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA), f
+    # Gaussian pyramid halvings (~3 ms from 12 MP), then linear interpolation for the last
+    # factor (0.5 .. 1, where it aliases little): area averaging costs 15-55 ms on 12 MP
+    out = grey
+    while out.shape[1] >= 2 * size[0] and out.shape[0] >= 2 * size[1]:
+        out = cv2.pyrDown(out)
+    if (out.shape[1], out.shape[0]) != size:
+        out = cv2.resize(out, size, interpolation=cv2.INTER_LINEAR)
+    return out, f
 
 
 def half_blurred(grey: np.ndarray) -> np.ndarray:
