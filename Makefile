@@ -13,11 +13,13 @@ test: bootstrap-test testdata lint typecheck unit
 bootstrap-demo: $(VENV)/.demo-ready
 bootstrap-test: $(VENV)/.test-ready
 
-$(VENV)/.demo-ready: setup.cfg pyproject.toml scripts/bootstrap.sh
+LOCKS := $(wildcard constraints/*.txt)
+
+$(VENV)/.demo-ready: setup.cfg pyproject.toml scripts/bootstrap.sh $(LOCKS)
 	scripts/bootstrap.sh demo
 	touch $@
 
-$(VENV)/.test-ready: setup.cfg pyproject.toml scripts/bootstrap.sh
+$(VENV)/.test-ready: setup.cfg pyproject.toml scripts/bootstrap.sh $(LOCKS)
 	scripts/bootstrap.sh test
 	touch $@ $(VENV)/.demo-ready
 

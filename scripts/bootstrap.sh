@@ -13,7 +13,10 @@ cd "$ROOT"
 profile="${1:-test}"
 
 DEMO_PKGS=(libzbar0)
-TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user)
+# python3-numpy, python3-bottleneck: Debian's numpy 1.x and a module compiled against it, for
+# tests/packaging (a --system-site-packages venv must keep them working).
+TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user
+  python3-numpy python3-bottleneck fonts-wqy-microhei)
 case "$profile" in
   demo) want=("${DEMO_PKGS[@]}") ;;
   test) want=("${TEST_PKGS[@]}") ;;
@@ -29,6 +32,9 @@ if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
   want+=(python3-venv)
 fi
 
+step() { printf '== bootstrap (%s) %s\n' "$profile" "$*"; }
+
+step "1/4 Debian packages: ${want[*]}"
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,16 +51,38 @@ if ((${#missing[@]})); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Another apt (unattended-upgrades on a fresh machine) may hold the lock: wait for it.
+  apt_get+=(-o DPkg::Lock::Timeout=900)
+  if ! "$py" -c 'import fcntl
+with open("/var/lib/dpkg/lock-frontend", "w") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)' 2>/dev/null && [[ $(id -u) -eq 0 ]]; then
+    echo "   waiting for another apt (unattended-upgrades?) to release its lock, up to 15 min …"
+  fi
   "${apt_get[@]}" update -qq
   "${apt_get[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "   all installed"
 fi
 
+step "2/4 Python venv .venv"
 if [[ ! -x .venv/bin/python ]]; then
   "$py" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 extra=$([[ $profile == test ]] && echo '.[test]' || echo '.')
-.venv/bin/python -m pip install -q -e "$extra" 2>&1 | grep -v '^WARNING: Location' || true
+# The exact runtime versions for this Python and CPU (scripts/lock-constraints.sh).
+lock=constraints/$(.venv/bin/python -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")')-$(uname -m).txt
+cons=()
+if [[ -f $lock ]]; then
+  cons=(--constraint "$lock")
+else
+  echo "   no $lock: dependency versions float"
+fi
+step "3/4 pip install $extra ${cons[*]} (a minute or two on a fresh machine)"
+# Not -q: pip says what it fetches, so a slow network does not look like a hang.
+.venv/bin/python -m pip install --progress-bar on -e "$extra" "${cons[@]}" 2>&1 \
+  | grep -v -e '^WARNING: Location' -e '^Requirement already satisfied' || true
+step "4/4 check the environment"
 .venv/bin/python -c 'import edge, cv2, zxingcpp, gpiozero, paho.mqtt, onnxruntime' \
   || { echo "the Python environment is incomplete (see pip output above)" >&2; exit 1; }
 echo "bootstrap ($profile) done"

@@ -25,6 +25,8 @@ import hashlib
 import logging
 import platform
 import statistics
+import sys
+import sysconfig
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +53,10 @@ SSD_CORE_OUTPUTS = ("raw_box_locations", "convert_scores")
 SSD_CORE_NMS_IOU = 0.6  # the iou_threshold of the NMS the TF graph ran (read from the graph)
 SSD_MAX_DETECTIONS = 100  # the graph's own cap on boxes per frame
 INSTALL_ROOT = Path(__file__).resolve().parents[3]  # the checkout / installation root
+# Where a wheel puts models/ (setup.cfg [options.data_files]): <venv>/share/edge-gate.
+DATA_ROOTS = tuple(
+    dict.fromkeys(Path(p) / "share" / "edge-gate" for p in (sysconfig.get_path("data"), sys.prefix))
+)
 
 
 class DetectorState(StrEnum):
@@ -247,9 +253,14 @@ def file_sha256(path: Path) -> str:
 
 
 def resolve_model(path: Path) -> Path:
-    """A relative model path: from the working directory if it is there, else the install root."""
+    """A relative model path: from the working directory if it is there, else the checkout,
+    else the installed data folder (<venv>/share/edge-gate); the checkout's path when none has it.
+    """
     if path.is_absolute() or path.exists():
         return path
+    for root in (INSTALL_ROOT, *DATA_ROOTS):
+        if (root / path).exists():
+            return root / path
     return INSTALL_ROOT / path
 
 
