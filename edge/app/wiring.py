@@ -149,6 +149,7 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
         lambda: rt.gate.lists.statuses(),
         clock=rt.gate.clock,
         detector_status=lambda: detector.status,
+        detection=rt.config.detector,  # [detector] strategy and time budget per camera frame
     )
 
     def on_command(event: Any) -> None:
