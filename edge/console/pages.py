@@ -17,7 +17,7 @@ from typing import Any
 
 from edge.console.auth import Session
 
-PAGES = ("live", "cameras", "households", "health")
+PAGES = ("live", "history", "cameras", "households", "health")
 _TOKEN = re.compile(r"\{\{(t:)?([a-z0-9_]+)\}\}")
 _TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -89,6 +89,11 @@ def page(name: str, session: Session, gate_name: str, extra: dict[str, str]) -> 
         f"{html.escape(t(lang, 'nav_' + p))}</a>"
         for p in PAGES
     )
+    if name == "history":  # the reason filter: every code with its sentence, for the select
+        from edge.gate.reasons import Reason, sentence
+
+        reasons = [[r.value, sentence(r, lang)] for r in Reason]
+        extra = {**extra, "raw_reasons": _json_block(reasons)}
     body = render(name, lang, extra)
     return render(
         "layout",

@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from edge.console import booth, pages
+from edge.console import booth, pages, search
 from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
@@ -156,6 +157,16 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
         return _stream(h)
     if path == "/api/attention":
         return h.send_json(200, booth.attention(con.board, ctx.now()))
+    if path in ("/api/history", "/api/history.csv"):
+        try:
+            query = search.Query.parse(urlsplit(h.path).query)
+        except search.QueryError as exc:
+            return h.send_json(400, {"ok": False, "error": "bad_input", "message": str(exc)})
+        if path == "/api/history":
+            return h.send_json(200, search.search(ctx.store, query))
+        name = f"{ctx.gate_id}-history.csv".replace('"', "")
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return h.send(200, search.to_csv(ctx.store, query), "text/csv; charset=utf-8", disposition)
     if path == "/api/kiosk":
         return h.send_json(200, booth.kiosk_state(con.board))
     if path == "/api/households":

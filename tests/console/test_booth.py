@@ -172,3 +172,77 @@ def test_next_step_for_every_reason_is_bilingual() -> None:
         assert zh and en and zh != en
     assert next_step(True, []) == ("请通行", "Please go ahead")
     assert next_step(False, ["SOMETHING_NEW"])[1].startswith("Please wait beside the booth")
+
+
+def test_history_search_finds_the_passage_and_exports_csv(env: Env, vpage: Any) -> None:
+    page, size = vpage
+    env.gate.clock_trust = None  # this container has no NTP; the pass check needs a clock
+    assert env.gate.process_text(_pass(GREEN_HOUSEHOLD)).decision.allow
+    refused = env.gate.process_text("https://shop.example/coupon/42")
+    login(page, env, "zhguard")
+    page.wait_for_url("**/live")
+    page.click('nav a[data-nav="history"]')
+    page.wait_for_url("**/history")
+    page.locator("body[data-loaded]").wait_for(state="attached")
+    assert page.locator("#h-rows tr").count() >= 2
+    page.fill("#h-household", "3-1-103")
+    page.select_option("#h-outcome", "allow")
+    page.click("#h-search")
+    page.wait_for_function("document.querySelectorAll('#h-rows tr').length === 1")
+    row = page.locator("#h-rows tr").first.inner_text()
+    assert "3-1-103" in row and "通过" in row
+    assert str(time.localtime().tm_year) in row  # dates, not only times
+    shot(page, f"history-search-{size}")
+    # refusals by reason
+    page.fill("#h-household", "")
+    page.select_option("#h-outcome", "deny")
+    page.select_option("#h-reason", refused.decision.reasons[0].value)
+    page.click("#h-search")
+    page.wait_for_function("document.querySelectorAll('#h-rows tr.o-deny').length === 1")
+    assert refused.decision.sentence("zh") in page.locator("#h-rows").inner_text()
+    href = page.locator("#h-csv").get_attribute("href")
+    assert href is not None and "outcome=deny" in href
+    with page.expect_download() as got:
+        page.click("#h-csv")
+    data = Path(got.value.path()).read_bytes()
+    assert data.startswith("\ufeff".encode())  # spreadsheets need the BOM for Chinese
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("time,seq,kind,outcome,household")
+    assert len(lines) == 2 and ",access,deny," in lines[1]
+    assert refused.decision.sentence("zh") in lines[1]
+
+
+def test_history_api_refuses_bad_filters_and_neutralises_formulas(env: Env) -> None:
+    from console_rig import Client
+
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    for bad in ("outcome=maybe", "kind=x", "reason=NOPE", "since=yesterday", "page=-1"):
+        status, answer = c.api("GET", "/api/history?" + bad)
+        assert status == 400 and answer["error"] == "bad_input", bad
+    env.ctx.store.append(
+        "guard",
+        env.gate.clock.time(),
+        {"gate": "g", "action": "ack", "user": "u", "role": "guard", "note": "=HYPERLINK(1)"},
+    )
+    status, raw, _ = c.request("GET", "/api/history.csv?kind=guard")
+    assert status == 200
+    text = raw.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+    status, answer = c.api("GET", "/api/history?kind=guard")
+    assert status == 200 and answer["rows"][0]["detail"] == "=HYPERLINK(1)"
+
+
+def test_colour_map_tile_leads_to_the_households_history(env: Env, vpage: Any) -> None:
+    page, size = vpage
+    env.gate.clock_trust = None
+    assert env.gate.process_text(_pass(GREEN_HOUSEHOLD)).decision.allow
+    login(page, env, "guard1")
+    page.wait_for_url("**/live")
+    page.click('nav a[data-nav="households"]')
+    page.click('#hh-grid a.hh[data-key="3-1-103"]')
+    page.wait_for_url("**/history?household=3-1-103")
+    page.wait_for_function("document.querySelectorAll('#h-rows tr.k-access').length === 1")
+    assert page.input_value("#h-household") == "3-1-103"
+    assert "3-1-103" in page.locator("#h-rows").inner_text()
+    shot(page, f"household-history-{size}")

@@ -25,7 +25,9 @@ function update() {
     b.classList.toggle("on", c ? active.has(c) : active.size === 0);
   }
   const grid = document.getElementById("hh-grid");
-  grid.replaceChildren(...shown.map((h) => el("div", {
+  // Each tile leads to the household's history: passages, alerts and guard actions.
+  grid.replaceChildren(...shown.map((h) => el("a", {
+    href: `/history?household=${encodeURIComponent(h.key)}`,
     class: `hh c-${h.colour} s-${h.status}`, "data-key": h.key, "data-colour": h.colour,
     "data-status": h.status, title: `${T("c_" + h.colour)} · ${T("s_" + h.status)}` },
     el("b", { text: h.key }),
