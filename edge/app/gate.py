@@ -311,7 +311,7 @@ def build_gate(
         lists = load_lists(config.lists.path) if config.lists.path else ListsSnapshot()
     factory = pin_factory if pin_factory is not None else make_pin_factory()
     door = Door(config.door, clock, factory, DoorPolicy.from_settings(config.door_rules))
-    store = Store(config.store.path, pending_max=config.store.pending_max)
+    store = Store(config.store.path, pending_max=config.store.pending_max, check=True)
     return Gate(
         config,
         clock,

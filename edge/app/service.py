@@ -4,10 +4,19 @@ Start-up: load the config (a bad one is refused, every problem listed), build th
 (store opened and migrated, door locked), start the camera feeds and the optional components,
 wait for every camera's first frame, then tell systemd ``READY=1``.
 
-Main loop (one thread, so the door is only ever driven from here): newest frame of each
-camera → scanner → de-duplication (one decision per appearance of a code) →
-:meth:`Gate.process_text`; door tick; health; ``WATCHDOG=1`` only while healthy;
-``STATUS=`` when the health changes and every ``status_interval_s``; metrics; retention.
+Threads, each behind its own guard (:mod:`edge.app.supervisor`):
+
+* the door's loop (:meth:`Door.start_loop`): relay, exit button, door contact, fire input and
+  their timers — no network, disk or subprocess, so a pulse keeps its length and the fire
+  input releases at once whatever else waits;
+* the frame loop (this class): newest frame of each camera → scanner → de-duplication →
+  :meth:`Gate.process_frame`; health; ``STATUS=`` when the health changes and every
+  ``status_interval_s``; metrics;
+* the watchdog: ``WATCHDOG=1`` while the door's loop beats and the frame loop is not stuck.
+  A dead camera is a DEGRADED state (reconnected with back-off, an alert in the status), never
+  a reason to withhold the watchdog: the exit button, fire input and other cameras go on;
+* workers: the store writer (records that waited for the disk, in order) and housekeeping
+  (retention by age and size), each restarted with back-off when it fails.
 
 Signals only set flags, acted on by the loop within one iteration:
 
@@ -15,8 +24,11 @@ Signals only set flags, acted on by the loop within one iteration:
 * SIGHUP → the config is reloaded without touching the door (see :mod:`edge.app.reload`); a bad
   new config is refused and the running one kept, so the gate never runs unconfigured.
 
-A hang anywhere in the loop stops the watchdog pings and systemd restarts the service; the
-unit's ``ExecStopPost=edge-gate safe-door`` then locks the door even after a kill.
+A hang of the door's loop (or of the frame loop for over ``MAIN_STALL_S``) stops the watchdog
+pings and systemd restarts the service; the unit's ``ExecStopPost=edge-gate safe-door`` then
+locks the door even after a kill. Storage faults never end the process (records wait in
+memory, see :class:`~edge.store.sqlite.Store`); it ends only on SIGTERM/SIGINT or, at start,
+an invalid config (78).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import faulthandler
 import logging
 import signal
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -37,11 +50,18 @@ from edge.app.metrics import GateMetrics, MetricsServer
 from edge.app.notify import Notifier
 from edge.app.reload import ReloadResult, reload_config
 from edge.app.secrets import load_trust, with_credentials
+from edge.app.supervisor import Worker
 from edge.app.wiring import FACTORIES
 from edge.core.clock import Clock, SystemClock
+from edge.core.records import AlertBody, RecordKind
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.door.pins import make_pin_factory
-from edge.store.retention import cap_snapshots, purge_acknowledged, relieve_disk_pressure
+from edge.store.retention import (
+    cap_records,
+    cap_snapshots,
+    purge_acknowledged,
+    relieve_disk_pressure,
+)
 from edge.vision.qr.dedupe import Deduper
 
 log = logging.getLogger(__name__)
@@ -52,6 +72,9 @@ IDLE_SLEEP_S = 0.01  # loop pause when no camera had a new frame, s
 HEALTH_EVERY_S = 0.1  # health evaluation period, s
 METRICS_EVERY_S = 5.0  # outbox/camera gauges refresh period, s
 FIRST_RETENTION_S = 60.0  # first retention run this long after start, s
+FLUSH_EVERY_S = 1.0  # how often records waiting for the disk are tried again, s
+DOOR_LOOP_LATE_S = 1.0  # the door's loop beats every few ms: silent this long = stuck, s
+MAIN_STALL_S = 30.0  # the frame loop silent this long is stuck (a step may wait ~5 s), s
 MB = 1 << 20
 
 
@@ -94,6 +117,10 @@ class Service:
         self._problems: tuple[str, ...] = ("starting",)
         self._scans = [0, 0]  # allowed, refused since start
         self._store_problem = ""
+        self.workers: list[Worker] = []
+        self.main_beat = time.monotonic()
+        self._watchdog_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
         # A code held up for two seconds is in ~30 frames: decide once per appearance.
 
     # --- signals -------------------------------------------------------------------------
@@ -105,6 +132,8 @@ class Service:
         # On a watchdog kill (SIGABRT) the journal gets every thread's stack: shows the hang.
         if not faulthandler.is_enabled():  # pytest may have enabled it already
             faulthandler.enable()
+        # `kill -USR1` prints every thread's stack and the gate goes on: for a stuck part.
+        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_signal = signum
@@ -129,10 +158,21 @@ class Service:
             trust = load_trust(self.config)
         self.gate = build_gate(self.config, clock=self._clock, pin_factory=factory, trust=trust)
         self.clock = self.gate.clock
-        if not self.gate.store.integrity_ok():
+        salvage = self.gate.store.salvage
+        if salvage is not None:
+            self._store_problem = (
+                f"store file was unreadable ({salvage.error}): moved to {salvage.moved_to}, "
+                f"{salvage.salvaged} unsynced records salvaged"
+            )
+            why = f"{self._store_problem}; {salvage.unreadable}".rstrip("; ")
+            self.gate.store.append(
+                RecordKind.ALERT, self.clock.time(), AlertBody(alert="store_salvaged", reason=why)
+            )
+        elif not self.gate.store.integrity_ok():
             # Keep the entrance working (new records still commit) but say so everywhere.
             self._store_problem = "store failed its integrity check (see docs/operations.md)"
             log.error("%s: %s", self._store_problem, self.config.store.path)
+        self.gate.door.start_loop()
         self.gate.events.on(self._count_scan)
         self.metrics.attach(self.gate.events)
         self._start_metrics()
@@ -141,6 +181,17 @@ class Service:
             feed.start()
         runtime = Runtime(self.config, self.gate, self.metrics, self.camera_fps)
         self.components = start_components(runtime, FACTORIES)
+        self.workers = [
+            Worker("store writer", self.flush_store, FLUSH_EVERY_S),
+            Worker(
+                "housekeeping",
+                self.run_retention_step,
+                self.config.retention.interval_s,
+                first_after_s=min(FIRST_RETENTION_S, self.config.retention.interval_s),
+            ),
+        ]
+        for worker in self.workers:
+            worker.start()
 
     def _start_metrics(self) -> None:
         m = self.config.metrics
@@ -198,18 +249,40 @@ class Service:
             self._evaluate_health()
             self.notifier.ready(self.status_line())
             log.info("ready: %s", self.status_line())
+            self._start_watchdog()
             self.loop()
             return 0
         finally:
             self.shutdown()
 
+    def _start_watchdog(self) -> None:
+        self._watchdog_stop.clear()
+        self._watchdog = threading.Thread(target=self._feed_watchdog, name="watchdog", daemon=True)
+        self._watchdog.start()
+
+    def alive(self) -> bool:
+        """The door's loop beats and the frame loop is not stuck: what the watchdog proves."""
+        gate = self.gate
+        if gate is None or not gate.door.looping:
+            return False
+        now = time.monotonic()
+        return now - gate.door.beat < DOOR_LOOP_LATE_S and now - self.main_beat < MAIN_STALL_S
+
+    def _feed_watchdog(self) -> None:
+        # Its own thread: the frame loop may wait seconds on an online check or a slow disk
+        # and that is no reason for systemd to kill a gate whose door still works.
+        interval = self.notifier.watchdog_interval_s
+        while not self._watchdog_stop.wait(interval):
+            if self.alive():
+                self.notifier.watchdog()
+
     def loop(self) -> None:
         now = time.monotonic()
-        next_health = next_watchdog = now
+        next_health = now
         next_status = now + self.config.service.status_interval_s
         next_metrics = now
-        next_retention = now + min(FIRST_RETENTION_S, self.config.retention.interval_s)
         while self.stop_signal is None:
+            self.main_beat = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
                 self._reload()
@@ -222,16 +295,9 @@ class Service:
                 if self._evaluate_health() or now >= next_status:
                     next_status = now + self.config.service.status_interval_s
                     self.notifier.status(self.status_line())
-                # Only a healthy loop feeds the watchdog: a dead camera gets us restarted.
-                if self.healthy and now >= next_watchdog:
-                    next_watchdog = now + self.notifier.watchdog_interval_s
-                    self.notifier.watchdog()
             if now >= next_metrics:
                 next_metrics = now + METRICS_EVERY_S
                 self._refresh_metrics()
-            if now >= next_retention:
-                next_retention = now + self.config.retention.interval_s
-                self.run_retention()
             if not worked:
                 time.sleep(IDLE_SLEEP_S)
 
@@ -258,10 +324,22 @@ class Service:
 
     def _evaluate_health(self) -> bool:
         """Recompute health; True when the set of problems changed."""
-        dead = [f"camera {s.name} dead: {s.problem}" for s in self._feed_states() if not s.alive]
-        degraded = [f"{c.name}: {msg}" for c in self.components if (msg := c.problem())]
+        dead = [] if self.alive() else ["door loop not running"]
+        degraded = [
+            f"camera {s.name} dead: {s.problem} (reconnecting)"
+            for s in self._feed_states()
+            if not s.alive
+        ]
+        degraded += [f"{c.name}: {msg}" for c in self.components if (msg := c.problem())]
+        degraded += [msg for w in self.workers if (msg := w.problem())]
         if self._store_problem:
             degraded.append(self._store_problem)
+        store = self.gate.store if self.gate is not None else None
+        if store is not None and not store.durable:
+            degraded.append(
+                f"store not writable ({store.fault or 'catching up'}): "
+                f"{store.pending_count()} records waiting in memory, {store.lost_total} lost"
+            )
         clock = self._clock_problem()
         if clock:
             degraded.append(clock)
@@ -292,7 +370,7 @@ class Service:
         outbox = self.gate.store.outbox_depth() if self.gate else 0
         facts = f"{self._scans[0]} allowed, {self._scans[1]} refused, outbox {outbox}"
         if not self.healthy:
-            head = "UNHEALTHY (watchdog withheld; systemd restarts the service)"
+            head = "UNHEALTHY (door loop stopped: watchdog withheld, systemd restarts it)"
         elif self._problems:
             head = "running DEGRADED"
         else:
@@ -344,25 +422,43 @@ class Service:
         for feed in self.feeds:
             feed.start()
 
+    def flush_store(self) -> None:
+        """Write the records that waited for the disk (the store writer's step)."""
+        gate = self.gate
+        if gate is not None and not gate.store.durable:
+            gate.store.flush(self.clock.time())
+
     def run_retention(self) -> None:
-        """Purge acknowledged old records and keep snapshots within disk limits."""
+        """One retention run; a failure is logged and retried next period."""
+        try:
+            self.run_retention_step()
+        except Exception:  # a failed clean-up must not take the door down
+            log.exception("retention job failed")
+
+    def run_retention_step(self) -> None:
+        """Purge old records (by age; by size with ``max_db_mb``), keep snapshots in limits.
+
+        With sync disabled nothing is ever acknowledged, so age applies to every record."""
         assert self.gate is not None
         r = self.config.retention
-        try:
-            purge_acknowledged(self.gate.store, self.clock.time(), r.keep_days)
-            relieve_disk_pressure(self.gate.store, int(r.min_free_mb * MB))
-            folder = r.snapshot_dir
-            perimeter = getattr(self.config, "perimeter", None)
-            if folder is None and perimeter is not None and perimeter.enabled:
-                folder = Path(perimeter.snapshot_dir)  # where perimeter alerts write JPEGs
-            if folder is not None:
-                cap_snapshots(folder, int(r.snapshot_max_mb * MB), int(r.min_free_mb * MB))
-        except Exception:  # a failed clean-up must not take the door down; retried next period
-            log.exception("retention job failed")
+        store = self.gate.store
+        now = self.clock.time()
+        # A failure here (disk still full) goes to the worker's back-off, never to the door.
+        purge_acknowledged(store, now, r.keep_days, unsynced_too=not self.config.sync.enabled)
+        if r.max_db_mb > 0:
+            cap_records(store, int(r.max_db_mb * MB), now)
+        relieve_disk_pressure(store, int(r.min_free_mb * MB))
+        folder = r.snapshot_dir
+        perimeter = getattr(self.config, "perimeter", None)
+        if folder is None and perimeter is not None and perimeter.enabled:
+            folder = Path(perimeter.snapshot_dir)  # where perimeter alerts write JPEGs
+        if folder is not None:
+            cap_snapshots(folder, int(r.snapshot_max_mb * MB), int(r.min_free_mb * MB))
 
     def shutdown(self) -> None:
         """Door to its safe state first, then components, cameras, metrics, store."""
         self.notifier.stopping("stopping: door to its safe state first")
+        self._watchdog_stop.set()
         gate = self.gate
         if gate is not None:
             try:
@@ -370,6 +466,8 @@ class Service:
                 log.info("door in its safe state (relay de-energised)")
             except Exception:
                 log.exception("could not lock the door cleanly")
+        for worker in self.workers:
+            worker.close()
         for component in reversed(self.components):
             component.close()
         for feed in self.feeds:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,12 +24,18 @@ from typing import Any
 
 from edge.core.records import (
     PRIORITY,
+    AlertBody,
     GapBody,
     RecordBody,
     RecordKind,
     SnapshotBody,
     read_body,
 )
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PENDING_MAX = 10_000  # records held in memory while the disk refuses writes
+BUSY_TIMEOUT_MS = 5000
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); never edit old entries.
 MIGRATIONS: list[str] = [
@@ -76,7 +84,88 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX outbox_unsent ON outbox(priority DESC, seq) WHERE sent_at IS NULL;
     """,
+    # 4: a record the broker can never take (too large) leaves the outbox for this table, so
+    # it stops blocking the records behind it; the record itself stays.
+    """
+    CREATE TABLE dead_letter (
+        seq INTEGER PRIMARY KEY REFERENCES records(seq),
+        reason TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        ts REAL NOT NULL
+    );
+    """,
 ]
+
+
+def is_store_fault(exc: BaseException) -> bool:
+    """A fault of the disk or the database file (full, read-only, I/O error, busy, corrupt),
+    as opposed to a bug in a statement (those still raise)."""
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+        return False
+    return isinstance(exc, sqlite3.DatabaseError | OSError)
+
+
+def _read_unsynced(path: Path) -> tuple[list[Any], str]:
+    """(id, kind, ts, body, priority) of the unsynced records of a damaged file that SQLite
+    can still read, and the first error met ("" if none). Read one record at a time, so a bad
+    page costs only the records on it."""
+    rows: list[Any] = []
+    problem = ""
+    try:
+        old = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as exc:
+        return rows, str(exc)
+    try:
+        try:
+            unsynced = old.execute("SELECT seq, priority FROM outbox ORDER BY seq").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return rows, str(exc)
+        for seq, priority in unsynced:
+            try:
+                row = old.execute(
+                    "SELECT id, kind, ts, body FROM records WHERE seq=?", (seq,)
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                problem = problem or f"seq {seq}: {exc}"
+                continue
+            if row is not None:
+                rows.append((*row, priority))
+    finally:
+        old.close()
+    return rows, problem
+
+
+@dataclass(frozen=True)
+class Salvage:
+    """What happened to a database file SQLite could not open: moved aside, records kept."""
+
+    moved_to: Path
+    error: str
+    salvaged: int  # unsynced records copied into the new database
+    unreadable: str  # "" when every unsynced record could be read
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A record that could not be made durable yet (disk full, read-only, I/O error)."""
+
+    seq: int
+    id: str
+    kind: str
+    ts: float
+    text: str
+    priority: int
+    used_step: tuple[str, int] | None
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """SQLITE_CORRUPT / SQLITE_NOTADB: the file itself is bad (moving it aside helps); a full,
+    read-only or missing disk is not (moving the file would not help)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
 
 
 @dataclass(frozen=True)
@@ -108,20 +197,121 @@ def _body_json(kind: RecordKind, body: RecordBody) -> dict[str, Any]:
 
 
 class Store:
-    """Thread-safe access to the gate database (one connection, serialised by a lock)."""
+    """Thread-safe access to the gate database (one connection, serialised by a lock).
 
-    def __init__(self, path: Path | str) -> None:
+    Storage faults never stop the gate: :meth:`append` and :meth:`record` keep a record the
+    disk refuses (full, read-only, I/O error, busy) in a bounded in-memory queue and
+    :meth:`flush` writes the queue in order once the disk takes writes again; records pushed
+    out of a full queue are counted and a ``gap`` record says how many. A file SQLite cannot
+    open at all is moved aside and its unsynced records salvaged (:attr:`salvage`).
+    ``read_only=True`` opens the file without ever writing to it (for inspection commands).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        pending_max: int = DEFAULT_PENDING_MAX,
+        read_only: bool = False,
+        check: bool = False,
+    ) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        self._pending: deque[_Pending] = deque()
+        self.pending_max = pending_max
+        self.lost = 0  # records pushed out of the pending queue since the last gap record
+        self._lost_seqs: tuple[int, int] | None = None
+        self.lost_total = 0
+        self.fault = ""  # the last storage fault, "" once writes succeed again
+        self.salvage: Salvage | None = None
+        if read_only:
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._last_seq = 0
+            return
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if str(path) == ":memory:" or not _corrupt(exc):
+                raise
+            self._db = self._salvage(exc)
+        if check and self.salvage is None and str(path) != ":memory:":
+            # A file that opens but fails quick_check is salvaged the same way: the records
+            # SQLite can still read move to a fresh file instead of failing one by one.
+            problem = self._quick_check()
+            if problem:
+                self._db.close()
+                self._db = self._salvage(sqlite3.DatabaseError(f"integrity check: {problem}"))
+        self._last_seq = self._sequence()
+
+    def _quick_check(self) -> str:
+        """ "" when ``PRAGMA quick_check`` passes, else its first complaint."""
+        try:
+            row = self._db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return "" if row[0] == "ok" else str(row[0])
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._db = db
+            self._migrate()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _salvage(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """Move an unreadable file aside (kept, timestamped), start a fresh one, and copy over
+        the unsynced records SQLite can still read from the old one."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        moved = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        self.path.rename(moved)
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.rename(moved.with_name(moved.name + suffix))
+        log.error("store %s could not be opened (%s): moved aside to %s", self.path, exc, moved)
+        db = self._connect()
+        rows, unreadable = _read_unsynced(moved)
+        with self.transaction() as new:
+            for rid, kind, ts, body, priority in rows:
+                cur = new.execute(
+                    "INSERT OR IGNORE INTO records (id, kind, ts, body) VALUES (?, ?, ?, ?)",
+                    (rid, kind, ts, body),
+                )
+                if cur.rowcount:
+                    new.execute(
+                        "INSERT INTO outbox (seq, priority) VALUES (?, ?)",
+                        (cur.lastrowid, priority),
+                    )
+        self.salvage = Salvage(moved, str(exc), len(rows), unreadable)
+        log.error(
+            "store: %d unsynced records salvaged from %s%s",
+            len(rows),
+            moved,
+            f"; the rest could not be read ({unreadable})" if unreadable else "",
+        )
+        return db
+
+    def _sequence(self) -> int:
+        """The highest seq ever handed out (AUTOINCREMENT never reuses one)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name='records'"
+            ).fetchone()
+            top = self._db.execute("SELECT MAX(seq) FROM records").fetchone()
+        return max(int(row[0]) if row else 0, int(top[0] or 0))
 
     def _migrate(self) -> None:
         with self.transaction() as db:
@@ -137,14 +327,22 @@ class Store:
 
     @contextmanager
     def _atomic(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on error; the caller holds the lock."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on error; the caller holds the lock.
+
+        A failed COMMIT (disk full) is rolled back too. SQLite may already have rolled back
+        by itself (SQLITE_FULL, SQLITE_IOERR): then there is nothing to roll back, and the
+        original error is the one raised."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    log.error("store: rollback failed: %s", exc)
             raise
-        self._db.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -191,15 +389,154 @@ class Store:
     def append(
         self, kind: RecordKind, ts: float, body: RecordBody, priority: int | None = None
     ) -> Record:
-        """Make one record durable (committed with synchronous=FULL) and queue it for sync."""
-        with self.transaction() as db:
-            return self.insert_record(db, kind, ts, body, priority)
+        """Make one record durable (committed with synchronous=FULL) and queue it for sync.
+
+        When the disk refuses the write the record waits in memory (see :meth:`record`)."""
+        return self.record(kind, ts, body, priority)
+
+    def record(
+        self,
+        kind: RecordKind,
+        ts: float,
+        body: RecordBody,
+        priority: int | None = None,
+        used_step: tuple[str, int] | None = None,
+    ) -> Record:
+        """Append a record (and mark a pass's time step used) in one transaction; never raises
+        a storage fault. While the disk refuses writes, or earlier records still wait, the
+        record joins the in-memory queue with the next seq and :attr:`durable` is False."""
+        with self._lock:
+            if not self._pending and not self.read_only:
+                try:
+                    with self.transaction() as db:
+                        rec = self.insert_record(db, kind, ts, body, priority)
+                        if used_step is not None:
+                            self.mark_step_used(db, used_step[0], used_step[1], ts)
+                    self._last_seq = max(self._last_seq, rec.seq)
+                    self.fault = ""
+                    return rec
+                except (sqlite3.DatabaseError, OSError) as exc:
+                    if not is_store_fault(exc):
+                        raise
+                    self._note_fault(exc)
+            self._last_seq += 1
+            rid = str(uuid.uuid4())
+            kind = RecordKind(kind)
+            data = _body_json(kind, body)
+            priority = PRIORITY[kind] if priority is None else priority
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            self._pending.append(_Pending(self._last_seq, rid, kind, ts, text, priority, used_step))
+            while len(self._pending) > self.pending_max:
+                gone = self._pending.popleft()
+                self.lost += 1
+                self.lost_total += 1
+                first = gone.seq if self._lost_seqs is None else self._lost_seqs[0]
+                self._lost_seqs = (first, gone.seq)
+            return Record(self._last_seq, rid, kind, ts, data)
+
+    def _note_fault(self, exc: BaseException) -> None:
+        text = str(exc) or type(exc).__name__
+        if text != self.fault:
+            log.error("store: write failed (%s); records wait in memory until it works", text)
+        self.fault = text
+
+    @property
+    def durable(self) -> bool:
+        """Whether every record handed to the store so far is on disk."""
+        return not self._pending and not self.fault
+
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def flush(self, now: float | None = None) -> int:
+        """Write the records waiting in memory, in order; returns how many were written.
+
+        Stops at the first storage fault (the rest keep waiting). Once the queue is empty, a
+        ``gap`` record says how many records the full queue could not keep."""
+        written = 0
+        with self._lock:
+            while self._pending:
+                p = self._pending[0]
+                try:
+                    with self.transaction() as db:
+                        seq = self._insert_pending(db, p)
+                        db.execute(
+                            "INSERT INTO outbox (seq, priority) VALUES (?, ?)", (seq, p.priority)
+                        )
+                        if p.used_step is not None:
+                            self.mark_step_used(db, p.used_step[0], p.used_step[1], p.ts)
+                except (sqlite3.DatabaseError, OSError) as exc:
+                    if not is_store_fault(exc):
+                        raise
+                    self._note_fault(exc)
+                    return written
+                self._pending.popleft()
+                written += 1
+            if self.lost and self._lost_seqs is not None:
+                body = GapBody(
+                    what="records",
+                    count=self.lost,
+                    first_seq=self._lost_seqs[0],
+                    last_seq=self._lost_seqs[1],
+                    reason="store_unavailable",
+                )
+                try:
+                    with self.transaction() as db:
+                        rec = self.insert_record(
+                            db, RecordKind.GAP, time.time() if now is None else now, body, 10
+                        )
+                except (sqlite3.DatabaseError, OSError) as exc:
+                    if not is_store_fault(exc):
+                        raise
+                    self._note_fault(exc)
+                    return written
+                self._last_seq = max(self._last_seq, rec.seq)
+                log.error(
+                    "store: %d records could not be kept while the disk refused writes "
+                    "(seq %d-%d); gap record seq=%d",
+                    self.lost,
+                    self._lost_seqs[0],
+                    self._lost_seqs[1],
+                    rec.seq,
+                )
+                self.lost = 0
+                self._lost_seqs = None
+            if self.fault:
+                log.warning("store: writes work again; %d waiting records written", written)
+            self.fault = ""
+        return written
+
+    @staticmethod
+    def _insert_pending(db: sqlite3.Connection, p: _Pending) -> int:
+        """Insert a waiting record under the seq it was given (as logged); if a direct
+        transaction took that seq meanwhile, under the next free one."""
+        try:
+            db.execute(
+                "INSERT INTO records (seq, id, kind, ts, body) VALUES (?, ?, ?, ?, ?)",
+                (p.seq, p.id, p.kind, p.ts, p.text),
+            )
+            return p.seq
+        except sqlite3.IntegrityError:
+            cur = db.execute(
+                "INSERT INTO records (id, kind, ts, body) VALUES (?, ?, ?, ?)",
+                (p.id, p.kind, p.ts, p.text),
+            )
+            log.warning("store: waiting record seq=%d written as seq=%s", p.seq, cur.lastrowid)
+            return int(cur.lastrowid or 0)
 
     def step_used(self, pass_id: str, step: int) -> bool:
         with self._lock:
-            row = self._db.execute(
-                "SELECT 1 FROM used_steps WHERE pass_id=? AND step=?", (pass_id, step)
-            ).fetchone()
+            if any(p.used_step == (pass_id, step) for p in self._pending):
+                return True
+            try:
+                row = self._db.execute(
+                    "SELECT 1 FROM used_steps WHERE pass_id=? AND step=?", (pass_id, step)
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not is_store_fault(exc):
+                    raise
+                self._note_fault(exc)
+                return False  # the signature and time-step checks still apply
         return row is not None
 
     @staticmethod
@@ -238,8 +575,33 @@ class Store:
         with self._lock:
             return bool(self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
 
+    def dead_letter(self, seq: int, reason: str, size: int, now: float) -> Record:
+        """Take record ``seq`` out of the outbox for good (e.g. larger than the broker
+        accepts): it stays in ``records``, a ``dead_letter`` row says why, and an ``alert``
+        record tells the central platform. The outbox moves on to the records behind it."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+            db.execute(
+                "INSERT OR REPLACE INTO dead_letter (seq, reason, size, ts) VALUES (?, ?, ?, ?)",
+                (seq, reason, size, now),
+            )
+            body = AlertBody(alert="dead_letter", of_seq=seq, reason=reason, size=size)
+            return self.insert_record(db, RecordKind.ALERT, now, body, 10)
+
+    def dead_letters(self) -> list[tuple[int, str, int]]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, reason, size FROM dead_letter ORDER BY seq")
+            return [(int(r[0]), str(r[1]), int(r[2])) for r in rows.fetchall()]
+
     def close(self) -> None:
         with self._lock:
+            if self._pending:
+                try:
+                    self.flush()
+                except sqlite3.Error:
+                    log.exception("store: flush at close failed")
+            if self._pending:
+                log.error("store: %d records could not be written before stop", len(self._pending))
             self._db.close()
 
     # --- sync state: outbox send / ack / resend -------------------------------------------

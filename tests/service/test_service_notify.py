@@ -11,7 +11,7 @@ from svckit import GateProcess, NotifyListener
 from edge.app.service import EXIT_CONFIG, EXIT_STARTUP
 
 
-def test_ready_watchdog_status_and_no_watchdog_while_camera_dead(
+def test_ready_watchdog_status_and_watchdog_kept_while_camera_dead(
     make_config: Callable[..., Path],
     gate_process: Callable[..., GateProcess],
     notify: NotifyListener,
@@ -21,13 +21,14 @@ def test_ready_watchdog_status_and_no_watchdog_while_camera_dead(
     ready = notify.wait_for("READY", "1")
     assert "running" in ready["STATUS"] and "test-gate" in ready["STATUS"]
     dead = notify.wait_for("STATUS", "dead", timeout=10)
-    assert "UNHEALTHY" in dead["STATUS"] and "camera gate" in dead["STATUS"]
-    keys = notify.keys_in_order()
-    assert "WATCHDOG" in keys[keys.index("READY") :], "no watchdog ping while healthy"
+    # Issue 16: a dead camera is DEGRADED; the door (exit button, fire input) keeps working,
+    # so the watchdog is still fed from the door loop and systemd does not restart the gate.
+    assert "DEGRADED" in dead["STATUS"] and "camera gate" in dead["STATUS"]
+    assert "UNHEALTHY" not in dead["STATUS"]
     before = len(notify.messages)
     notify.drain(1.5)  # 15 watchdog intervals of 0.1 s
     after = [f for _, f in notify.messages[before:]]
-    assert not any("WATCHDOG" in f for f in after), f"watchdog fed with a dead camera: {after}"
+    assert sum("WATCHDOG" in f for f in after) >= 5, f"watchdog withheld: {after}"
     assert gate.proc.poll() is None, "a dead camera must not crash the service"
 
     status, err = gate.stop(signal.SIGTERM)

@@ -1,0 +1,186 @@
+"""Storage faults under the real service: disk full while running, a corrupt database at start.
+
+Before issue 16 a full disk ended ``edge-gate run`` with exit 1 and a traceback at the next
+decision (the commit in ``Gate._finish``), and a corrupt file gave a traceback ending in
+``file is not a database`` and exit 1 — a restart loop with the door locked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from faultkit import (
+    PULSE_S,
+    GateRun,
+    NotifyListener,
+    Pass,
+    SmallDisk,
+    base_config,
+    code_folder,
+    decisions,
+    every,
+    pulses,
+    read_records,
+    wait_until,
+)
+
+
+def test_disk_full_keeps_deciding_and_writes_every_record_in_order_when_space_returns(
+    tmp_path: Path,
+    signed_pass: Pass,
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    disk = small_disk(2048)
+    store = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))  # a pass every 2 s
+    gate = gate_run(base_config(tmp_path, signed_pass, camera, store))
+    notify.wait_for("READY", "1")
+    wait_until("a first decision", lambda: decisions(gate.log()))
+
+    filler = disk.fill()
+    full = notify.wait_for("STATUS", "store not writable", timeout=40)
+    assert "records waiting in memory" in full["STATUS"]
+    before = len(decisions(gate.log()))
+    t_full = time.monotonic()
+    wait_until(
+        "decisions on a full disk", lambda: len(decisions(gate.log())) >= before + 3, gate=gate
+    )
+    assert gate.alive(), gate.log()[-3000:]
+    assert len(notify.watchdog_times(since=t_full)) >= 3, "watchdog withheld on a full disk"
+
+    filler.unlink()
+    notify.wait_for("STATUS", "running", timeout=20)
+    wait_until(
+        "the store to catch up", lambda: "store not writable" not in notify.status(), gate=gate
+    )
+    assert gate.stop() == 0
+    log = gate.log()
+    assert "Traceback" not in log, log[-3000:]
+    logged = [seq for verdict, _, seq in decisions(log) if verdict == "ALLOW"]
+    records = read_records(store)
+    access = [seq for seq, kind, body in records if kind == "access" and body.get("allow")]
+    assert len(logged) >= before + 3
+    missing = sorted(set(logged) - set(access))
+    assert not missing, f"logged ALLOW but never stored: {missing}"
+    seqs = [seq for seq, _, _ in records]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    # door timing kept while the disk refused writes (±10 %)
+    lengths = pulses(log)
+    assert lengths and all(abs(x - PULSE_S) <= 0.1 * PULSE_S for x in lengths), lengths
+
+
+def test_full_queue_counts_what_it_could_not_keep(
+    tmp_path: Path,
+    signed_pass: Pass,
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    disk = small_disk(2048)
+    store = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 5, 10))  # two per second
+    sections = base_config(tmp_path, signed_pass, camera, store, store={"pending_max": 10})
+    gate = gate_run(sections)
+    notify.wait_for("READY", "1")
+    filler = disk.fill()
+    notify.wait_for("STATUS", "store not writable", timeout=40)
+
+    def lost() -> int:
+        status = notify.status()
+        words = status.split(" lost")[0].rsplit(" ", 1)
+        return int(words[-1]) if " lost" in status and words[-1].isdigit() else 0
+
+    wait_until("records pushed out of the queue", lambda: lost() >= 3, timeout=40)
+    filler.unlink()
+    wait_until(
+        "a gap record",
+        lambda: any(kind == "gap" for _, kind, _ in read_records(store)),
+        timeout=20,
+    )
+    assert gate.stop() == 0
+    gaps = [body for _, kind, body in read_records(store) if kind == "gap"]
+    assert gaps[0]["what"] == "records" and gaps[0]["reason"] == "store_unavailable"
+    assert gaps[0]["count"] >= 3
+    assert gaps[0]["last_seq"] - gaps[0]["first_seq"] + 1 == gaps[0]["count"]
+
+
+def test_corrupt_database_is_moved_aside_and_unsynced_records_salvaged(
+    tmp_path: Path,
+    signed_pass: Pass,
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    store = tmp_path / "state" / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    sections: dict[str, Any] = base_config(tmp_path, signed_pass, camera, store)
+    first = gate_run(sections)
+    notify.wait_for("READY", "1")
+    wait_until("two decisions", lambda: len(decisions(first.log())) >= 2)
+    assert first.stop() == 0
+    kept = read_records(store)
+    # Damage the header: SQLite then calls it "file is not a database".
+    with store.open("r+b") as f:
+        f.write(b"this is no longer a SQLite file")
+    for side in ("-wal", "-shm"):
+        Path(str(store) + side).unlink(missing_ok=True)
+
+    second = gate_run(sections)
+    ready = notify.wait_for("READY", "1")
+    assert "moved to" in ready["STATUS"] and "unsynced records salvaged" in ready["STATUS"]
+    assert second.alive()
+    wait_until("a decision on the new store", lambda: decisions(second.log()))
+    assert second.stop() == 0
+    log = second.log()
+    assert "Traceback" not in log, log[-3000:]
+    moved = [p for p in store.parent.iterdir() if ".corrupt-" in p.name]
+    assert len(moved) == 1 and moved[0].read_bytes().startswith(b"this is no longer")
+    records = read_records(store)
+    alerts = [b for _, k, b in records if k == "alert" and b.get("alert") == "store_salvaged"]
+    assert alerts and str(moved[0]) in alerts[0]["reason"]
+    # The header was destroyed, so nothing could be read back: the alert says so.
+    assert "not a database" in alerts[0]["reason"] or len(kept) == 0
+
+
+def test_corrupt_page_salvages_the_readable_unsynced_records(tmp_path: Path) -> None:
+    """A damaged page deep in the file (the header intact, so it still opens): the file fails
+    its check at start, is moved aside, and the unsynced records SQLite can still read are
+    copied to the new file with their ids (central drops duplicates by id)."""
+    from edge.core.records import GapBody, RecordKind
+    from edge.store.sqlite import Store
+
+    path = tmp_path / "gate.sqlite3"
+    s = Store(path)
+    with s.transaction() as db:  # one commit: the test is about reading, not writing
+        for i in range(3000):
+            body = GapBody(what="records", reason=f"r{i:05d}", count=i)
+            Store.insert_record(db, RecordKind.GAP, 1.0 + i, body)
+    ids = [r.id for r in s.records(limit=5000)]
+    s.close()
+    db = sqlite3.connect(path)
+    size = int(db.execute("PRAGMA page_size").fetchone()[0])
+    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    db.close()
+    with path.open("r+b") as f:  # two pages: some of the table's, some of its index's
+        for page in (pages // 3, 2 * pages // 3):
+            f.seek(size * page)
+            f.write(b"\xff" * size)
+
+    s2 = Store(path, check=True)
+    assert s2.salvage is not None and s2.salvage.moved_to.exists()
+    got = [r.id for r in s2.records(limit=5000)]
+    assert 0 < len(got) <= len(ids), (len(got), s2.salvage)
+    if len(got) < len(ids):
+        assert s2.salvage.unreadable, "records left behind are named"
+    assert s2.salvage.salvaged == len(got)
+    assert set(got) <= set(ids)
+    assert got == [i for i in ids if i in set(got)], "salvaged records keep their order"
+    # the new file is sound and takes new records
+    s2.append(RecordKind.GAP, 9.0, GapBody(what="records", reason="after"))
+    assert s2.integrity_ok()
+    s2.close()
