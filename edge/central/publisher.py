@@ -1,8 +1,9 @@
 """Signed downlink from central: lists from a folder of JSON files, commands, acks.
 
 A list file is ``{"name": "households", "version": 3, "mode": "full", "data": {...}}`` with an
-optional ``"gate": "gate-a"`` (default: the whole fleet) and, for deltas, ``"base"``. Lists are
-published retained, so a gate that connects later still gets the current version.
+optional ``"gate": "gate-a"`` (default: the whole fleet), for deltas ``"base"``, and
+``"expires_in_s"`` (gates refuse the signed list after that: publish it again before). Lists
+are published retained, so a gate that connects later still gets the current version.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ def list_message(key: Ed25519PrivateKey, spec: dict[str, Any]) -> tuple[str, byt
     """(topic, signed payload) of one list described like a list file."""
     spec = dict(spec)
     gate = spec.pop("gate", None)
+    life_s = spec.pop("expires_in_s", None)  # anti-rollback: re-sign before it runs out
     name = str(spec["name"])
     topic = topics.down(gate, "lists", name) if gate else topics.fleet("lists", name)
-    body = ListBody.model_validate({**spec, "topic": topic, "ts": time.time()})
+    now = time.time()
+    if life_s is not None:
+        spec["expires"] = now + float(life_s)
+    body = ListBody.model_validate({**spec, "topic": topic, "ts": now})
     return topic, sign(key, body.model_dump(mode="json"))
 
 

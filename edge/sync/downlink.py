@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from edge.core.ratelog import RepeatFilter
 from edge.core.records import (
     CommandRecordBody,
     ConfigAppliedBody,
@@ -30,6 +31,8 @@ from edge.sync.payloads import AckBody, CommandBody, ConfigBody, ListBody
 from edge.sync.signing import Rejected, Verifier
 
 log = logging.getLogger(__name__)
+# a flood of junk must not flood the log: one refusal line a minute, with the count held back
+log.addFilter(RepeatFilter(60.0))
 
 COMMAND_MAX_LIFE_S = 60.0  # a command may be valid for at most this long after signing
 CLOCK_SKEW_S = 30.0  # tolerated gap between central's clock and ours, s
@@ -46,8 +49,14 @@ class DownlinkHandler:
         hooks: GateHooks | None = None,
         base_trust: TrustStore | None = None,
         clock: Callable[[], float] = time.time,
+        floors: Mapping[str, int] | None = None,
+        max_age_s: float = 0.0,
     ) -> None:
         self.store = store
+        # anti-rollback kept outside the store, so a wiped gate still refuses old signed
+        # lists: a version floor per list ("config" for config) and a largest signing age
+        self.floors = dict(floors or {})
+        self.max_age_s = max_age_s
         self.verifier = verifier
         self.hooks = hooks or GateHooks()
         self.base_trust = base_trust
@@ -86,6 +95,7 @@ class DownlinkHandler:
                 msg = ListBody.model_validate(body)
                 if not msg.topic.endswith(f"/lists/{msg.name}"):
                     raise Rejected("wrong_topic", f"list {msg.name} on {msg.topic}")
+                self._fresh(msg.name, msg.version, msg.ts, msg.expires, now)
                 apply_list(self.store, msg, now)
                 log.info("applied list %s v%d (%s)", msg.name, msg.version, msg.mode)
                 push_to_gate(self.store, self.hooks, {msg.name}, self.base_trust)
@@ -112,7 +122,18 @@ class DownlinkHandler:
         done = self.hooks.on_command(cmd.cmd, cmd.args) if self.hooks.on_command else False
         log.info("command %s %s: %s", cmd.cmd, cmd.args, "done" if done else "no handler")
 
+    def _fresh(self, name: str, version: int, ts: float, expires: float | None, now: float) -> None:
+        """Refuse an old signed list or config replayed to a gate that lost its state."""
+        floor = self.floors.get(name, 0)
+        if version < floor:
+            raise Rejected("below_floor", f"{name} v{version} < floor v{floor}")
+        if expires is not None and now > expires:
+            raise Rejected("expired", f"{name} v{version} expired {now - expires:.0f} s ago")
+        if self.max_age_s > 0 and now - ts > self.max_age_s:
+            raise Rejected("too_old", f"{name} v{version} signed {now - ts:.0f} s ago")
+
     def _config(self, cfg: ConfigBody, now: float) -> None:
+        self._fresh("config", cfg.version, cfg.ts, cfg.expires, now)
         with self.store.transaction() as db:
             row = db.execute("SELECT version FROM lists WHERE name='_config'").fetchone()
             held = 0 if row is None else int(row[0])

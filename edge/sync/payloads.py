@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.core.limits import TIME_MAX_S, TIME_MIN_S, VERSION_MAX
 from edge.core.records import RecordBody, RecordKind, read_body, record_schemas
 from edge.core.records import schema_text as _record_schema_text
 
@@ -103,7 +104,12 @@ class SignedEnvelope(_Strict):
 
 class _Body(_Strict):
     topic: str = Field(description="the topic it was published to: binds the signature")
-    ts: float = Field(description="when central signed it, Unix seconds")
+    ts: float = Field(
+        ge=TIME_MIN_S,
+        le=TIME_MAX_S,
+        allow_inf_nan=False,
+        description="when central signed it, Unix seconds",
+    )
 
 
 class AckBody(_Body):
@@ -126,10 +132,21 @@ class ListBody(_Body):
 
     kind: Literal["list"] = "list"
     name: Literal["households", "holder_colours", "revocations", "trust", "rules", "zones"]
-    version: int = Field(ge=1, description="monotonic; a version not above the current is stale")
+    version: int = Field(
+        ge=1, le=VERSION_MAX, description="monotonic; a version not above the current is stale"
+    )
     mode: Literal["full", "delta"]
-    base: int | None = Field(default=None, description="delta only: version it applies to")
+    base: int | None = Field(
+        default=None, ge=0, le=VERSION_MAX, description="delta only: version it applies to"
+    )
     data: Any = Field(description="full: the list; delta: {'upsert': …, 'remove': [...]}")
+    expires: float | None = Field(
+        default=None,
+        ge=TIME_MIN_S,
+        le=TIME_MAX_S,
+        allow_inf_nan=False,
+        description="refused after this, Unix seconds (anti-rollback: central re-signs before)",
+    )
 
 
 class CommandBody(_Body):
@@ -139,15 +156,27 @@ class CommandBody(_Body):
     cmd: Literal["open", "arm", "disarm", "resync"]
     args: dict[str, Any] = Field(default_factory=dict, description="open: {'seconds': N}")
     nonce: str = Field(min_length=16, max_length=64)
-    expires: float = Field(description="refused after this, Unix seconds (≤ ts + 60)")
+    expires: float = Field(
+        ge=TIME_MIN_S,
+        le=TIME_MAX_S,
+        allow_inf_nan=False,
+        description="refused after this, Unix seconds (≤ ts + 60)",
+    )
 
 
 class ConfigBody(_Body):
     """``…/down/config``: versioned settings handed to the app."""
 
     kind: Literal["config"] = "config"
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=VERSION_MAX)
     settings: dict[str, Any]
+    expires: float | None = Field(
+        default=None,
+        ge=TIME_MIN_S,
+        le=TIME_MAX_S,
+        allow_inf_nan=False,
+        description="refused after this, Unix seconds (anti-rollback: central re-signs before)",
+    )
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -111,7 +111,12 @@ class SyncService:
         self.base_trust = base_trust
         self.components = components or (lambda: {})
         self.downlink = DownlinkHandler(
-            store, load_central_keys(self.s.central_keys), self.hooks, base_trust
+            store,
+            load_central_keys(self.s.central_keys),
+            self.hooks,
+            base_trust,
+            floors={str(k): v for k, v in self.s.list_floor.items()},
+            max_age_s=self.s.list_max_age_s,
         )
         self.downlink.verifier.max_bytes = self.s.max_downlink_bytes
         self.link = MqttLink(link_settings(self.s, self.gate))

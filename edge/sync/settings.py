@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -49,6 +49,19 @@ class SyncSettings(Section):
     reconnect_min_s: float = Field(default=1.0, ge=0.05, le=60.0, description="back-off start, s")
     reconnect_max_s: float = Field(default=60.0, ge=1.0, le=3600.0, description="back-off cap, s")
     heartbeat_s: float = Field(default=60.0, ge=1.0, le=3600.0, description="heartbeat period, s")
+    list_floor: dict[
+        Literal["households", "holder_colours", "revocations", "trust", "rules", "zones", "config"],
+        Annotated[int, Field(ge=0, le=2**63 - 1)],
+    ] = Field(
+        default_factory=dict,
+        description="lowest version accepted per downlink list (anti-rollback after a wipe)",
+    )
+    list_max_age_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1e9,
+        description="refuse lists/config signed longer ago than this, s (0 = no limit)",
+    )
     max_downlink_bytes: int = Field(
         default=1048576, ge=1024, le=16777216, description="larger downlink is refused, bytes"
     )

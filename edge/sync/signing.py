@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import ValidationError
 
 from edge.core.errors import SyncError
+from edge.core.limits import LimitError, load_json
 from edge.gate.credentials.trust import ed25519_kid, load_private_key
 from edge.sync.payloads import SignedEnvelope
 
@@ -78,9 +79,9 @@ class Verifier:
         else:
             raise Rejected("bad_signature", env.kid)
         try:
-            body = json.loads(env.body)
-        except json.JSONDecodeError:
-            raise Rejected("malformed", "body is not JSON") from None
+            body = load_json(env.body, max_bytes=self.max_bytes)  # depth-checked, no NaN
+        except LimitError as exc:
+            raise Rejected("malformed", f"body: {exc}") from None
         if not isinstance(body, dict):
             raise Rejected("malformed", "body is not an object")
         if body.get("topic") != topic:

@@ -71,6 +71,8 @@ def write_gate_toml(path: Path, gate: str, store: Path, sync: dict[str, object])
             return repr(v)
         if isinstance(v, list):
             return "[" + ", ".join(val(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {val(x)}" for k, x in v.items()) + "}"
         return '"' + str(v) + '"'
 
     lines = ["[gate]", f'id = "{gate}"', "[store]", f'path = "{store}"', "[sync]"]
