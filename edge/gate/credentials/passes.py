@@ -38,6 +38,8 @@ MAX_TEXT = 1024  # characters; a v12-M alphanumeric QR holds at most 419
 LIMITS = {"pass id": 16, "holder": 24, "building": 8, "unit": 8, "room": 8}
 
 _ROLES = [Role.RESIDENT, Role.TENANT, Role.STAFF, Role.VISITOR]
+# Longest validity a delegated visitor key may sign (edge.gate.credentials.visitor), seconds.
+VISITOR_MAX_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -205,11 +207,12 @@ def verify(text: str, trust: TrustStore, now: float, skew_steps: int = 1) -> Pas
     kid, raw, sig = parts[1], parts[2], parts[3]
     reasons: list[Reason] = []
     keys = trust.pass_issuer_keys(kid)
+    visitor_keys = [] if keys else trust.visitor_issuer_keys(kid)
     sig_ok = False
-    if not keys:
+    if not keys and not visitor_keys:
         reasons.append(Reason.UNKNOWN_KEY)
     else:
-        for key in keys:  # several keys may share a kid: try each
+        for key in keys or visitor_keys:  # several keys may share a kid: try each
             try:
                 key.verify(sig, _issuer_message(kid, raw))
             except InvalidSignature:
@@ -218,6 +221,16 @@ def verify(text: str, trust: TrustStore, now: float, skew_steps: int = 1) -> Pas
             break
         if not sig_ok:
             reasons.append(Reason.BAD_SIGNATURE)
+    registered = False
+    if sig_ok and visitor_keys:
+        # The booth's key is trusted for one thing only: a visitor pass, not bound to a
+        # phone, valid for at most VISITOR_MAX_S. A stolen booth key cannot mint residents.
+        span = body.valid_until - body.valid_from
+        if body.role is not Role.VISITOR or body.device_key is not None or span > VISITOR_MAX_S:
+            reasons.append(Reason.KEY_USAGE_MISMATCH)
+            sig_ok = False
+        else:
+            registered = True
     dynamic = len(parts) == 6
     step: int | None = None
     fresh = True
@@ -262,6 +275,7 @@ def verify(text: str, trust: TrustStore, now: float, skew_steps: int = 1) -> Pas
         step=step,
         code_hash=h,
         problems=tuple(reasons),
+        registered=registered,
     )
     payload: dict[str, Any] = {
         "kid": kid.hex(),
@@ -273,6 +287,8 @@ def verify(text: str, trust: TrustStore, now: float, skew_steps: int = 1) -> Pas
         "valid_until": body.valid_until,
         "dynamic": cred.dynamic,
     }
+    if registered:
+        payload["registered"] = True
     if step is not None:
         payload["step"] = step
     return PassCheck(

@@ -37,6 +37,9 @@ class TrustStore:
     shc_keys: dict[str, list[ShcKey]] = field(default_factory=dict)
     shc_crls: dict[str, Crl] = field(default_factory=dict)
     revoked_pass_ids: set[str] = field(default_factory=set)
+    # Delegated visitor keys (the booth's): they may sign only visitor passes of bounded
+    # validity (passes.VISITOR_MAX_S); anything else they sign is refused KEY_USAGE_MISMATCH.
+    visitor_issuers: dict[bytes, list[Ed25519PublicKey]] = field(default_factory=dict)
 
     def add_pass_issuer(self, key: Ed25519PublicKey) -> bytes:
         kid = ed25519_kid(key)
@@ -45,6 +48,14 @@ class TrustStore:
 
     def pass_issuer_keys(self, kid: bytes) -> list[Ed25519PublicKey]:
         return list(self.pass_issuers.get(kid, ()))
+
+    def add_visitor_issuer(self, key: Ed25519PublicKey) -> bytes:
+        kid = ed25519_kid(key)
+        self.visitor_issuers.setdefault(kid, []).append(key)
+        return kid
+
+    def visitor_issuer_keys(self, kid: bytes) -> list[Ed25519PublicKey]:
+        return list(self.visitor_issuers.get(kid, ()))
 
     def add_dsc(self, dsc: Dsc) -> None:
         self.dscs.setdefault(dsc.kid, []).append(dsc)

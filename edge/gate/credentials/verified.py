@@ -56,6 +56,7 @@ class PassCredential(PassFields):
     code_hash: str = ""
     problems: tuple[Reason, ...] = ()
     replayed: bool = False  # set by the app after checking the local store of used steps
+    registered: bool = False  # a visitor pass signed by the booth's delegated visitor key
 
     @property
     def household(self) -> str:

@@ -123,6 +123,9 @@ def _household_rules(
         ):
             status = HouseholdStatus.NORMAL  # isolation ended: the rule lifts at once
     visitor = p.role is Role.VISITOR
+    # Registered at the booth (name, phone, temperature, commitment): that registration is
+    # what VISITOR_REGISTRATION_REQUIRED asks for.
+    registered = visitor and p.registered and rules.registered_visitors
     if d is Direction.OUT and not visitor:
         if status is HouseholdStatus.HOME_QUARANTINE:
             out.add(Reason.QUARANTINE_NO_EXIT, rules.quarantine_exit)
@@ -132,11 +135,16 @@ def _household_rules(
         elif status is HouseholdStatus.CONTROLLED:
             out.add(Reason.CONTROLLED_NO_EXIT, rules.controlled_exit)
     if d is Direction.IN:
-        if visitor and Role.VISITOR not in rules.roles_in:
+        if visitor and Role.VISITOR not in rules.roles_in and not registered:
             pass  # already refused by role; the visitor rules apply only to admitted roles
         elif visitor:
             if status is HouseholdStatus.HOME_QUARANTINE:
                 out.hard.append(Reason.QUARANTINE_VISIT)
+            elif registered and status is HouseholdStatus.SEALED:
+                if not rules.registered_visitors_sealed:
+                    out.hard.append(Reason.SEALED_AREA)
+            elif registered:
+                pass  # normal or controlled area: the booth's registration is the condition
             elif status in (HouseholdStatus.SEALED, HouseholdStatus.CONTROLLED):
                 # sealed and controlled areas: visitors only with a registered commitment
                 reason = (
@@ -277,7 +285,8 @@ def decide(
     if p.pass_id in lists.revoked_passes:
         out.hard.append(Reason.REVOKED)
     allowed_roles = rules.roles_in if direction is Direction.IN else rules.roles_out
-    if p.role not in allowed_roles:
+    booth_visitor = p.registered and p.role is Role.VISITOR and rules.registered_visitors
+    if p.role not in allowed_roles and not booth_visitor:
         out.hard.append(Reason.ROLE_NOT_ALLOWED)
     _household_rules(out, p, lists, rules, now, direction)
     if direction in rules.health_directions:

@@ -143,3 +143,12 @@ class Rules(BaseModel):
         default=Mode.GUARD,
         description="visitors (when in roles_in): hard = refused, guard = after registration",
     )
+    registered_visitors: bool = Field(
+        default=True,
+        description="admit visitor passes issued at the booth after registration (the "
+        "delegated visitor key) inside their window, even when visitor is not in roles_in",
+    )
+    registered_visitors_sealed: bool = Field(
+        default=False,
+        description="registered visitors may also enter a sealed area (封控区)",
+    )
