@@ -47,9 +47,12 @@ def _run(args: argparse.Namespace) -> int:
     receiver.start()
     print(f"central receiver: {args.host}:{args.port} → {args.db} (group {args.group})")
     try:
-        wait_for_signal()
+        stopped = wait_for_signal(receiver.alive)
     finally:
         receiver.stop()
+    if not stopped:
+        print(f"central receiver: consumer died ({receiver.error}); exiting", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -125,9 +128,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--session-expiry",
         type=int,
-        default=120,
-        help="s the broker queues for a stopped receiver; short, because a dead member of a "
-        "shared subscription keeps receiving its share (gates resend what is not acked)",
+        default=0,
+        help="s the broker keeps a stopped receiver's session; 0 (default) hands a dead "
+        "member's share of the shared subscription to the others at once (gates resend "
+        "whatever was not acknowledged, so nothing is lost)",
     )
     p.set_defaults(handler=_run)
     vs = p.add_subparsers(dest="central_verb", metavar="VERB")

@@ -16,6 +16,7 @@ from typing import Any
 
 from edge.sync.payloads import RecordItem
 
+SCHEMA_LOCK = 0x6564676547617465  # advisory lock key of schema set-up ("edgeGate")
 MAX_WALK = 20000  # seqs read past ``contig`` per advance; bounds the work during a long gap
 
 _SCHEMA = [
@@ -51,9 +52,18 @@ class CentralDB:
             self.conn.execute("PRAGMA synchronous=FULL")  # we ack only what is on disk
             self.conn.execute("PRAGMA busy_timeout=10000")
             blob = "BLOB"
-        for stmt in _SCHEMA:
-            self._x(stmt.replace("{blob}", blob))
-        self.commit()
+        if self.postgres:
+            # Receivers started together on a fresh database would race on CREATE TABLE IF NOT
+            # EXISTS (UniqueViolation on pg_type): one of them at a time sets the schema up.
+            self._x("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK,))
+        try:
+            for stmt in _SCHEMA:
+                self._x(stmt.replace("{blob}", blob))
+            self.commit()
+        finally:
+            if self.postgres:
+                self._x("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK,))
+                self.commit()
 
     def _x(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         if self.postgres:

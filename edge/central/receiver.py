@@ -67,10 +67,24 @@ class Receiver:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+        self.error: BaseException | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="central-receiver", daemon=True)
+        self._thread = threading.Thread(target=self._run_reporting, name="central-receiver")
+        self._thread.daemon = True
         self._thread.start()
+
+    def alive(self) -> bool:
+        """Whether the consumer is running; a receiver whose consumer died must exit non-zero
+        so that its supervisor restarts it (its share goes to the others meanwhile)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run_reporting(self) -> None:
+        try:
+            self.run()
+        except Exception as exc:
+            self.error = exc
+            log.exception("the receiver's consumer died")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -133,12 +147,14 @@ class Receiver:
     def _flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> None:
         now = time.time()
         touched: set[str] = set()
-        for ev in evs:
-            parsed = topics.parse_up(ev.topic)
-            if parsed is None:
-                continue
-            gate, kind, sid = parsed
+        parsed_evs = [(p, ev) for ev in evs if (p := topics.parse_up(ev.topic)) is not None]
+        # Every receiver of the group locks gate rows in the same (sorted) order, so two
+        # batches that touch the same gates wait for each other instead of deadlocking; the
+        # sort is stable, so each gate's messages keep their order.
+        parsed_evs.sort(key=lambda pe: pe[0][0])
+        for gate in sorted({p[0] for p, _ in parsed_evs}):
             db.ensure_gate(gate)
+        for (gate, kind, sid), ev in parsed_evs:
             try:
                 if kind in ("records", "alerts"):
                     self._records(db, gate, ev.payload, now)
@@ -155,7 +171,7 @@ class Receiver:
                 db.note(gate, "rejected")
         db.commit()
         acks = []
-        for gate in touched:
+        for gate in sorted(touched):
             contig, gaps = db.advance(gate)
             acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
         db.commit()  # acks go out only after the records are on disk

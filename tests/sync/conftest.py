@@ -18,7 +18,14 @@ from edge.gate.credentials.trust import save_keypair
 from edge.tools.localbroker import MOSQUITTO, Broker
 
 # every test uses its own gate ids: broker sessions persist across the tests of a module
-TEST_GATES = ("gate-a", "gate-b", *(f"gate-{c}" for c in "cdefghijklmn"))
+TEST_GATES = (
+    "gate-a",
+    "gate-b",
+    *(f"gate-{c}" for c in "cdefghijklmn"),
+    "gate-r1",
+    "gate-r2",
+    "gate-r3",
+)
 
 
 @pytest.fixture(scope="module")
