@@ -6,8 +6,10 @@
 Prints one JSON object: ``format`` (PASS / HC1 / SHC / UNKNOWN / NONE), ``decoded``,
 ``signature_valid``, ``expired``, ``time_valid``, ``key_usage_valid``, ``payload``,
 ``evidence``, ``reasons``. When an image or file holds several codes, the object describes the
-first valid one (else the first) and ``codes`` lists them all; SHC chunks are assembled.
-Exit 0 when valid, 1 when not, 2 on a usage error.
+first valid one (else the first) and ``codes`` lists them all; SHC chunks are assembled. A
+picture that cannot be read (corrupt, over the size limits, not an image) gives ``decoded:
+false`` with ``UNREADABLE_CODE`` and an ``error`` sentence. Exit 0 when valid, 1 when not, 2
+on a usage error (e.g. a missing file).
 
 ``--trust`` takes any trust file and detects its kind: a DCC signer certificate (PEM/DER), a
 JSON trust list, a community pass issuer Ed25519 PEM key, an SHC JWKS or an SHC CRL.
@@ -81,13 +83,21 @@ def _image_texts(path: Path) -> list[str]:
     from edge.vision.qr.scanner import Scanner
     from edge.vision.qr.settings import ScannerSettings
 
+    if not path.exists():
+        raise _usage(f"{path} does not exist")
     try:
         frame = read_image(path)
     except SourceError as exc:
-        raise _usage(str(exc)) from None
+        # a picture that exists but cannot be read (corrupt, too large, not an image) is a
+        # verification result like a picture without a code: decoded false, not a usage error
+        raise _Unreadable(str(exc)) from None
     # a still image may be a phone screenshot or a photographed printout: give it time
     scanner = Scanner(ScannerSettings(budget_ms=2000.0))
     return [c.text for c in scanner.scan(frame)]
+
+
+class _Unreadable(Exception):
+    """The picture exists but could not be read as an image."""
 
 
 def _none() -> dict[str, Any]:
@@ -111,7 +121,11 @@ def run_verify(args: argparse.Namespace) -> int:
         raise _usage("give exactly one of IMAGE, --text or --text-file")
     now = _now(args.now)
     trust = _trust(args)
-    texts = [t for t in _texts(args) if t.strip()]
+    problem = None
+    try:
+        texts = [t for t in _texts(args) if t.strip()]
+    except _Unreadable as exc:
+        texts, problem = [], str(exc)
     results: list[Verification] = verify_texts(texts, trust, now) if texts else []
     if results:
         primary = next((v for v in results if v.valid), results[0])
@@ -121,12 +135,16 @@ def run_verify(args: argparse.Namespace) -> int:
         valid = primary.valid
     else:
         out, valid = _none(), False
+        if problem is not None:
+            out["error"] = problem
     out["now"] = now
     if args.json:
         print(json.dumps(out, ensure_ascii=False, default=str))
     else:
         status = "VALID" if valid else "NOT VALID"
         print(f"{out['format']}: {status}")
+        if "error" in out:
+            print(f"  picture: {out['error']}")
         for r in out["reasons"]:
             print(f"  {r}: {sentence(Reason(r), args.lang)}")
         for e in out["evidence"]:

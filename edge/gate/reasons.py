@@ -22,6 +22,7 @@ class Reason(StrEnum):
     UNKNOWN_FORMAT = "UNKNOWN_FORMAT"
     MALFORMED = "MALFORMED"
     TOO_LARGE = "TOO_LARGE"
+    INVALID_TEXT = "INVALID_TEXT"  # not valid Unicode (lone surrogates, undecodable bytes)
     # trust and validity
     UNKNOWN_KEY = "UNKNOWN_KEY"
     BAD_SIGNATURE = "BAD_SIGNATURE"
@@ -94,6 +95,9 @@ SENTENCES: dict[Reason, Sentence] = {
     Reason.UNKNOWN_FORMAT: Sentence("不是本小区的出入证", "This is not a community pass"),
     Reason.MALFORMED: Sentence("二维码内容损坏", "The code is damaged or incomplete"),
     Reason.TOO_LARGE: Sentence("二维码内容过大，无法接受", "The code is too large to accept"),
+    Reason.INVALID_TEXT: Sentence(
+        "二维码内容含无效字符，无法识别", "The code contains invalid characters"
+    ),
     Reason.UNKNOWN_KEY: Sentence("签发机构未登记", "The issuer of this code is not known here"),
     Reason.BAD_SIGNATURE: Sentence(
         "出入证验证失败（疑似伪造）", "Signature check failed (possibly forged)"

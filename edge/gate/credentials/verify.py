@@ -129,6 +129,20 @@ def verify_shc_jws(
     return _health("SHC", text, shc.verify_jws(jws, trust, now, clock_trusted=clock_trusted), None)
 
 
+def _valid_unicode(text: str) -> bool:
+    """False for lone surrogates (undecodable bytes from argv/files arrive as those)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """The text with invalid code points replaced, safe to hash, log and print."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def verify_text(
     text: str, trust: TrustStore, now: float, *, clock_trusted: bool = True
 ) -> Verification:
@@ -139,7 +153,9 @@ def verify_text(
     :func:`verify_texts` or the scan session to assemble the parts.
     """
     if len(text) > MAX_TEXT:
-        return _refused("UNKNOWN", text[:MAX_TEXT], Reason.TOO_LARGE)
+        return _refused("UNKNOWN", _printable(text[:MAX_TEXT]), Reason.TOO_LARGE)
+    if not _valid_unicode(text):
+        return _refused("UNKNOWN", _printable(text), Reason.INVALID_TEXT)
     stripped = text.strip()
     if stripped.startswith(passes.PREFIX):
         return _pass(stripped, trust, now, clock_trusted)
