@@ -20,3 +20,10 @@ def _restore_logging() -> Iterator[None]:
     yield
     root.handlers[:], root.level = saved[0], saved[1]
     edge.handlers[:], edge.level, edge.propagate = saved[2], saved[3], saved[4]
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the host's /etc/edge-gate: with $EDGE_GATE_CONFIG empty, a verb run
+    without --config (in-process or as a child process) uses the embedded defaults."""
+    monkeypatch.setenv("EDGE_GATE_CONFIG", "")
