@@ -264,20 +264,44 @@ class LoginThrottle:
         with self._lock:
             return max([0.0] + [self._locked.get(k, 0.0) - now for k in keys])
 
+    def begin(self, *keys: str) -> float:
+        """Reserve one password check for these keys, atomically: 0 = go ahead (the attempt
+        already counts as a failure until :meth:`succeeded`), else seconds to wait.
+
+        Checking, hashing and counting as separate steps let 20 simultaneous tries all pass
+        the check before any was counted; reserving first keeps the limit under concurrency.
+        """
+        now = self.clock()
+        with self._lock:
+            wait = max([0.0] + [self._locked.get(k, 0.0) - now for k in keys])
+            if wait > 0:
+                return wait
+            self._count(keys, now)
+            return 0.0
+
     def failed(self, *keys: str) -> None:
         now = self.clock()
         with self._lock:
-            if len(self._fails) > 10_000:  # bounded memory under a flood of random names
-                self._fails.clear()
-            for k in keys:
-                recent = [t for t in self._fails.get(k, []) if now - t < self.window_s]
-                recent.append(now)
-                self._fails[k] = recent
-                if len(recent) >= self.max_failures:
-                    self._locked[k] = now + self.lockout_s
-                    self._fails[k] = []
+            self._count(keys, now)
+
+    def _count(self, keys: tuple[str, ...], now: float) -> None:
+        """One failure for each key (the caller holds the lock)."""
+        if len(self._fails) > 10_000:  # bounded memory under a flood of random names
+            self._fails.clear()
+        if len(self._locked) > 10_000:
+            self._locked = {k: t for k, t in self._locked.items() if t > now}
+        for k in keys:
+            recent = [t for t in self._fails.get(k, []) if now - t < self.window_s]
+            recent.append(now)
+            self._fails[k] = recent
+            if len(recent) >= self.max_failures:
+                self._locked[k] = now + self.lockout_s
+                self._fails[k] = []
 
     def succeeded(self, *keys: str) -> None:
+        """The right password: forget the failures (and a lockout the reservation of this
+        very attempt may have set)."""
         with self._lock:
             for k in keys:
                 self._fails.pop(k, None)
+                self._locked.pop(k, None)

@@ -129,13 +129,12 @@ def _login(h: Exchange, method: str) -> None:
         page = pages.login_page(lang, con.ctx.gate_name, token, pages.t(lang, "login_csrf"))
         return h.send_html(403, page, cookie)
     keys = (f"user:{name.lower()}", f"addr:{h.client_address[0]}")
-    wait = con.throttle.wait_s(*keys)
+    wait = con.throttle.begin(*keys)  # reserved and counted before the slow hash
     if wait > 0:
         msg = pages.t(lang, "login_locked").replace("{s}", str(int(wait) + 1))
         return h.send_html(429, pages.login_page(lang, con.ctx.gate_name, token, msg), cookie)
     user = con.accounts.verify(name, password)
     if user is None:
-        con.throttle.failed(*keys)
         msg = pages.t(lang, "login_failed")
         page = pages.login_page(lang, con.ctx.gate_name, token, msg, name)
         return h.send_html(401, page, cookie)

@@ -223,3 +223,31 @@ def test_malformed_requests_log_one_line_a_minute(
         assert _raw(env, b"GET /login HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n") != b""
     lines = [r for r in caplog.records if r.name == "edge.console.http"]
     assert 1 <= len(lines) <= 2
+
+
+def _concurrent_logins(env: Env, names: list[str]) -> list[int]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [Client(env.url) for _ in names]
+    for c in clients:
+        c.request("GET", "/login")  # the login form's cookie, before the race
+    barrier = threading.Barrier(len(names))
+
+    def attempt(i: int) -> int:
+        barrier.wait()
+        return clients[i].login(names[i], "wrong-password-x")
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        return list(pool.map(attempt, range(len(names))))
+
+
+def test_throttle_holds_under_20_simultaneous_attempts_on_one_account(env: Env) -> None:
+    """Before: 6-11 of 20 simultaneous wrong passwords were checked though the limit is 5."""
+    statuses = _concurrent_logins(env, ["guard1"] * 20)
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15
+    assert set(statuses) <= {401, 429}
+
+
+def test_throttle_holds_per_address_across_names(env: Env) -> None:
+    statuses = _concurrent_logins(env, [f"user{i}" for i in range(24)])
+    assert statuses.count(401) <= 5 and set(statuses) <= {401, 429}
