@@ -4,6 +4,13 @@ The new file is validated completely (config, trust keys, lists) before anything
 Any problem refuses the whole reload and the running config stays in force, so a typo made on
 a live gate cannot leave it half-configured.
 
+A reload is a merge, in two steps: :func:`prepare_reload` reads every file (in a worker: a
+slow disk, or a FIFO named as the lists file, must not hold up the frame loop — and a path
+that is not a regular file is refused with the reason), then :func:`apply_reload` applies the
+result on the loop without any I/O. What the central platform pushed (pass issuer keys, rules;
+they live in the store with their versions) stays in force on top of the file's: a reload
+never brings back a key or a rule the file does not know.
+
 What changes live: rules, gate name/direction/language, trust keys, the lists file, cameras,
 scanner settings, service timings, retention. What does not: ``[door]`` (the relay is never
 touched by a reload, so a resident walking through keeps the door as it was), ``[store]`` and
@@ -14,13 +21,18 @@ reported and take effect at the next restart.
 from __future__ import annotations
 
 import logging
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.app.config import Config, ConfigError, load_config
 from edge.app.gate import Gate
 from edge.app.secrets import load_trust, with_credentials
-from edge.gate.rules.lists import load_lists
+from edge.gate.credentials.trust import TrustStore
+from edge.gate.rules.lists import ListsSnapshot, load_lists
+from edge.gate.rules.profile import Rules
+from edge.store.sqlite import Store
+from edge.sync.lists_apply import rules_from_store, trust_from_store
 from edge.vision.qr.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -47,18 +59,71 @@ class ReloadResult:
         return "applied"
 
 
-def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResult:
-    """Validate ``path`` fully, then apply it to ``gate``; on any problem keep ``current``."""
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a reload needs, read and validated: applying it does no I/O."""
+
+    config: Config
+    trust: TrustStore
+    lists: ListsSnapshot | None  # None: keep the lists in force
+    rules: Rules  # the file's rules, or the central platform's when it pushed some
+    pushed: list[str]  # what the central platform pushed and the reload keeps
+
+
+def _regular_file(path: Path, what: str) -> None:
+    """Refuse anything but a regular file before opening it (a FIFO would block forever)."""
     try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{what} {path} is not a regular file")
+
+
+def prepare_reload(path: Path | None, current: Config, store: Store) -> Prepared | ReloadResult:
+    """Read and validate ``path`` and what it names (safe to run off the frame loop); a
+    refused :class:`ReloadResult` on any problem."""
+    try:
+        if path is not None:
+            _regular_file(path, "config file")
         new = with_credentials(load_config(path))
+        for key_file in new.trust.pass_issuer_keys:
+            _regular_file(key_file, "trust key file")
         trust = load_trust(new)
         lists = None
         if new.lists.path is not None and new.lists.path != current.lists.path:
+            _regular_file(new.lists.path, "lists file")
             lists = load_lists(new.lists.path)
+        pushed_trust = trust_from_store(store)
+        pushed_rules = rules_from_store(store)
     except ConfigError as exc:
         return _refused(current, exc.problems)
     except ValueError as exc:  # unreadable key or lists file named in an otherwise valid config
         return _refused(current, [str(exc)])
+    pushed: list[str] = []
+    for keys in pushed_trust.pass_issuers.values():
+        for key in keys:
+            trust.add_pass_issuer(key)
+    if pushed_trust.pass_issuers:
+        pushed.append("trust")
+    if pushed_rules is not None:
+        pushed.append("rules")
+    return Prepared(new, trust, lists, pushed_rules or new.rules, pushed)
+
+
+def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResult:
+    """Validate ``path`` fully, then apply it to ``gate``; on any problem keep ``current``."""
+    prepared = prepare_reload(path, current, gate.store)
+    if isinstance(prepared, ReloadResult):
+        return prepared
+    return apply_reload(prepared, path, current, gate)
+
+
+def apply_reload(
+    prepared: Prepared, path: Path | None, current: Config, gate: Gate
+) -> ReloadResult:
+    """Apply a prepared reload to ``gate`` (no I/O: runs on the frame loop)."""
+    new, trust, lists = prepared.config, prepared.trust, prepared.lists
     pending = [
         name
         for name in RESTART_ONLY
@@ -71,9 +136,11 @@ def reload_config(path: Path | None, current: Config, gate: Gate) -> ReloadResul
     gate.config = new
     if new.scanner != current.scanner:
         gate.scanner = Scanner(new.scanner)  # the reader's strategy and budget, not the door
-    gate.rules = new.rules
+    gate.rules = prepared.rules
     gate.direction = new.gate.direction
     gate.trust = trust
+    if prepared.pushed:
+        log.info("reload: kept what the central platform pushed: %s", ", ".join(prepared.pushed))
     if lists is not None:
         # Only when the file named changed: lists pushed by the central platform since start
         # must not be replaced by an older file on every reload.
@@ -89,4 +156,4 @@ def _refused(current: Config, problems: list[str]) -> ReloadResult:
     return ReloadResult(False, current, problems)
 
 
-__all__ = ["ReloadResult", "reload_config"]
+__all__ = ["Prepared", "ReloadResult", "apply_reload", "prepare_reload", "reload_config"]

@@ -48,7 +48,7 @@ from edge.app.feeds import CameraFeed, FeedState, Opener, open_camera
 from edge.app.gate import Gate, build_gate
 from edge.app.metrics import GateMetrics, MetricsServer
 from edge.app.notify import Notifier
-from edge.app.reload import ReloadResult, reload_config
+from edge.app.reload import Prepared, ReloadResult, apply_reload, prepare_reload
 from edge.app.secrets import load_trust, with_credentials
 from edge.app.supervisor import Worker
 from edge.app.wiring import FACTORIES
@@ -114,6 +114,9 @@ class Service:
         self.last_reload: ReloadResult | None = None
         self.stop_signal: int | None = None
         self._reload_requested = False
+        # A reload reads its files on a thread of its own; the frame loop applies the result.
+        self._reload_reader: threading.Thread | None = None
+        self._prepared: Prepared | ReloadResult | None = None
         self._problems: tuple[str, ...] = ("starting",)
         self._scans = [0, 0]  # allowed, refused since start
         self._store_problem = ""
@@ -283,9 +286,13 @@ class Service:
         next_metrics = now
         while self.stop_signal is None:
             self.main_beat = time.monotonic()
-            if self._reload_requested:
+            if self._reload_requested and self._reload_reader is None:
                 self._reload_requested = False
-                self._reload()
+                self._start_reload()
+            reader = self._reload_reader
+            if reader is not None and not reader.is_alive():
+                self._reload_reader = None
+                self._finish_reload()
             worked = self._process_frames()
             assert self.gate is not None
             self.gate.tick()
@@ -399,10 +406,33 @@ class Service:
 
     # --- operations ----------------------------------------------------------------------
 
-    def _reload(self) -> None:
+    def _start_reload(self) -> None:
+        """Read the files of a reload on a thread of its own: a slow disk or a FIFO named in
+        the config must not hold up the frame loop (nor SIGTERM, acted on by the loop)."""
         assert self.gate is not None
         self.notifier.reloading()
-        result = reload_config(self.config_path, self.config, self.gate)
+        config, store = self.config, self.gate.store
+
+        def read() -> None:
+            try:
+                self._prepared = prepare_reload(self.config_path, config, store)
+            except Exception as exc:  # anything unexpected refuses the reload, never the gate
+                log.exception("reload: reading the new config failed")
+                self._prepared = ReloadResult(False, config, [f"reading failed: {exc}"])
+
+        self._prepared = None
+        self._reload_reader = threading.Thread(target=read, name="reload", daemon=True)
+        self._reload_reader.start()
+
+    def _finish_reload(self) -> None:
+        assert self.gate is not None
+        prepared = self._prepared
+        if prepared is None:
+            return
+        if isinstance(prepared, ReloadResult):
+            result = prepared
+        else:
+            result = apply_reload(prepared, self.config_path, self.config, self.gate)
         self.last_reload = result
         self.metrics.reloads.labels(result="applied" if result.applied else "refused").inc()
         if result.applied:

@@ -89,7 +89,7 @@ def test_pulse_and_watchdog_kept_while_online_check_hangs(
 
 
 def camera_on_demand(show: threading.Event, text: str) -> Callable[[str, int, int], FrameSource]:
-    """Blank frames at 20 fps; ``text`` once each time ``show`` is set (then it clears)."""
+    """Blank frames at 20 fps; ``text`` in three frames each time ``show`` is set."""
     code = render_frame(text, 0, width=640, height=480)
 
     def frames() -> Iterator[np.ndarray]:
@@ -97,11 +97,18 @@ def camera_on_demand(show: threading.Event, text: str) -> Callable[[str, int, in
             time.sleep(0.05)
             if show.is_set():
                 show.clear()
-                yield code
+                for _ in range(3):  # held up for 0.15 s, read (and decided) once
+                    yield code
+                    time.sleep(0.05)
             else:
                 yield np.full((480, 640, 3), 120, dtype=np.uint8)
 
     return lambda spec, w, h: SyntheticSource(frames(), spec)
+
+
+def serving(service: Service, since: float) -> bool:
+    """The service's frame loop has run since ``since`` (monotonic s): frames are decided."""
+    return service.gate is not None and service.alive() and service.main_beat > since
 
 
 def test_fire_releases_within_50ms_while_the_store_is_locked_and_the_loop_waits(
@@ -136,7 +143,8 @@ def test_fire_releases_within_50ms_while_the_store_is_locked_and_the_loop_waits(
 
     def drive() -> None:
         try:
-            wait_until("the gate", lambda: service.gate is not None and service.alive())
+            mark = time.monotonic()
+            wait_until("the gate", lambda: serving(service, mark))
             assert service.gate is not None
             door = service.gate.door
             other = sqlite3.connect(db_path, timeout=0.1)
