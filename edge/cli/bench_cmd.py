@@ -78,6 +78,8 @@ def run_detect(args: argparse.Namespace) -> int:
 
     if args.budget_ms <= 0:
         raise UsageError(f"--budget-ms must be positive, got {args.budget_ms}")
+    if args.inferences is not None and not 1 <= args.inferences <= 64:
+        raise UsageError(f"--inferences must be 1..64, got {args.inferences}")
     result: dict[str, Any] = (
         {"results": []} if args.skip_models else detector.bench(video=args.video)
     )
@@ -88,6 +90,7 @@ def run_detect(args: argparse.Namespace) -> int:
         budget_ms=args.budget_ms,
         vtest_count=args.frames,
         limit=args.limit,
+        inferences=args.inferences,
     )
     result["strategies"] = strategies
     lines = [f"{'model':40} {'threads':>7} {'median ms':>9} {'p95 ms':>7}"]
@@ -165,6 +168,13 @@ def register(sub: Any) -> None:
     d.add_argument("--limit", type=int, default=None, help="at most N images per set")
     d.add_argument(
         "--budget-ms", type=float, default=50.0, help="detection time per frame, ms (default 50)"
+    )
+    d.add_argument(
+        "--inferences",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model runs per frame instead of what --budget-ms allows on this machine",
     )
     d.add_argument(
         "--skip-models", action="store_true", help="only the strategies, not the model table"

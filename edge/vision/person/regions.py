@@ -235,14 +235,15 @@ def plan(
     *,
     zones: Sequence[Rect] = (),
     motion: Sequence[Rect] = (),
-    region_px: int = 320,
+    region_px: int = 224,
     overlap: float = 0.2,
 ) -> Plan:
     """Which inputs a frame gets under ``strategy`` with room for ``budget`` inferences.
 
     ``zones`` (armed zones' boxes, margin included) come first — the door a household must
     not leave — then ``motion`` boxes, each covered by squares of ``region_px``; what the
-    budget cannot hold is dropped, least important last. ``tiles`` runs the finest square
+    budget cannot hold is dropped, least important last; a run left over goes to the
+    letterboxed whole frame. ``tiles`` runs the finest square
     tiling the budget holds, plus the letterboxed whole frame if a run is left over. At
     least one inference always runs.
     """
@@ -257,7 +258,9 @@ def plan(
                     break
                 if not any(_inside(square, r) for r in rects):
                     rects.append(square)
-        return Plan("regions", rects)
+        # A run left over goes to the letterboxed whole frame: a person close to the camera
+        # is larger than any region, and someone may stand still outside every zone.
+        return Plan("regions", rects, whole=len(rects) < budget)
     tiles = tiling_for(width, height, budget, overlap)
     if len(tiles) < 2:  # one tile is the frame's short side: the letterboxed frame is as good
         return Plan("tiles", whole=True)

@@ -1,0 +1,297 @@
+"""Detection strategies for high corridor cameras (issue 20): regions, tiles, budget, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.cli import main as cli_main
+from edge.tools.highview import build_set, extract_sprites, load_truth, walking_scene
+from edge.tools.perimeter_demo import DEMO_CAMERA, DEMO_ZONE
+from edge.vision.camera.settings import PerimeterCameraSettings
+from edge.vision.geometry import Detection, iou
+from edge.vision.perimeter.alerts import AlertKind, AlertPhase, ListSink, SnapshotStore
+from edge.vision.perimeter.monitor import CameraPipeline
+from edge.vision.person.detector import Detector
+from edge.vision.person.evaluate import evaluate
+from edge.vision.person.regions import (
+    Budget,
+    Plan,
+    detect_in,
+    detect_letterboxed,
+    letterbox_square,
+    motion_boxes,
+    plan,
+    run_plan,
+    square_around,
+    square_tiles,
+    tiling_for,
+)
+from edge.vision.person.settings import DetectorSettings
+
+WALL0 = dt.datetime(2026, 1, 5, 14, 0).timestamp()
+QUARANTINED = {"3-2-501": "home_quarantine"}
+
+
+def dark_blob_detector(frame: np.ndarray) -> list[Detection]:
+    """A stand-in model: the box of the dark pixels in the image it is given (its pixels)."""
+    ys, xs = np.nonzero(frame.max(axis=2) < 40)
+    if xs.size == 0:
+        return []
+    return [
+        Detection((float(xs.min()), float(ys.min()), float(xs.max()) + 1, float(ys.max()) + 1), 0.9)
+    ]
+
+
+def scene_with_person(box: tuple[int, int, int, int]) -> np.ndarray:
+    frame = np.full((720, 1280, 3), 160, dtype=np.uint8)
+    x1, y1, x2, y2 = box
+    frame[y1:y2, x1:x2] = 10
+    return frame
+
+
+def test_letterbox_pads_right_and_bottom_so_boxes_keep_their_pixels() -> None:
+    frame = scene_with_person((1000, 600, 1040, 700))
+    square = letterbox_square(frame)
+    assert square.shape == (1280, 1280, 3)
+    assert (square[720:] == 114).all() and (square[:720] == frame).all()
+    [found] = detect_letterboxed(dark_blob_detector, frame)
+    assert found.box == (1000, 600, 1040, 700)
+
+
+def test_a_box_only_in_the_padding_is_dropped() -> None:
+    def in_padding(image: np.ndarray) -> list[Detection]:
+        return [Detection((10.0, 1000.0, 50.0, 1100.0), 0.9)]
+
+    assert detect_letterboxed(in_padding, np.zeros((720, 1280, 3), np.uint8)) == []
+
+
+def test_regions_map_boxes_back_to_the_frame_and_are_square() -> None:
+    frame = scene_with_person((700, 400, 730, 470))
+    rect = square_around((700, 400, 730, 470), 1280, 720, 224)
+    assert rect[2] - rect[0] == rect[3] - rect[1] == 224
+    [found] = detect_in(dark_blob_detector, frame, rect)
+    assert found.box == (700, 400, 730, 470)
+    # Near an edge the square moves into the frame instead of shrinking.
+    edge = square_around((1270, 700, 1280, 720), 1280, 720, 224)
+    assert edge == (1056, 496, 1280, 720)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (768, 576), (640, 480), (1920, 1080), (300, 300)])
+@pytest.mark.parametrize("count", [1, 2, 4, 6, 8, 16])
+def test_tiling_covers_every_pixel_within_the_budget(size: tuple[int, int], count: int) -> None:
+    w, h = size
+    tiles = tiling_for(w, h, count)
+    assert len(tiles) <= count
+    if not tiles:
+        assert w != h and count == 1  # one square cannot cover a non-square frame
+        return
+    covered = np.zeros((h, w), bool)
+    for x1, y1, x2, y2 in tiles:
+        assert x2 - x1 == y2 - y1, "tiles are squares: the model sees them unstretched"
+        assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+        covered[y1:y2, x1:x2] = True
+    assert covered.all()
+
+
+def test_more_budget_gives_smaller_tiles() -> None:
+    sides = [tiling_for(1280, 720, n)[0][2] for n in (2, 6, 8, 16)]
+    assert sides == sorted(sides, reverse=True) and sides[-1] < sides[0] / 2
+    assert len(square_tiles(1280, 720, 400)) == 8
+
+
+def test_plans_per_strategy() -> None:
+    single = plan("single", 1280, 720, 6)
+    assert single.squeezed and single.inferences == 1
+    tiles = plan("tiles", 1280, 720, 6)
+    assert tiles.strategy == "tiles" and tiles.inferences == 6
+    assert plan("tiles", 1280, 720, 1) == Plan("tiles", whole=True)
+    zone = (800, 300, 1100, 700)
+    regions = plan("regions", 1280, 720, 6, zones=[zone], motion=[(100, 100, 150, 200)])
+    assert regions.strategy == "regions" and regions.whole  # a run left for the whole frame
+    assert regions.inferences <= 6
+    covered = [r for r in regions.rects if r[0] <= 800 and r[2] >= 1100]
+    assert covered or len(regions.rects) > 1
+    assert regions.rects[-1] == square_around((100, 100, 150, 200), 1280, 720, 224)
+    # Zones come first: with room for one inference, motion elsewhere waits.
+    tight = plan("regions", 1280, 720, 1, zones=[zone], motion=[(100, 100, 150, 200)])
+    assert len(tight.rects) == 1 and tight.rects[0][2] > 800 and not tight.whole
+    # Without zones or motion a still is tiled; auto is the same.
+    assert plan("regions", 1280, 720, 6) == tiles == plan("auto", 1280, 720, 6)
+
+
+def test_one_person_seen_by_overlapping_regions_comes_out_once() -> None:
+    frame = scene_with_person((600, 300, 640, 400))
+    p = Plan("regions", [(450, 200, 750, 500), (500, 250, 800, 550), (560, 280, 700, 420)])
+    found = run_plan(dark_blob_detector, frame, p)
+    assert [d.box for d in found] == [(600, 300, 640, 400)]
+
+
+def test_budget_turns_measured_time_into_a_region_count() -> None:
+    budget = Budget(50.0, initial_ms=10.0)
+    assert budget.count() == 5
+    budget.observe(100.0, 4)  # 25 ms each: the machine got busy
+    assert budget.count() < 5
+    for _ in range(30):
+        budget.observe(57.0, 6)  # 9.5 ms each: quiet again
+    assert budget.count() == 5
+    assert Budget(5.0, initial_ms=40.0).count() == 1  # at least one inference, always
+
+
+def test_motion_boxes_surround_what_moved() -> None:
+    prev = np.full((48, 64), 100, np.uint8)
+    cur = prev.copy()
+    cur[20:26, 40:44] = 220
+    [box] = motion_boxes(prev, cur, 1280, 720)
+    assert box[0] <= 40 * 20 and box[2] >= 44 * 20 and box[1] <= 20 * 15 and box[3] >= 26 * 15
+    assert box[2] - box[0] < 400
+    assert motion_boxes(None, cur, 1280, 720) == [] and motion_boxes(cur, cur, 1280, 720) == []
+
+
+def test_single_is_exactly_the_detector_on_the_whole_frame(
+    detector: Detector, vtest_frames: dict[int, np.ndarray]
+) -> None:
+    """Street-level cameras keep the path their figures were measured with."""
+    for frame in vtest_frames.values():
+        assert run_plan(detector.detect, frame, plan("single", 768, 576, 8)) == detector.detect(
+            frame
+        )
+
+
+@pytest.fixture(scope="module")
+def sprites(testdata: Path) -> list:
+    found = extract_sprites(testdata / "vtest.avi")
+    assert len(found) >= 50  # measured: 168 people cut out of vtest.avi
+    return sorted(found, key=lambda s: -s.image.shape[0])
+
+
+@pytest.fixture(scope="module")
+def highview(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("highview")
+    build_set(testdata / "vtest.avi", folder, per_kind=6, seed=2026)
+    return folder
+
+
+def test_the_high_view_set_is_reproducible(highview: Path, testdata: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    build_set(testdata / "vtest.avi", again, per_kind=6, seed=2026)
+    assert (again / "truth.json").read_bytes() == (highview / "truth.json").read_bytes()
+    assert (again / "crowd-003.png").read_bytes() == (highview / "crowd-003.png").read_bytes()
+    items = load_truth(highview)
+    assert len(items) == 12 and sum(len(b) for _, _, b in items) >= 40
+    for path, _kind, boxes in items:
+        image = cv2.imread(str(path))
+        assert image.shape == (720, 1280, 3)
+        for x1, y1, x2, y2 in boxes:
+            assert 0 <= x1 < x2 <= 1280 and 0 <= y1 < y2 <= 720 and 30 <= y2 - y1 <= 200
+
+
+def _recall(
+    detector: Detector, highview: Path, strategy: str, budget: int, motion: bool = False
+) -> float:
+    results: list[tuple[Sequence[Detection], Sequence]] = []
+    for path, _kind, truth in load_truth(highview):
+        image = cv2.imread(str(path))
+        around = [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in truth] if motion else []
+        todo = plan(strategy, 1280, 720, budget, motion=around)
+        results.append((run_plan(lambda f: detector.detect(f, 0.1), image, todo), truth))
+    return evaluate(results).recall
+
+
+def test_regions_and_tiles_find_far_more_people_from_above_than_single(
+    detector: Detector, highview: Path
+) -> None:
+    # Measured on this 12-image set: single 0.05, tiles (8) ~0.4, regions ~0.75.
+    single = _recall(detector, highview, "single", 8)
+    tiles = _recall(detector, highview, "tiles", 8)
+    regions = _recall(detector, highview, "regions", 16, motion=True)
+    assert single < 0.2
+    assert tiles >= single + 0.15
+    assert regions >= 0.5 and regions >= tiles
+
+
+def test_person_walking_into_an_armed_zone_from_a_high_view_raises_exactly_one_alert(
+    detector: Detector, sprites: list, tmp_path: Path
+) -> None:
+    frames, polygon = walking_scene(sprites[0])
+    zone = DEMO_ZONE.model_copy(update={"polygon": polygon})
+
+    def play(strategy: str) -> ListSink:
+        sink = ListSink()
+        pipe = CameraPipeline(
+            DEMO_CAMERA,
+            [zone],
+            detector.detect,
+            sink,
+            snapshots=SnapshotStore(tmp_path / strategy),
+            detection=DetectorSettings(strategy=strategy),  # type: ignore[arg-type]
+        )
+        for i, frame in enumerate(frames):
+            pipe.process(frame, i / 5.0, WALL0 + i / 5.0, QUARANTINED)
+        return sink
+
+    default = play(DetectorSettings().strategy)
+    new = default.of(AlertKind.PERSON_IN_ZONE, AlertPhase.NEW)
+    assert len(new) == 1
+    assert len(default.of(AlertKind.PERSON_IN_ZONE)) == 1  # no second alert, no update storm
+    assert new[0].snapshot is not None and new[0].snapshot.exists()
+    # The old path (whole frame squeezed into 300×300) does not see him at all.
+    assert play("single").of(AlertKind.PERSON_IN_ZONE) == []
+
+
+def test_camera_overrides_strategy_and_budget() -> None:
+    seen: list[tuple[int, int]] = []
+
+    def record(frame: np.ndarray) -> list[Detection]:
+        seen.append(frame.shape[:2])
+        return []
+
+    camera = PerimeterCameraSettings(
+        id="corridor-3-2", source="x", motion_threshold=0.0, strategy="tiles", budget_ms=30.0
+    )
+    pipe = CameraPipeline(
+        camera, [DEMO_ZONE], record, ListSink(), detection=DetectorSettings(strategy="single")
+    )
+    assert pipe.strategy == "tiles" and pipe.budget.budget_ms == 30.0
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    pipe.process(frame, 0.0, WALL0, QUARANTINED)
+    assert pipe.last_plan is not None and pipe.last_plan.strategy == "tiles"
+    assert len(seen) == pipe.last_plan.inferences == 2  # 30 ms at the assumed 12 ms each
+    seen.clear()
+    auto = CameraPipeline(
+        camera.model_copy(update={"strategy": None}), [DEMO_ZONE], record, ListSink()
+    )
+    auto.process(frame, 0.0, WALL0, QUARANTINED)
+    assert auto.last_plan is not None and auto.last_plan.strategy == "regions"  # a zone is armed
+    assert len(seen) == auto.last_plan.inferences >= 1
+    assert all(h == w for h, w in seen), "every input the model got was square"
+
+
+def _detect_cli(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    assert cli_main(["detect", "--json", *args]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_detect_cli_strategy_and_region(highview: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = str(highview / "corridor-000.png")
+    [_, _, truth] = load_truth(highview)[0]
+    x1, y1, x2, y2 = (int(v) for v in truth[0])
+    region = f"{max(0, x1 - 60)},{max(0, y1 - 60)},{x2 + 60},{y2 + 60}"
+    records = _detect_cli(capsys, "--strategy", "regions", "--region", region, image, image)
+    assert len(records) == 2 and records[0]["strategy"] == "regions"
+    assert records[0]["inferences"] >= 1
+    assert any(iou(tuple(p["box"]), truth[0]) >= 0.5 for p in records[0]["persons"])
+    [single] = _detect_cli(capsys, "--strategy", "single", image)
+    assert single["strategy"] == "single" and single["inferences"] == 1
+    [default] = _detect_cli(capsys, image)
+    assert default["strategy"] == "tiles"  # auto on a still without --region
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["detect", "--json", "--region", "5,5,1,1", image])
+    assert exc.value.code == 2 and "empty or negative box" in capsys.readouterr().err
