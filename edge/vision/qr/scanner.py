@@ -131,6 +131,7 @@ class ScanReport:
     deferred: bool = False  # fallbacks skipped: they used their share of time (fallback_duty)
     rejected: int = 0  # reads dropped by the cross-check or for disagreeing with another read
     steps: list[str] = field(default_factory=list)  # every rung that added codes, in order
+    first_mp: float = 0.0  # megapixels the first read ran on (less than the frame: shrunk)
 
 
 def _box(code: Code) -> st.Region | None:
@@ -306,6 +307,7 @@ class Scanner:
         located: list[st.Region] = []
         quads: list[engines.Quad] = []  # corners of symbols located but not decoded
         first, ff = self._first_image(grey, run)
+        run.report.first_mp = first.size / 1e6
         large = grey.size / 1e6 > LARGE_MP
 
         def read_first() -> list[Code]:
@@ -383,23 +385,25 @@ class Scanner:
             lambda: st.to_frame(engines.zxing(st.half_blurred(work), aztec), f / 2),
         ):
             return True
+        # a symbol zxing-cpp located but could not decode is the best lead: its crop, read
+        # enlarged, sharpened, equalised, then rectified and un-bent
+        crops = self._crops(grey, located, finder=False)
+        if self._read_crops(crops, run):
+            return True
+        for quad in quads[:2]:
+            if self._unbend(grey, quad, run):
+                return True
         whole = st.Region(0, 0, grey.shape[1], grey.shape[0])  # ``work`` is all of it, scaled
         for name, prepare in _EXPOSURE_PREPARATIONS:
             if run.attempt(name, mp, self._crop_reader(engines.zxing, prepare, work, f, whole)):
                 return True
-        crops: list[tuple[st.Region, float, np.ndarray]] = []
         # the finder's cost only once the cheap rungs failed, and when a crop can still be read
         crop_ms = self.expected_ms_per_mp("crop/zxing") * (st.RECT_SIDE**2 / 1e6)
-        if self.settings.max_regions > 0 and run.left_ms() > FINDER_MS + crop_ms:
-            crops = self._crops(grey, located)
-        for name, prepare in _CROP_PREPARATIONS:
-            for r, k, c in crops:
-                area = c.size / 1e6
-                if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
-                    return True
-        for quad in quads[:2]:
-            if self._unbend(grey, quad, run):
+        if self.settings.max_regions > len(crops) and run.left_ms() > FINDER_MS + crop_ms:
+            found = self._crops(grey, located, finder=True)[len(crops) :]
+            if self._read_crops(found, run):
                 return True
+            crops += found
         for r, k, c in crops:
             zbar = self._crop_reader(engines.pyzbar, st.thresholded, c, k, r, (grey, run))
             if run.attempt("crop-threshold/pyzbar", c.size / 1e6, zbar):
@@ -449,16 +453,18 @@ class Scanner:
         return False
 
     def _crops(
-        self, grey: np.ndarray, located: list[st.Region]
+        self, grey: np.ndarray, located: list[st.Region], finder: bool
     ) -> list[tuple[st.Region, float, np.ndarray]]:
-        """Candidate regions (located by zxing-cpp, then found by the edge finder) as crops:
-        (region, enlargement, enlarged pixels)."""
+        """Candidate regions (located by zxing-cpp, then with ``finder`` found by the edge
+        finder) as crops: (region, enlargement, enlarged pixels)."""
         h, w = grey.shape[:2]
-        small, f = st.shrink(grey, 1_000_000)
-        found = [
-            st.Region(int(r.x0 / f), int(r.y0 / f), int(r.x1 / f), int(r.y1 / f))
-            for r in st.find_candidates(small, self.settings.max_regions)
-        ]
+        found = []
+        if finder:
+            small, f = st.shrink(grey, 1_000_000)
+            found = [
+                st.Region(int(r.x0 / f), int(r.y0 / f), int(r.x1 / f), int(r.y1 / f))
+                for r in st.find_candidates(small, self.settings.max_regions)
+            ]
         regions = st.merge_regions(
             [r.grown(0.2, w, h) for r in located + found], self.settings.max_regions
         )
@@ -467,6 +473,15 @@ class Scanner:
             k = st.upscale_factor(r)
             crops.append((r, k, st.crop(grey, r, k)))
         return crops
+
+    def _read_crops(self, crops: list[tuple[st.Region, float, np.ndarray]], run: _Run) -> bool:
+        """Each crop read plain, then sharpened, then equalised, up to the first that reads."""
+        for name, prepare in _CROP_PREPARATIONS:
+            for r, k, c in crops:
+                area = c.size / 1e6
+                if run.attempt(name, area, self._crop_reader(engines.zxing, prepare, c, k, r)):
+                    return True
+        return False
 
     def _crop_reader(
         self,
