@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian's, with Debian's numpy 1.x (python3-numpy)
 TAG = f"py{sys.version_info[0]}{sys.version_info[1]}-{platform.machine()}"
 
-pytestmark = pytest.mark.slow
+# A cold pip cache downloads ~150 MB: more than the suite's 300 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def run(args: list[str], cwd: Path, timeout: float = 900, **env: str) -> str:
