@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from edge.core.events import EventBus
 from edge.gate.rules.lists import ListsSnapshot
 from edge.store.sqlite import Store
@@ -62,3 +64,6 @@ class ConsoleContext:
     zones: Callable[[], list[dict[str, Any]]] = field(default=_no_cameras)
     save_zone: Callable[[dict[str, Any], str], None] | None = None
     snapshot_dir: Path | None = None  # where alerts' snapshot file names are looked up
+    # The gate's delegated visitor key (edge.gate.credentials.visitor); its public half must be
+    # in the gate's TrustStore as a visitor issuer. None: no visitor passes at this booth.
+    visitor_key: Ed25519PrivateKey | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from edge.console.auth import Session
 
-PAGES = ("live", "history", "cameras", "households", "health")
+PAGES = ("live", "visitors", "history", "cameras", "households", "health")
 _TOKEN = re.compile(r"\{\{(t:)?([a-z0-9_]+)\}\}")
 _TYPES = {
     ".css": "text/css; charset=utf-8",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edge.console import booth, pages, search
+from edge.console import booth, pages, search, visitors
 from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
@@ -57,6 +57,10 @@ POST_ROUTES: list[tuple[re.Pattern[str], Action]] = [
     (re.compile(r"^/api/door/open$"), lambda con, s, body, g: con.actions.open_door(s.user, body)),
     (re.compile(r"^/api/zones$"), lambda con, s, body, g: con.actions.save_zone(s.user, body)),
     (re.compile(r"^/api/lang$"), _set_lang),
+    (
+        re.compile(r"^/api/visitors$"),
+        lambda con, s, body, g: visitors.register(con.ctx, s.user, body),
+    ),
 ]
 
 
@@ -166,6 +170,9 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
         name = f"{ctx.gate_id}-history.csv".replace('"', "")
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
         return h.send(200, search.to_csv(ctx.store, query), "text/csv; charset=utf-8", disposition)
+    if path == "/api/visitors":
+        data = {"recent": visitors.recent(ctx), "commitment": visitors.commitment()}
+        return h.send_json(200, {**data, "available": ctx.visitor_key is not None})
     if path == "/api/kiosk":
         return h.send_json(200, booth.kiosk_state(con.board))
     if path == "/api/households":

@@ -36,6 +36,7 @@ class RecordKind(StrEnum):
     CONFIG_APPLIED = "config_applied"  # signed settings from central were stored
     LISTS_APPLIED = "lists_applied"  # a signed list from central was stored
     DOWNLINK_REJECTED = "downlink_rejected"  # a downlink message was refused, and why
+    VISITOR = "visitor"  # a visitor or courier registered at the booth
 
 
 class EventKind(StrEnum):
@@ -66,6 +67,7 @@ PRIORITY: Mapping[RecordKind, int] = {
     RecordKind.CONFIG_APPLIED: 5,
     RecordKind.LISTS_APPLIED: 5,
     RecordKind.DOWNLINK_REJECTED: 5,
+    RecordKind.VISITOR: 10,
 }
 
 # Door events that start or end an alarm (edge.gate.door.machine.ALARMS and ALARM_CLEARED; a
@@ -228,6 +230,31 @@ class SnapshotBody(RecordBody):
     )
 
 
+class VisitorBody(RecordBody):
+    """A visitor (a time-limited pass was issued) or a courier (a drop-off, no entry)
+    registered at the booth. Personal data kept to what the register needs: the name as
+    given, the phone's last four digits only; retained like every record ([retention])."""
+
+    kind: ClassVar[RecordKind] = RecordKind.VISITOR
+
+    gate: str
+    visit: str = Field(description="visitor or courier")
+    name: str
+    phone_tail: str = Field(description="last four digits of the phone number")
+    household: str = Field(description="unit visited, building-unit-room")
+    purpose: str
+    temperature_c: float
+    health_colour: str = Field(description="green, yellow or red as read or typed")
+    health_source: str = Field(description="camera or typed")
+    commitment: str = Field(description="id of the commitment text (承诺书) accepted")
+    confirmed_by_household: bool = False
+    user: str = Field(description="the guard who registered")
+    role: str
+    pass_id: str | None = Field(default=None, description="visitor: the pass issued")
+    valid_from: int | None = Field(default=None, description="visitor: Unix seconds")
+    valid_until: int | None = Field(default=None, description="visitor: Unix seconds")
+
+
 class GapBody(RecordBody):
     """Something was dropped on purpose; ``reason`` says why. ``what`` is ``snapshot`` (a JPEG
     over the disk cap or the packet size: snapshot_id, of_seq, size) or ``records`` (records
@@ -294,6 +321,7 @@ BODY_MODELS: Mapping[RecordKind, type[RecordBody]] = {
         ConfigAppliedBody,
         ListsAppliedBody,
         DownlinkRejectedBody,
+        VisitorBody,
     )
 }
 

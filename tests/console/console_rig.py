@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
 from edge.app.config import Config
@@ -74,6 +75,9 @@ def make_env(tmp: Path, **settings: Any) -> Iterator[Env]:
         cameras=lambda: [dict(CAMERA)],
         camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
     )
+    # the booth's delegated visitor key: the console signs with it, the gate trusts it
+    ctx.visitor_key = Ed25519PrivateKey.generate()
+    gate.trust.add_visitor_issuer(ctx.visitor_key.public_key())
     server = ConsoleServer(ctx, ConsoleSettings(port=0, **settings)).start()
     accounts = server.console.accounts
     accounts.add("guard1", PASSWORDS["guard1"], "guard", "en")

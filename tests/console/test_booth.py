@@ -6,6 +6,7 @@ a phone's size: attention on every page, the resident's kiosk screen. Screenshot
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.console.board import GROUP_S, Board
 from edge.console.booth import attention, next_step
+from edge.core.clock import FakeClock
 from edge.core.events import Event
 from edge.core.records import EventKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.verified import Role
+from edge.gate.reasons import Reason
+from edge.tools.render import Look, render_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
@@ -42,9 +46,9 @@ def vpage(request: pytest.FixtureRequest, browser: Any) -> Iterator[tuple[Any, s
     context.close()
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, full: bool = False) -> None:
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"{name}.png"))
+    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full)
 
 
 def _alert(env: Env, alert_id: str) -> None:
@@ -246,3 +250,103 @@ def test_colour_map_tile_leads_to_the_households_history(env: Env, vpage: Any) -
     assert page.input_value("#h-household") == "3-1-103"
     assert "3-1-103" in page.locator("#h-rows").inner_text()
     shot(page, f"household-history-{size}")
+
+
+def _register(page: Any, visit: str, household: str, temp: str = "36.5") -> None:
+    page.check(f'input[name="visit"][value="{visit}"]')
+    page.fill("#v-name", "王小明")
+    page.fill("#v-phone", "138 0013 8000")
+    page.fill("#v-household", household)
+    page.fill("#v-purpose", "探望老人" if visit == "visitor" else "送外卖")
+    page.fill("#v-temp", temp)
+    page.select_option("#v-colour", "green")
+    page.check("#v-accept")
+    page.click("#v-submit")
+
+
+def test_visitor_registered_pass_scanned_allowed_then_refused_after_expiry(
+    env: Env, vpage: Any
+) -> None:
+    page, size = vpage
+    env.gate.clock_trust = None  # this container has no NTP; the pass check needs a clock
+    login(page, env, "zhguard")
+    page.wait_for_url("**/live")
+    page.click('nav a[data-nav="visitors"]')
+    page.wait_for_url("**/visitors")
+    page.wait_for_function("document.querySelector('#v-commitment p').textContent.length > 20")
+    assert "承诺" in page.locator("[data-testid=commitment]").inner_text()
+    _register(page, "visitor", "3-1-103", temp="37.6")  # fever: refused, nothing recorded
+    page.wait_for_function("document.querySelector('#v-msg').textContent.includes('体温异常')")
+    assert not [r for r in env.gate.store.records() if r.kind == "visitor"]
+    page.fill("#v-temp", "36.5")
+    page.fill("#v-hours", "2")
+    page.click("#v-submit")
+    page.locator("[data-testid=visitor-pass]").wait_for(state="visible")
+    page.wait_for_function("document.querySelector('#pass-qr').naturalWidth > 0")
+    shot(page, f"visitor-pass-{size}", full=True)
+    text = page.locator("#pass-qr").get_attribute("data-pass")
+    assert text and text.startswith("CP1:")
+    [reg] = [r for r in env.gate.store.records() if r.kind == "visitor"]
+    assert reg.body["name"] == "王小明" and reg.body["phone_tail"] == "8000"
+    assert reg.body["user"] == "zhguard"
+    assert reg.body["valid_until"] - reg.body["valid_from"] == 7200
+    assert "phone" not in reg.body  # only the last four digits are kept
+    assert "13800138000" not in json.dumps(reg.body).replace(" ", "")
+    # the resident's screen is open at the gate while the visitor scans the printed pass
+    kiosk = page.context.new_page()
+    kiosk.goto(env.url + "/kiosk")
+    kiosk.locator("body[data-stream=open]").wait_for()
+    frame = render_frame(text, seed=3, look=Look(phone=False))
+    [ok] = env.gate.process_frame(frame)  # the real pipeline: camera frame -> QR -> verify
+    assert ok.decision.allow, ok.decision.reasons
+    kiosk.locator("body[data-state=allow]").wait_for(timeout=2000)
+    shot(kiosk, f"kiosk-visitor-allow-{size}")
+    entries = [r for r in env.gate.store.records() if r.kind == "access"]
+    assert entries[-1].body["pass_id"] == reg.body["pass_id"] and entries[-1].body["allow"]
+    # two hours and a second later the same pass is refused
+    env.gate.clock = FakeClock(start=time.time() + 7201)
+    [late] = env.gate.process_frame(frame)
+    assert not late.decision.allow and Reason.EXPIRED in late.decision.reasons
+    kiosk.locator("body[data-state=deny]").wait_for(timeout=2000)
+    assert late.decision.sentence("zh") in kiosk.locator("main").inner_text()
+    shot(kiosk, f"kiosk-visitor-expired-{size}")
+    # a courier: registered, no pass
+    _register(page, "courier", "3-1-103")
+    page.wait_for_function("document.querySelector('#v-msg').textContent.includes('快递已登记')")
+    assert page.locator("[data-testid=visitor-pass]").is_hidden()
+    couriers = [r for r in env.gate.store.records() if r.kind == "visitor"][1:]
+    assert [c.body["visit"] for c in couriers] == ["courier"] and "pass_id" not in couriers[0].body
+    page.locator("#v-recent li.visit").nth(1).wait_for()
+    shot(page, f"visitor-list-{size}")
+
+
+def test_visitor_registration_refusals_over_http(env: Env) -> None:
+    from console_rig import Client
+
+    from edge.console.visitors import COMMITMENT_ID
+
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    good = {
+        "visit": "visitor", "name": "Li", "phone": "13800138000", "household": "3-1-103",
+        "purpose": "visit", "temperature_c": 36.6, "health_colour": "green",
+        "accepted": True, "commitment": COMMITMENT_ID, "hours": 3,
+    }  # fmt: skip
+    cases = [
+        ({"accepted": False}, 400, "bad_input"),
+        ({"commitment": "c0-old"}, 400, "bad_input"),
+        ({"health_colour": "yellow"}, 409, "health_code"),
+        ({"household": "9-9-999"}, 404, "no_household"),
+        ({"household": "3-2-601"}, 409, "quarantine"),
+        ({"hours": 48}, 400, "bad_input"),
+        ({"phone": "call me"}, 400, "bad_input"),
+        ({"name": "x" * 25}, 400, "bad_input"),
+    ]
+    for change, status, code in cases:
+        got, answer = c.api("POST", "/api/visitors", {**good, **change})
+        assert (got, answer.get("error")) == (status, code), change
+    assert not [r for r in env.gate.store.records() if r.kind == "visitor"]
+    got, answer = c.api("POST", "/api/visitors", good)
+    assert got == 200 and answer["pass"]["qr"].startswith("data:image/svg+xml")
+    got, listing = c.api("GET", "/api/visitors")
+    assert listing["recent"][0]["name"] == "Li" and "phone" not in listing["recent"][0]

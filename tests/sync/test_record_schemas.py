@@ -27,6 +27,7 @@ from edge.console.auth import Accounts, User
 from edge.console.board import Board
 from edge.console.history import backfill
 from edge.console.settings import ConsoleSettings
+from edge.console.visitors import COMMITMENT_ID, register
 from edge.core.clock import FakeClock
 from edge.core.events import Event
 from edge.core.records import (
@@ -147,6 +148,13 @@ def _guard_actions(gate: Gate) -> None:
         "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]],
     }  # fmt: skip
     status, answer = actions.save_zone(admin, zone)
+    assert status == 200, answer
+    courier = {
+        "visit": "courier", "name": "Li", "phone": "13800138000", "household": "3-2-501",
+        "purpose": "parcel", "temperature_c": 36.5, "health_colour": "green",
+        "accepted": True, "commitment": COMMITMENT_ID,
+    }  # fmt: skip
+    status, answer = register(ctx, guard, courier)  # a visitor record
     assert status == 200, answer
 
 
