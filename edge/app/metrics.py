@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from edge.core.events import Event, EventBus
+from edge.core.records import EventKind
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class GateMetrics:
         events.on(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if event.kind != "access":
+        if event.kind is not EventKind.ACCESS:
             return
         reasons = event.data.get("reasons") or []
         outcome = "allow" if event.data.get("allow") else "deny"

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.app.gate import Gate, Outcome, build_gate
 from edge.core.clock import FakeClock
 from edge.core.events import Event
+from edge.core.records import EventKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.door.pins import make_pin_factory
@@ -126,10 +127,10 @@ class Simulator:
         seq = event.data.get("seq")
         if isinstance(seq, int):
             self._announced.add(seq)
-        if event.kind == "access":
+        if event.kind is EventKind.ACCESS:
             return  # printed as the "decision" line, with more detail
         data = {k: v for k, v in event.data.items() if k != "gate"}
-        if event.kind == "door":
+        if event.kind is EventKind.DOOR:
             self._pending.append({"kind": "door", **data})
         else:
             self._pending.append({"kind": "event", "event": event.kind, **data})

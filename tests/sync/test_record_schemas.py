@@ -259,7 +259,7 @@ def test_every_record_the_pipeline_writes_validates(pipeline_records: list[Recor
 
 def test_models_reproduce_every_stored_body_exactly(pipeline_records: list[Record]) -> None:
     for r in pipeline_records:
-        assert read_body(r.kind, r.body).to_json() == r.body, (r.kind, r.seq)
+        assert r.typed().to_json() == r.body == read_body(r.kind, r.body).to_json(), r.seq
 
 
 def test_schemas_refuse_a_record_missing_a_required_field() -> None:
@@ -270,3 +270,71 @@ def test_schemas_refuse_a_record_missing_a_required_field() -> None:
     assert list(Draft202012Validator(schema).iter_errors({**good, "state": 1}))
     wrong_kind = {**good, "state": "open", "kind": "access"}
     assert list(Draft202012Validator(schema).iter_errors(wrong_kind))
+
+
+# --- door alarms on the alerts topic, through a real broker ----------------------------------
+
+
+def test_door_alarms_and_alerts_reach_central_on_the_alerts_topic(
+    broker: Any, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    from synckit import central_link, gate_config, service_for, wait_for
+
+    from edge.core.records import AlertBody, DoorBody
+    from edge.sync.client import LinkSettings, MqttLink
+
+    gate = "gate-m"
+    store = Store(tmp_path / "g.sqlite3")
+    door = {"gate": gate, "state": "forced_open"}
+    store.append(RecordKind.DOOR, 1.0, DoorBody(event="opened", **{**door, "state": "open"}))
+    forced = store.append(RecordKind.DOOR, 2.0, DoorBody(event="forced_open", **door))
+    cleared = store.append(
+        RecordKind.DOOR, 3.0, DoorBody(event="alarm_cleared", alarm="forced_open", **door)
+    )
+    alert = store.append(RecordKind.ALERT, 4.0, AlertBody(alert="camera_down", reason="no frames"))
+    watch = {"client_id": "watcher", "subscriptions": (f"gate/v1/{gate}/up/+",)}
+    sub = MqttLink(LinkSettings(**{**central_link(broker).__dict__, **watch}))
+    topic_of: dict[int, str] = {}
+    svc = service_for(gate_config(broker, central_key[1], gate, tmp_path / "g"), store)
+    try:
+        svc.start()
+        deadline = time.monotonic() + 15
+        while len(topic_of) < 4 and time.monotonic() < deadline:
+            for ev in sub.poll(0.05):
+                name = ev.topic.rsplit("/", 1)[-1]
+                if ev.kind == "message" and name in ("records", "alerts"):
+                    for item in json.loads(ev.payload)["records"]:
+                        topic_of[item["seq"]] = name
+        wait_for(lambda: len(topic_of) >= 4, 1, "four records seen")
+    finally:
+        svc.stop()
+        sub.close()
+        store.close()
+    assert topic_of == {
+        1: "records",
+        forced.seq: "alerts",
+        cleared.seq: "alerts",
+        alert.seq: "alerts",
+    }
+
+
+def test_central_reads_known_kinds_typed_and_keeps_unknown_ones() -> None:
+    from edge.core.records import GapBody
+    from edge.sync.payloads import RecordsBatch
+
+    batch = RecordsBatch.model_validate_json(
+        json.dumps(
+            {
+                "v": 1, "gate": GATE, "sent_at": 1.0,
+                "records": [
+                    {"seq": 1, "id": "a", "kind": "gap", "ts": 1.0, "what": "records",
+                     "reason": "store_unavailable", "count": 3, "added_later": True},
+                    {"seq": 2, "id": "b", "kind": "visitor_photo", "ts": 1.0, "x": 1},
+                ],
+            }
+        )
+    )  # fmt: skip
+    gap, future = batch.records
+    assert gap.typed() == GapBody(what="records", reason="store_unavailable", count=3)
+    assert gap.body["added_later"] is True  # kept for storage, ignored by the model
+    assert future.typed() is None and future.body == {"x": 1}
