@@ -92,6 +92,9 @@ rm -rf "$root/opt/edge-gate-src"
 install -D -m 0755 "$SRC/scripts/install-pi.sh" "$root/opt/edge-gate-src/scripts/install-pi.sh"
 cp -a "$SRC/constraints" "$root/opt/edge-gate-src/constraints"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# pip inside trusts what the host trusts (a network with a TLS-inspecting proxy adds its CA
+# to the host's bundle, not to the fresh userland's).
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-ca-certificates.crt"
 video="$SRC/.cache/testdata/vtest.avi"
 [[ -f $video ]] && install -D -m 0644 "$video" "$root/tmp/vtest.avi"
 
@@ -111,7 +114,10 @@ for m in proc dev dev/pts sys; do
     mounted=("$root/$m" "${mounted[@]}")
   fi
 done
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+in_root() {
+  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    PIP_CERT=/etc/ssl/host-ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"
+}
 
 say "4. install as scripts/install-pi.sh does (--prefix: no systemd in a chroot)"
 prefix=/opt/edge-gate-check
