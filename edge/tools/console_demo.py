@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import cv2
 import numpy as np
 import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.app.console_context import console_context
 from edge.console.server import ConsoleServer
@@ -101,11 +102,15 @@ class DemoConsole:
         self.workdir = workdir
         self.saw_alert = False
         gate.events.on(self._watch)
+        # A throwaway delegated visitor key, so the Visitors page issues passes this gate accepts.
+        visitor_key = Ed25519PrivateKey.generate()
+        gate.trust.add_visitor_issuer(visitor_key.public_key())
         ctx = console_context(
             gate,
             cameras=lambda: [dict(CAMERA)],
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
             snapshot_dir=workdir / "snapshots",  # where the demo's perimeter step writes
+            visitor_key=visitor_key,
         )
         self.logins = {
             "demo-guard": secrets.token_hex(5),
