@@ -16,13 +16,24 @@ STILL_BUDGET_MS = 120.0
 
 class ScannerSettings(Section):
     budget_ms: float = Field(
-        default=80.0, ge=5.0, le=2000.0, description="time budget for reading one frame, ms"
+        default=80.0,
+        ge=5.0,
+        le=2000.0,
+        description=(
+            "time budget for reading one frame, ms; it bounds the first read too"
+            " (a frame too large to read in time is read shrunk)"
+        ),
     )
     strategy: Literal["multi", "zxing", "pyzbar"] = Field(
         default="multi",
         description="'multi' (zxing-cpp, then fallbacks and pyzbar), or one engine alone",
     )
-    aztec: bool = Field(default=True, description="also read Aztec codes (some EU certificates)")
+    aztec: bool = Field(
+        default=True,
+        description=(
+            "Aztec codes can be present (some EU certificates): read when QR found nothing"
+        ),
+    )
     max_regions: int = Field(
         default=3, ge=0, le=10, description="candidate regions the fallbacks try per frame, count"
     )
@@ -39,7 +50,10 @@ class ScannerSettings(Section):
         default=4.0,
         ge=0.3,
         le=100.0,
-        description="larger images are downscaled for whole-image reads, megapixels",
+        description=(
+            "larger images are downscaled for the whole-image fallback reads, megapixels"
+            " (the first read is at full resolution when it fits the budget)"
+        ),
     )
     repeat_after_s: float = Field(
         default=5.0,
