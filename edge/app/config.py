@@ -20,6 +20,7 @@ from edge.console.settings import ConsoleSettings
 from edge.core.errors import ConfigurationError
 from edge.core.settings import Section
 from edge.gate.credentials.settings import ClockSettings, HealthOnlineSettings, TrustSettings
+from edge.gate.credentials.trust import read_capped
 from edge.gate.door.policy import DoorRulesSettings
 from edge.gate.door.settings import DoorSettings
 from edge.gate.rules.profile import Rules
@@ -162,6 +163,9 @@ def parse_config(data: dict[str, Any]) -> Config:
         raise ConfigError(format_errors(exc)) from None
 
 
+CONFIG_MAX_BYTES = 1024 * 1024  # bytes; a gate's config is a few KB
+
+
 def load_config(path: Path | None) -> Config:
     """The config in ``path``, or the embedded defaults when ``path`` is None.
 
@@ -170,9 +174,11 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read ({exc.strerror}) — check the path"]) from None
+        text = read_capped(path, CONFIG_MAX_BYTES, "config file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text — save it as UTF-8"]) from None
+    except ValueError as exc:
+        raise ConfigError([f"{exc} — check the path"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

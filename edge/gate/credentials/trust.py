@@ -16,10 +16,33 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.core import limits
 from edge.gate.credentials.dsc import KEYLESS, Dsc, load_dsc_bytes
 from edge.gate.credentials.jwks import Crl, ShcKey, load_crl, load_json_bytes, load_jwks
 
-MAX_TRUST_FILE = 16 * 1024 * 1024  # bytes; a national trust list is a few MB
+MAX_TRUST_FILE = limits.LIST_FILE_MAX_BYTES  # bytes; a national trust list is a few MB
+PRIVATE_HINT = (
+    "is a PRIVATE key; give the public key here (the private key stays with its issuer: "
+    "`openssl pkey -in KEY -pubout` prints the public half)"
+)
+
+
+def read_capped(path: Path, max_bytes: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; ``ValueError`` otherwise.
+
+    A device (``/dev/zero``), FIFO or folder named as a key, trust or lists file is refused
+    before reading, and the read itself is bounded even if the file grows meanwhile.
+    """
+    try:
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{what} {path} is not a regular file")
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ValueError(f"{what} {path} is larger than {max_bytes} bytes")
+    return data
 
 
 def ed25519_kid(public_key: Ed25519PublicKey) -> bytes:
@@ -85,12 +108,7 @@ class TrustStore:
         PEM/DER certificates and JSON trust lists → DSCs; PEM Ed25519 keys → pass issuers;
         JSON with ``"keys"`` → SHC JWKS; JSON with ``"rids"`` → SHC CRL.
         """
-        try:
-            if path.stat().st_size > MAX_TRUST_FILE:
-                raise ValueError(f"{path} is larger than {MAX_TRUST_FILE} bytes")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ValueError(f"cannot read trust file {path}: {exc.strerror}") from exc
+        data = read_capped(path, MAX_TRUST_FILE, "trust file")
         try:
             return self._add_bytes(data, path)
         except (ValueError, TypeError, KeyError) as exc:
@@ -145,33 +163,25 @@ class TrustStore:
 
 
 def _load_pem_any_public(data: bytes) -> object:
-    """The public key of a PEM public or (unencrypted) private key."""
+    """The public key of a PEM public key; a private key is refused with a clear message."""
+    if b"PRIVATE KEY-----" in data:
+        raise ValueError(PRIVATE_HINT)
     try:
         return serialization.load_pem_public_key(data)
-    except ValueError:
-        pass
-    try:
-        return serialization.load_pem_private_key(data, password=None).public_key()
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise ValueError("not a PEM key or certificate") from exc
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    """An Ed25519 public key from a PEM file (a private key file yields its public half)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read key file {path}: {exc.strerror}") from exc
+    """An Ed25519 public key from a PEM file; a private key file is refused (a key that
+    only verifies must never sit on the gate next to the means to sign)."""
+    data = read_capped(path, limits.KEY_FILE_MAX_BYTES, "key file")
+    if b"PRIVATE KEY-----" in data:
+        raise ValueError(f"{path} {PRIVATE_HINT}")
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError:
-        try:
-            priv = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path} is not a PEM Ed25519 key") from exc
-        if not isinstance(priv, Ed25519PrivateKey):
-            raise ValueError(f"{path} is not an Ed25519 key") from None
-        return priv.public_key()
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a PEM Ed25519 public key") from exc
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"{path} is not an Ed25519 public key")
     return key
@@ -179,10 +189,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """An Ed25519 private key from an unencrypted PEM file."""
+    data = read_capped(path, limits.KEY_FILE_MAX_BYTES, "key file")
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise ValueError(f"cannot read key file {path}: {exc.strerror}") from exc
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{path} is not an unencrypted PEM private key") from exc
     if not isinstance(key, Ed25519PrivateKey):

@@ -7,13 +7,16 @@ file now; the sync layer replaces it atomically when a new version arrives.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from edge.core import limits
+from edge.core.limits import LimitError, load_json
+from edge.gate.credentials.trust import read_capped
 
 
 class HouseholdStatus(StrEnum):
@@ -66,8 +69,9 @@ class ListsSnapshot(BaseModel):
 
 def load_lists(path: Path) -> ListsSnapshot:
     """Read a lists snapshot from a JSON file; raises ``ValueError`` with the reason."""
+    data = read_capped(path, limits.LIST_FILE_MAX_BYTES, "lists file")
     try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        raw: Any = load_json(data, max_bytes=limits.LIST_FILE_MAX_BYTES)
+    except LimitError as exc:
         raise ValueError(f"cannot read lists file {path}: {exc}") from exc
     return ListsSnapshot.model_validate(raw)
