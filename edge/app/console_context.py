@@ -42,7 +42,8 @@ def console_context(gate: Gate, **overrides: Any) -> ConsoleContext:
         lists=lists,
         health=health_provider(gate),
         door_state=door_state,
-        open_door=lambda: gate.door.grant(source="console"),  # marks the door record
+        # a message to the door's loop (marks the door record): the console never drives it
+        open_door=lambda: gate.door.submit(lambda: gate.door.grant(source="console")),
         cameras=lambda: _configured_cameras(gate),
         zones=book.all,
         save_zone=save_zone,

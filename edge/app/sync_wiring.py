@@ -58,7 +58,8 @@ def gate_hooks(gate: GateLike, service: list[SyncService]) -> GateHooks:
             if seconds is not None and not 0 < seconds <= 3600:
                 seconds = None
             # N seconds as asked (the door's max_unlock_s still caps it), else the pulse
-            gate.door.grant(seconds=seconds, source="central")
+            # a message to the door's loop: no other thread ever drives the door
+            gate.door.submit(lambda: gate.door.grant(seconds=seconds, source="central"))
             return True
         if cmd == "resync" and service:
             service[0].store.requeue_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,6 +34,10 @@ class FakeDoor:
     def grant(self, seconds: float | None = None, **data: Any) -> None:
         self.grants += 1
         self.seconds.append(seconds)
+
+    def submit(self, command: Callable[[], None]) -> None:
+        """Commands reach a real door as messages to its loop; this one runs them at once."""
+        command()
 
 
 def fake_gate(config: Any, store: Store) -> Any:

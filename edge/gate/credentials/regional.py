@@ -20,6 +20,7 @@ import http.client
 import ipaddress
 import json
 import ssl
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -35,6 +36,8 @@ MIN_TIMEOUT_S, MAX_TIMEOUT_S = 1.0, 30.0
 DEFAULT_CACHE_TTL_S = 30.0
 MAX_ANSWER = 64 * 1024  # bytes
 MAX_CACHE = 1024  # entries
+CONNECT_TIMEOUT_S = 2.0  # TCP (and TLS) set-up, within the total deadline
+MAX_IN_FLIGHT = 4  # checks still running past their deadline (a hung DNS lookup) at most
 
 _S = HealthCodeStatus
 _WORDS: dict[str, HealthCodeStatus] = {
@@ -121,6 +124,8 @@ class HealthCodeClient:
         self._mono = monotonic
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self.calls = 0  # requests actually sent (cache hits excluded)
+        self._in_flight = 0  # worker threads still running (some past their deadline)
+        self._flight_lock = threading.Lock()
 
     def check(self, code_text: str, now: float) -> HealthCodeCredential:
         """The platform's answer for ``code_text``; ``now`` is wall time, Unix seconds."""
@@ -129,7 +134,7 @@ class HealthCodeClient:
         if hit is not None and 0 <= now - hit.at < self.cache_ttl_s:
             c = hit.credential
             return HealthCodeCredential(c.status, c.code_hash, c.checked_at, cached=True)
-        status = self._ask(code_text)
+        status = self._ask_bounded(code_text)
         cred = HealthCodeCredential(status, key[:16], now)
         if not status.offline and self.cache_ttl_s > 0:  # never cache a failure
             self._cache[key] = _Entry(cred, now)
@@ -137,6 +142,35 @@ class HealthCodeClient:
             while len(self._cache) > MAX_CACHE:
                 self._cache.popitem(last=False)
         return cred
+
+    def _ask_bounded(self, code_text: str) -> HealthCodeStatus:
+        """:meth:`_ask` on a worker thread, waited for no longer than the total deadline.
+
+        Socket timeouts do not cover name resolution (``getaddrinfo`` has none): a dead DNS
+        server could hold the caller for 20 s or more. The worker may outlive its deadline; the
+        answer is then TIMEOUT, and at most ``MAX_IN_FLIGHT`` such workers exist (beyond that
+        a check fails at once rather than piling up threads)."""
+        with self._flight_lock:
+            if self._in_flight >= MAX_IN_FLIGHT:
+                return _S.FAILED
+            self._in_flight += 1
+        result: list[HealthCodeStatus] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                result.append(self._ask(code_text))
+            except Exception:  # a bug in the exchange is a failed check, never a crash
+                result.append(_S.FAILED)
+            finally:
+                with self._flight_lock:
+                    self._in_flight -= 1
+                done.set()
+
+        threading.Thread(target=work, name="health-check", daemon=True).start()
+        if not done.wait(self.timeout_s + 0.1):
+            return _S.TIMEOUT
+        return result[0]
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         host, port = self._url.hostname or "", self._url.port
@@ -152,7 +186,7 @@ class HealthCodeClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         path = (self._url.path or "/") + (f"?{self._url.query}" if self._url.query else "")
-        conn = self._connection(self.timeout_s)
+        conn = self._connection(min(CONNECT_TIMEOUT_S, self.timeout_s))
         try:
             conn.request("POST", path, body, headers)
             sock = conn.sock
