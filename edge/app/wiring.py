@@ -94,7 +94,10 @@ class AlertRecorder:
                 log.warning("snapshot %s not queued for sync: %s", alert.snapshot.name, exc)
                 return
             meta = {"alert_id": alert.id, "alert_seq": record.seq, "camera": alert.camera}
-            self.snapshots(jpeg, alert.wall, meta)
+            try:
+                self.snapshots(jpeg, alert.wall, meta)
+            except Exception:  # the alarm is out already; its picture is the lesser loss
+                log.exception("snapshot of alert %s not kept", alert.id)
 
 
 class PerimeterComponent:
