@@ -16,7 +16,7 @@ DEMO_PKGS=(libzbar0)
 # python3-numpy, python3-bottleneck: Debian's numpy 1.x and a module compiled against it, for
 # tests/packaging (a --system-site-packages venv must keep them working).
 TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user
-  python3-numpy python3-bottleneck fonts-wqy-microhei)
+  python3-numpy python3-bottleneck fonts-wqy-microhei nodejs)
 case "$profile" in
   demo) want=("${DEMO_PKGS[@]}") ;;
   test) want=("${TEST_PKGS[@]}") ;;
@@ -30,6 +30,11 @@ if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
 fi
 if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
   want+=(python3-venv)
+fi
+
+# npm: Debian ships it apart from nodejs; NodeSource's nodejs bundles it (and conflicts with it)
+if [[ $profile == test ]] && ! command -v npm >/dev/null; then
+  want+=(npm)
 fi
 
 step() { printf '== bootstrap (%s) %s\n' "$profile" "$*"; }
@@ -82,6 +87,12 @@ step "3/4 pip install $extra ${cons[*]} (a minute or two on a fresh machine)"
 # Not -q: pip says what it fetches, so a slow network does not look like a hang.
 .venv/bin/python -m pip install --progress-bar on -e "$extra" "${cons[@]}" 2>&1 \
   | grep -v -e '^WARNING: Location' -e '^Requirement already satisfied' || true
+if [[ $profile == test ]]; then
+  # The AsyncAPI project's own parser checks docs/asyncapi.yaml (tests/sync/test_asyncapi.py);
+  # exact versions from the committed package-lock.json; no install scripts run.
+  echo "   npm ci tools/asyncapi (@asyncapi/parser)"
+  npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+fi
 step "4/4 check the environment"
 .venv/bin/python -c 'import edge, cv2, zxingcpp, gpiozero, paho.mqtt, onnxruntime' \
   || { echo "the Python environment is incomplete (see pip output above)" >&2; exit 1; }

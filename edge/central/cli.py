@@ -4,12 +4,14 @@ same verbs under ``edge-gate central`` (``--db URL``; ``stats --db URL --json``)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edge.core.errors import InputError
 
@@ -18,10 +20,13 @@ class UsageError(InputError):
     """Bad arguments or input: printed as one line, exit status 2."""
 
 
+if TYPE_CHECKING:
+    from edge.sync.client import LinkSettings
+
+
 def _run(args: argparse.Namespace) -> int:
     from edge.central.receiver import Receiver
     from edge.core.process import wait_for_signal
-    from edge.sync.client import LinkSettings
     from edge.sync.signing import load_signing_key
 
     if args.sign_key is None:
@@ -31,18 +36,7 @@ def _run(args: argparse.Namespace) -> int:
         password = args.password_file.read_text().strip() if args.password_file else None
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    link = LinkSettings(
-        host=args.host,
-        port=args.port,
-        client_id=args.client_id or f"central-{socket.gethostname()}",
-        username=args.username,
-        password=password,
-        tls=args.tls or args.ca is not None,
-        ca_file=args.ca,
-        cert_file=args.cert,
-        key_file=args.key,
-        session_expiry_s=args.session_expiry,
-    )
+    link = _link_settings(args, password)
     receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group)
     receiver.start()
     print(f"central receiver: {args.host}:{args.port} → {args.db} (group {args.group})")
@@ -54,6 +48,66 @@ def _run(args: argparse.Namespace) -> int:
         print(f"central receiver: consumer died ({receiver.error}); exiting", file=sys.stderr)
         return 1
     return 0
+
+
+def _link_settings(args: argparse.Namespace, password: str | None) -> LinkSettings:
+    from edge.sync.client import LinkSettings
+
+    return LinkSettings(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id or f"central-{socket.gethostname()}",
+        username=args.username,
+        password=password,
+        tls=args.tls or args.ca is not None,
+        ca_file=args.ca,
+        cert_file=args.cert,
+        key_file=args.key,
+        session_expiry_s=args.session_expiry,
+    )
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """Sign one downlink message described in FILE and publish it; exit 0 once the broker
+    acknowledged it (PUBACK), 1 if it did not within --timeout."""
+    import time
+
+    from edge.central.publisher import publish_message
+    from edge.sync.client import MqttLink
+    from edge.sync.signing import load_signing_key
+
+    if args.sign_key is None:
+        raise UsageError("--sign-key KEY.pem is required (central's Ed25519 private key)")
+    try:
+        key = load_signing_key(args.sign_key)
+        password = args.password_file.read_text().strip() if args.password_file else None
+        spec = json.loads(args.file.read_text(encoding="utf-8"))
+        if not isinstance(spec, dict):
+            raise ValueError("the file must hold one JSON object")
+        topic, payload, retain = publish_message(key, spec)
+    except (ValueError, OSError, KeyError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    settings = dataclasses.replace(
+        _link_settings(args, password),
+        client_id=args.client_id or f"central-publish-{socket.gethostname()}",
+        session_expiry_s=0,  # a one-shot publisher leaves no session behind
+    )
+    link = MqttLink(settings)
+    deadline = time.monotonic() + args.timeout
+    mid = None
+    try:
+        while time.monotonic() < deadline:
+            for ev in link.poll(0.05):
+                if ev.kind == "published" and ev.mid == mid:
+                    out = {"topic": topic, "retain": retain, "bytes": len(payload)}
+                    print(json.dumps(out) if args.json else f"published {topic} ({len(payload)} B)")
+                    return 0
+            if mid is None and link.connected:
+                mid = link.publish(topic, payload, retain=retain)
+    finally:
+        link.close()
+    print(f"edge-gate-central: not published on {topic} within {args.timeout} s", file=sys.stderr)
+    return 1
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -111,17 +165,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _connection_arguments(p: argparse.ArgumentParser, verb: bool = False) -> None:
+    """Broker and key options; on a verb they may also follow it (their defaults stay the
+    main parser's)."""
+
+    def add(*flags: str, default: object = None, **kw: Any) -> None:
+        p.add_argument(*flags, default=argparse.SUPPRESS if verb else default, **kw)
+
+    add("--host", default="127.0.0.1", help="MQTT broker host")
+    add("--port", type=int, default=1883, help="MQTT broker port")
+    add("--tls", default=False, action="store_true", help="connect with TLS")
+    add("--ca", type=Path, help="CA PEM of the broker (implies --tls)")
+    add("--cert", type=Path, help="client cert PEM (mutual TLS)")
+    add("--key", type=Path, help="client key PEM (mutual TLS)")
+    add("--username", help="MQTT user name")
+    add("--password-file", type=Path, help="file with the MQTT password")
+    add("--sign-key", type=Path, help="central Ed25519 private key PEM")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default="var/central.sqlite3", help="SQLite path or postgresql:// URL")
-    p.add_argument("--host", default="127.0.0.1", help="MQTT broker host")
-    p.add_argument("--port", type=int, default=1883, help="MQTT broker port")
-    p.add_argument("--tls", action="store_true", help="connect with TLS")
-    p.add_argument("--ca", type=Path, default=None, help="CA PEM of the broker (implies --tls)")
-    p.add_argument("--cert", type=Path, default=None, help="client cert PEM (mutual TLS)")
-    p.add_argument("--key", type=Path, default=None, help="client key PEM (mutual TLS)")
-    p.add_argument("--username", default=None, help="MQTT user name")
-    p.add_argument("--password-file", type=Path, default=None, help="file with the MQTT password")
-    p.add_argument("--sign-key", type=Path, default=None, help="central Ed25519 private key PEM")
+    _connection_arguments(p)
     p.add_argument("--lists", type=Path, default=None, help="folder of list files to publish")
     p.add_argument("--group", default="central", help="shared subscription group")
     p.add_argument("--client-id", default=None, help="MQTT client id (default: central-HOST)")
@@ -139,3 +203,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     st.add_argument("--db", default=argparse.SUPPRESS, help="SQLite path or postgresql:// URL")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(handler=_stats)
+    pb = vs.add_parser(
+        "publish",
+        help="sign one downlink message (list, config, command, or any body naming its topic) "
+        "from a JSON file and publish it (docs/sync.md)",
+    )
+    pb.add_argument("file", type=Path, help="JSON file describing the message")
+    _connection_arguments(pb, verb=True)
+    pb.add_argument("--timeout", type=float, default=15.0, help="s to wait for the broker")
+    pb.add_argument("--json", action="store_true", help="print JSON")
+    pb.set_defaults(handler=_publish)

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.sync import topics
-from edge.sync.payloads import ListBody
+from edge.sync.payloads import ConfigBody, ListBody
 from edge.sync.signing import sign
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,47 @@ def list_message(key: Ed25519PrivateKey, spec: dict[str, Any]) -> tuple[str, byt
         spec["expires"] = now + float(life_s)
     body = ListBody.model_validate({**spec, "topic": topic, "ts": now})
     return topic, sign(key, body.model_dump(mode="json"))
+
+
+def config_message(key: Ed25519PrivateKey, spec: dict[str, Any]) -> tuple[str, bytes]:
+    """(topic, signed payload) of a config message: ``{"version": N, "settings": {...}}``
+    with an optional ``gate`` and ``expires_in_s``; fields the model does not know are kept."""
+    spec = {k: v for k, v in spec.items() if k != "kind"}
+    gate = spec.pop("gate", None)
+    life_s = spec.pop("expires_in_s", None)
+    topic = topics.down(gate, "config") if gate else topics.fleet("config")
+    now = time.time()
+    if life_s is not None:
+        spec["expires"] = now + float(life_s)
+    body = ConfigBody.model_validate({**spec, "topic": topic, "ts": now})
+    return topic, sign(key, body.model_dump(mode="json", exclude_none=True))
+
+
+def publish_message(key: Ed25519PrivateKey, spec: dict[str, Any]) -> tuple[str, bytes, bool]:
+    """(topic, signed payload, retained) of any downlink message described in a file.
+
+    ``kind`` says what: ``list`` (a list file; the default when ``name`` is given),
+    ``config``, ``command`` (``cmd``, ``args``, ``gate``, ``life_s``). A spec that names its
+    ``topic`` is signed exactly as given (with ``ts`` added if absent), checked only for a
+    downlink topic: that is how a newer message — a field or a kind this central's models do
+    not know — reaches the gates. Raises ValueError (or KeyError) on a bad spec.
+    """
+    spec = dict(spec)
+    if "topic" in spec:
+        down, _name = topics.parse_down(str(spec["topic"]))
+        return str(spec["topic"]), sign(key, spec), down in ("lists", "config")
+    kind = spec.get("kind", "list" if "name" in spec else None)
+    if kind == "list":
+        topic, payload = list_message(key, {k: v for k, v in spec.items() if k != "kind"})
+        return topic, payload, True
+    if kind == "config":
+        return (*config_message(key, spec), True)
+    if kind == "command":
+        topic, payload = command_message(
+            key, spec.get("gate"), str(spec["cmd"]), spec.get("args"), float(spec.get("life_s", 60))
+        )
+        return topic, payload, False
+    raise ValueError(f"unknown message kind {kind!r}: list, config, command, or give a topic")
 
 
 def command_message(

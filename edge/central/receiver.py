@@ -22,7 +22,14 @@ from edge.central.publisher import ListFolder, ack_message
 from edge.core.records import RecordKind, SnapshotBody
 from edge.sync import topics
 from edge.sync.client import LinkEvent, LinkSettings, MqttLink, NotConnected
-from edge.sync.payloads import Heartbeat, RecordItem, RecordsBatch, Status
+from edge.sync.payloads import (
+    Heartbeat,
+    RecordItem,
+    RecordsBatch,
+    Status,
+    UnsupportedVersion,
+    parse_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,7 @@ class Receiver:
         self.gap_wait_s = gap_wait_s
         self.stored = 0
         self.duplicates_seen = 0
+        self.refused: dict[str, int] = {}  # messages refused, by reason
         self._gap_since: dict[str, float] = {}
         self._last_resend: dict[str, float] = {}
         self._stop = threading.Event()
@@ -162,13 +170,18 @@ class Receiver:
                 elif kind == "snapshots" and sid is not None:
                     db.store_blob(gate, sid, ev.payload, now)
                 elif kind == "heartbeat":
-                    Heartbeat.model_validate_json(ev.payload)
+                    parse_message(Heartbeat, ev.payload)
                     db.note(gate, "heartbeat", ev.payload.decode())
                 elif kind == "status" and ev.payload:
-                    db.note(gate, "status", Status.model_validate_json(ev.payload).state)
-            except (ValidationError, ValueError) as exc:
-                log.warning("refused message on %s: %s", ev.topic, str(exc)[:200])
+                    db.note(gate, "status", parse_message(Status, ev.payload).state)
+            except UnsupportedVersion as exc:  # not acked: a newer receiver of the group may be
+                log.warning("refused message on %s: %s: %s", ev.topic, exc.reason, exc)
                 db.note(gate, "rejected")
+                self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
+            except (ValidationError, ValueError) as exc:
+                log.warning("refused message on %s: malformed: %s", ev.topic, str(exc)[:200])
+                db.note(gate, "rejected")
+                self.refused["malformed"] = self.refused.get("malformed", 0) + 1
         db.commit()
         acks = []
         for gate in sorted(touched):
@@ -183,7 +196,7 @@ class Receiver:
                 log.warning("ack to %s not sent (disconnected); the gate will resend", gate)
 
     def _records(self, db: CentralDB, gate: str, payload: bytes, now: float) -> None:
-        batch = RecordsBatch.model_validate_json(payload)
+        batch = parse_message(RecordsBatch, payload)
         if batch.gate != gate:
             raise ValueError(f"batch for {batch.gate} published on {gate}'s topic")
         if batch.epoch is not None and not db.check_epoch(gate, batch.epoch):

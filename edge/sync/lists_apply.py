@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from edge.core.records import ListsAppliedBody, RecordKind
 from edge.gate.credentials.trust import TrustStore
@@ -55,9 +55,20 @@ def _trust_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+def _known(model: type[BaseModel], item: Any) -> Any:
+    """``item`` without the fields ``model`` does not know: a newer central may add some
+    (docs/sync.md, versioning), and the gate's own models refuse unknown fields."""
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k in model.model_fields}
+    return item
+
+
 def _validate(name: str, body: Any) -> Any:
-    """The list body checked for its kind; raises ValueError/ValidationError."""
+    """The list body checked for its kind, fields this version does not know dropped (the
+    stored list is what this gate can read back); raises ValueError/ValidationError."""
     if name == "households":
+        if isinstance(body, dict):
+            body = {k: _known(Household, v) for k, v in body.items()}
         _households.validate_python(body)
     elif name == "holder_colours":
         _colours.validate_python(body)
@@ -67,6 +78,7 @@ def _validate(name: str, body: Any) -> Any:
         for k in _strings.validate_python(body):
             _trust_key(k)
     elif name == "rules":
+        body = _known(Rules, body)
         Rules.model_validate(body)
     else:
         _any_dict.validate_python(body)
@@ -104,7 +116,7 @@ def apply_list(store: Store, msg: ListBody, now: float | None = None) -> Record:
             body = msg.data if msg.mode == "full" else _merge(msg.name, cur_body, msg.data)
             if msg.name == "rules":
                 body = {**body, "version": msg.version}
-            _validate(msg.name, body)
+            body = _validate(msg.name, body)
         except (ValueError, ValidationError) as exc:
             raise Rejected("invalid", f"{msg.name}: {str(exc)[:200]}") from None
         Store.put_list(db, msg.name, msg.version, body, now)

@@ -3,16 +3,23 @@ generated from these (``python -m edge.sync.payloads``) and a test keeps them in
 
 Uplink messages are plain JSON; downlink messages are :class:`SignedEnvelope` objects whose
 ``body`` string holds one of the ``*Body`` models below. Times are Unix seconds.
+
+Versioning (docs/sync.md): every message carries ``v``, its major version (the envelope's
+``v`` covers its signed body), and may carry ``minor``. Readers accept fields they do not know
+and any minor version, and refuse another major version with the reason
+``unsupported_version`` (:func:`parse_message`, :func:`check_version`). Unknown fields are kept
+(``extra="allow"``), so what central signs is what it was given.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.core.limits import TIME_MAX_S, TIME_MIN_S, VERSION_MAX
 from edge.core.records import RecordBody, RecordKind, read_body, record_schemas
@@ -20,10 +27,53 @@ from edge.core.records import schema_text as _record_schema_text
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 RECORD_SCHEMA_DIR = SCHEMA_DIR / "records"  # one schema per record kind (edge.core.records)
+MAJOR = 1  # message major version: a reader refuses any other
+MINOR = 0  # minor version this code writes; a reader accepts any (additive changes only)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class UnsupportedVersion(ValueError):
+    """A message of a major version this reader does not know."""
+
+    reason = "unsupported_version"
+
+
+def check_version(data: object) -> None:
+    """Raise :class:`UnsupportedVersion` if ``data`` (a decoded message) declares a major
+    version other than :data:`MAJOR`; a missing ``v`` is version 1 (the first gates)."""
+    if isinstance(data, Mapping):
+        v = data.get("v", 1)
+        if isinstance(v, bool) or v != MAJOR:
+            raise UnsupportedVersion(f"major version {v!r}; this reader knows {MAJOR}.x")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_message(model: type[M], payload: bytes | str) -> M:
+    """``payload`` as ``model``. Raises :class:`UnsupportedVersion` for another major version
+    (also when the rest does not fit: a new major may change anything), else
+    ``ValidationError`` when it does not fit."""
+    try:
+        msg = model.model_validate_json(payload)
+    except ValidationError:
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            data = None
+        check_version(data)
+        raise
+    check_version({"v": getattr(msg, "v", 1)})
+    return msg
+
+
+class _Open(BaseModel):
+    """Readers accept fields a newer minor version adds, and keep them (``model_extra``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+_VERSION_DOC = f"major version ({MAJOR}); a reader refuses another"
+_MINOR_DOC = "minor version (absent: 0); a reader accepts any (additive changes only)"
 
 
 class RecordItem(BaseModel):
@@ -53,10 +103,11 @@ class RecordItem(BaseModel):
         return read_body(kind, self.body)
 
 
-class RecordsBatch(_Strict):
+class RecordsBatch(_Open):
     """``gate/v1/{gate}/up/records`` and ``…/up/alerts``: a batch of records, QoS 1."""
 
-    v: Literal[1] = 1
+    v: int = Field(default=MAJOR, description=_VERSION_DOC)
+    minor: int | None = Field(default=None, ge=0, description=_MINOR_DOC)
     gate: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     sent_at: float = Field(description="when the batch was published, Unix seconds")
     records: list[RecordItem] = Field(min_length=1)
@@ -67,19 +118,21 @@ class RecordsBatch(_Strict):
     )
 
 
-class Status(_Strict):
+class Status(_Open):
     """``gate/v1/{gate}/up/status``, retained; the last will says ``offline``."""
 
-    v: Literal[1] = 1
+    v: int = Field(default=MAJOR, description=_VERSION_DOC)
+    minor: int | None = Field(default=None, ge=0, description=_MINOR_DOC)
     gate: str
     state: Literal["online", "offline"]
     ts: float | None = Field(default=None, description="when the state began, Unix seconds")
 
 
-class Heartbeat(_Strict):
+class Heartbeat(_Open):
     """``gate/v1/{gate}/up/heartbeat`` every 60 s, QoS 0."""
 
-    v: Literal[1] = 1
+    v: int = Field(default=MAJOR, description=_VERSION_DOC)
+    minor: int | None = Field(default=None, ge=0, description=_MINOR_DOC)
     gate: str
     ts: float
     outbox_depth: int = Field(ge=0, description="records not yet acknowledged by central")
@@ -92,17 +145,19 @@ class Heartbeat(_Strict):
     counters: dict[str, int] = Field(default_factory=dict, description="sync counters")
 
 
-class SignedEnvelope(_Strict):
-    """Every downlink message: ``body`` is JSON text signed with a pinned central key."""
+class SignedEnvelope(_Open):
+    """Every downlink message: ``body`` is JSON text signed with a pinned central key. Its
+    ``v``/``minor`` version the body too (the body's fields are read as leniently)."""
 
-    v: Literal[1] = 1
+    v: int = Field(default=MAJOR, description=_VERSION_DOC)
+    minor: int | None = Field(default=None, ge=0, description=_MINOR_DOC)
     alg: Literal["Ed25519"] = "Ed25519"
     kid: str = Field(pattern=r"^[0-9a-f]{16}$", description="key id: SHA-256(raw key)[:8] hex")
     sig: str = Field(description="base64 Ed25519 signature of the UTF-8 bytes of body")
     body: str = Field(description="JSON text of an AckBody, ListBody, CommandBody or ConfigBody")
 
 
-class _Body(_Strict):
+class _Body(_Open):
     topic: str = Field(description="the topic it was published to: binds the signature")
     ts: float = Field(
         ge=TIME_MIN_S,

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from edge.core.errors import SyncError
 from edge.core.limits import LimitError, load_json
 from edge.gate.credentials.trust import ed25519_kid, load_private_key
-from edge.sync.payloads import SignedEnvelope
+from edge.sync.payloads import SignedEnvelope, UnsupportedVersion, parse_message
 
 MAX_DOWNLINK_BYTES = 1_048_576  # default cap of one downlink message, bytes
 
@@ -44,7 +44,8 @@ def sign(key: Ed25519PrivateKey, body: dict[str, Any]) -> bytes:
         sig=base64.b64encode(key.sign(text.encode())).decode(),
         body=text,
     )
-    return env.model_dump_json().encode()
+    # no "minor": null: gates before the versioning rules refuse any field they do not know
+    return env.model_dump_json(exclude_none=True).encode()
 
 
 class Verifier:
@@ -60,7 +61,9 @@ class Verifier:
         if len(payload) > self.max_bytes:
             raise Rejected("oversize", f"{len(payload)} > {self.max_bytes} bytes")
         try:
-            env = SignedEnvelope.model_validate_json(payload)
+            env = parse_message(SignedEnvelope, payload)
+        except UnsupportedVersion as exc:  # before the signature: a new major may sign otherwise
+            raise Rejected(UnsupportedVersion.reason, str(exc)) from None
         except ValidationError as exc:
             raise Rejected("malformed", str(exc.errors()[0]["msg"])) from None
         candidates = self.keys.get(env.kid)

@@ -25,6 +25,8 @@ TEST_GATES = (
     "gate-r1",
     "gate-r2",
     "gate-r3",
+    "gate-v1",  # versioning (test_sync_versions.py)
+    "gate-v2",
 )
 
 
