@@ -78,6 +78,13 @@ def test_bench_qr_reports_engines_side_by_side(
         assert r["total"] == 10 and r["misreads"] == 0
         assert 0 <= r["read"] <= 10 and r["median_ms"] >= 0 and r["p95_ms"] >= 0
     assert rows["scan@120ms"]["read"] >= rows["zxing-cpp"]["read"]
+    for r in rows.values():  # codes counted, and per kind the same figures as the whole set
+        assert r["codes_total"] == 10 and r["codes_read"] == sum(
+            k["codes_read"] for k in r["by_kind"].values()
+        )
+        assert all({"misreads", "median_ms", "p95_ms"} <= set(k) for k in r["by_kind"].values())
+    frame = result["frame_720p"]  # the readable-frame cost, chain beside zxing-cpp alone
+    assert frame["read"] == frame["frames"] and frame["ratio"] > 0
     assert main(["bench", "qr", str(small_set)]) == 0  # the table form
     assert "zxing-cpp" in capsys.readouterr().out
 
