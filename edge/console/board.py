@@ -71,12 +71,13 @@ class AlertRow:
             "count": self.count,
         }
 
-    def group(self) -> tuple[str, str, str] | None:
-        """What makes two alert ids one event: type, camera, zone (None: never grouped)."""
+    def group(self) -> tuple[str, ...] | None:
+        """What makes two alert ids one event: type, camera, zone, household (None: never)."""
         kind = self.data.get("type", self.data.get("alert"))
-        if kind is None:
+        if kind is None or kind == "colour_change":  # each change is its own warning
             return None
-        return (str(kind), str(self.data.get("camera")), str(self.data.get("zone")))
+        keys = ("camera", "zone", "household")
+        return (str(kind), *(str(self.data.get(k)) for k in keys))
 
 
 @dataclass

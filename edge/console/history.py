@@ -65,7 +65,7 @@ def _guard(board: Board, record: Record) -> bool:
     if body.action == "ack":
         board.acknowledge(body.alert, body.user, record.ts, body.note or "")
         return True
-    if body.action == "escalate":
+    if body.action in ("escalate", "auto_escalate"):
         board.escalate(body.alert, body.user)
         return True
     return False

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edge.console import booth, pages, search, visitors
+from edge.console import booth, pages, search, visitors, watch
 from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
@@ -159,6 +159,7 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
     if path == "/api/events":
         return _stream(h)
     if path == "/api/attention":
+        watch.check(con, ctx.now())  # colour changes in the lists, overdue alerts
         return h.send_json(200, booth.attention(con.board, ctx.now()))
     if path in ("/api/history", "/api/history.csv"):
         try:

@@ -48,6 +48,13 @@ class ConsoleSettings(Section):
         default=500, ge=10, le=5000, description="longest acknowledgement note or reason"
     )
     max_streams: int = Field(default=8, ge=1, le=64, description="live pages open at once")
+    escalate_after_s: float = Field(
+        default=600.0,
+        ge=0.0,
+        le=86400.0,
+        description="an alert nobody acknowledged this long is escalated to the platform "
+        "(a guard record auto_escalate); 0 = never, seconds",
+    )
     demo: bool = Field(
         default=True, description="the demo starts a console with throwaway accounts"
     )

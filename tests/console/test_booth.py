@@ -24,6 +24,7 @@ from edge.core.records import EventKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.verified import Role
 from edge.gate.reasons import Reason
+from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus
 from edge.tools.render import Look, render_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
@@ -350,3 +351,56 @@ def test_visitor_registration_refusals_over_http(env: Env) -> None:
     assert got == 200 and answer["pass"]["qr"].startswith("data:image/svg+xml")
     got, listing = c.api("GET", "/api/visitors")
     assert listing["recent"][0]["name"] == "Li" and "phone" not in listing["recent"][0]
+
+
+def test_colour_change_in_the_lists_warns_every_page(env: Env, vpage: Any) -> None:
+    page, size = vpage
+    login(page, env, "zhguard")
+    page.wait_for_url("**/live")
+    page.click('nav a[data-nav="households"]')
+    page.locator("body[data-stream=open]").wait_for()
+    page.wait_for_function("document.body.dataset.unacked === '0'")
+    before = env.gate.lists
+    changed = dict(before.households)
+    changed["3-1-103"] = Household(colour=ColourClass.RED)  # was green
+    old = before.households["3-1-102"]
+    changed["3-1-102"] = Household(colour=old.colour, status=HouseholdStatus.SEALED)
+    # what the sync layer does when a signed list arrives: swap the gate's snapshot
+    update = {"version": before.version + 1, "households": changed}
+    env.gate.lists = before.model_copy(update=update)
+    page.locator("[data-testid=alert-badge]").wait_for(state="visible", timeout=7000)
+    page.wait_for_function("document.title.startsWith('(2) ')")
+    banner = page.locator("[data-testid=attention]").inner_text()
+    assert "健康码分色变化" in banner
+    # the colour map redraws with the new lists
+    page.locator('#hh-grid a.hh.c-red[data-key="3-1-103"]').wait_for(timeout=2000)
+    shot(page, f"colour-change-{size}")
+    alerts = [r.body for r in env.gate.store.records() if r.kind == "alert"]
+    by_household = {a["household"]: a for a in alerts if a["alert"] == "colour_change"}
+    assert set(by_household) == {"3-1-103", "3-1-102"}
+    assert by_household["3-1-103"]["reason"] == "colour green → red"
+    assert "status normal → sealed" in by_household["3-1-102"]["reason"]
+    page.click("[data-testid=attention] a.go")
+    page.wait_for_url("**/live")
+    cards = page.locator("#alerts article:not(.acked)")
+    assert cards.count() == 2
+    assert "3-1-103" in page.locator("#alerts").inner_text()
+
+
+def test_unacknowledged_alert_escalates_by_itself(tmp_path: Path) -> None:
+    from console_rig import Client, make_env
+
+    for env in make_env(tmp_path, escalate_after_s=1.0):
+        c = Client(env.url)
+        assert c.login("guard1") == 200
+        assert c.api("GET", "/api/attention")[0] == 200  # the console starts watching
+        _alert(env, "slow")
+        c.api("GET", "/api/attention")
+        assert not [r for r in env.guard_records() if r["action"] == "auto_escalate"]
+        time.sleep(1.2)
+        status, data = c.api("GET", "/api/attention")
+        assert status == 200 and data["alerts"][0]["escalated_by"] == "system"
+        c.api("GET", "/api/attention")  # once only
+        [auto] = [r for r in env.guard_records() if r["action"] == "auto_escalate"]
+        assert auto["alert"] == "slow" and auto["user"] == "system"
+        assert auto["seq"] in {r.seq for r in env.gate.store.pending(100)}  # to the platform

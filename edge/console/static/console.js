@@ -179,11 +179,12 @@ function renderAttention(data) {
   if (!n) { box.replaceChildren(); return; }
   const a = data.alerts[0];
   const more = a.count > 1 ? ` ×${a.count}` : "";
-  const where = [a.household && `${T("household")} ${a.household}`, a.zone && `${T("zone")} ${a.zone}`]
-    .filter(Boolean).join(" · ");
+  const title = alertTitle(a);
+  const where = [a.household && !title.includes(a.household) && `${T("household")} ${a.household}`,
+    a.zone && `${T("zone")} ${a.zone}`].filter(Boolean).join(" · ");
   box.replaceChildren(
     el("strong", { text: `${n} ${T("unacked_alerts")}` }),
-    el("span", { text: ` ${alertTitle(a)}${more}${where ? " · " + where : ""} · ${fmtDateTime(a.first_ts)}` }),
+    el("span", { text: ` ${title}${more}${where ? " · " + where : ""} · ${fmtDateTime(a.first_ts)}` }),
     BODY.page === "live" ? null : el("a", { href: "/live", class: "go", text: T("go_handle") }),
   );
   // A new alert id sounds at once; one left waiting sounds again every REMIND_MS.
@@ -207,7 +208,8 @@ STREAM.addEventListener("error", () => { banner(T("stream_lost")); document.body
 setSoundLabel();
 audioContext();
 refreshAttention();
-setInterval(refreshAttention, 15000); // a safety net if the stream silently stalls
+// Also how soon a colour change in freshly synced lists is noticed (edge/console/watch.py).
+setInterval(refreshAttention, 5000);
 
 document.getElementById("lang-btn").addEventListener("click", async () => {
   const next = BODY.lang === "zh" ? "en" : "zh";

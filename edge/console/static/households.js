@@ -52,3 +52,5 @@ document.getElementById("hh-search").addEventListener("input", update);
 document.getElementById("status-filter").addEventListener("change", update);
 load();
 setInterval(load, 30000);
+// A colour change arrives as an alert: redraw the map with the new lists at once.
+STREAM.addEventListener("alert", load);
