@@ -4,12 +4,14 @@ The entrance (camera → scan → decide → door → store) is the service's co
 whatever else breaks. Everything else — person detection, MQTT sync, the guard console — is a
 :class:`Component`: started by a factory here, asked for its health, closed at stop. A factory
 that raises, or a module that is not installed, yields a :class:`FailedComponent` whose
-problem shows in ``STATUS=`` and the metrics instead of stopping the gate.
+problem shows in ``STATUS=`` and the metrics instead of stopping the gate; the service's
+supervisor tries it again alone, with back-off (:func:`restart_failed`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,12 +35,18 @@ class Component(Protocol):
         """Stop threads and release resources; must not raise."""
 
 
+RETRY_FIRST_S = 30.0  # a failed component is tried again after this, s
+RETRY_MAX_S = 600.0  # then after twice as long each time, up to this, s
+
+
 @dataclass
 class FailedComponent:
-    """A component that could not start: reported, never retried until a restart."""
+    """A component that could not start: reported, and tried again with back-off."""
 
     name: str
     reason: str
+    attempts: int = 1
+    next_try: float = field(default_factory=lambda: time.monotonic() + RETRY_FIRST_S)
 
     def problem(self) -> str:
         return self.reason
@@ -81,4 +89,46 @@ def start_components(runtime: Runtime, factories: list[tuple[str, Factory]]) -> 
     return started
 
 
-__all__ = ["Component", "Factory", "FailedComponent", "Runtime", "start_components"]
+def restart_failed(
+    runtime: Runtime,
+    factories: list[tuple[str, Factory]],
+    components: list[Component],
+    now: float | None = None,
+) -> list[Component]:
+    """The components with each failed one whose back-off has run out started again (alone:
+    the others and the entrance are not touched). Returns the new list."""
+    now = time.monotonic() if now is None else now
+    by_name = dict(factories)
+    out: list[Component] = []
+    for component in components:
+        factory = by_name.get(component.name)
+        if not isinstance(component, FailedComponent) or component.next_try > now or not factory:
+            out.append(component)
+            continue
+        try:
+            fresh = factory(runtime)
+        except Exception as exc:  # still failing: wait twice as long
+            wait = min(RETRY_FIRST_S * 2**component.attempts, RETRY_MAX_S)
+            log.warning("%s still fails (%s); next try in %.0f s", component.name, exc, wait)
+            out.append(
+                FailedComponent(
+                    component.name, f"failed to start: {exc}", component.attempts + 1, now + wait
+                )
+            )
+            continue
+        if fresh is None:  # no longer configured
+            continue
+        log.info("%s started after %d failed attempt(s)", component.name, component.attempts)
+        runtime.started[component.name] = fresh
+        out.append(fresh)
+    return out
+
+
+__all__ = [
+    "Component",
+    "Factory",
+    "FailedComponent",
+    "Runtime",
+    "restart_failed",
+    "start_components",
+]

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from edge.app.components import Component, Runtime, start_components
+from edge.app.components import Component, Runtime, restart_failed, start_components
 from edge.app.config import Config, ConfigError, load_config
 from edge.app.feeds import CameraFeed, FeedState, Opener, open_camera
 from edge.app.gate import Gate, build_gate
@@ -121,6 +121,7 @@ class Service:
         self._scans = [0, 0]  # allowed, refused since start
         self._store_problem = ""
         self.workers: list[Worker] = []
+        self.runtime: Runtime | None = None
         self.main_beat = time.monotonic()
         self._watchdog_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -183,9 +184,11 @@ class Service:
         for feed in self.feeds:
             feed.start()
         runtime = Runtime(self.config, self.gate, self.metrics, self.camera_fps)
+        self.runtime = runtime
         self.components = start_components(runtime, FACTORIES)
         self.workers = [
             Worker("store writer", self.flush_store, FLUSH_EVERY_S),
+            Worker("component restarts", self.restart_components, 5.0, first_after_s=5.0),
             Worker(
                 "housekeeping",
                 self.run_retention_step,
@@ -451,6 +454,12 @@ class Service:
         self.feeds = camera_feeds(config, self._opener)
         for feed in self.feeds:
             feed.start()
+
+    def restart_components(self) -> None:
+        """Start again, alone and with back-off, each component that failed."""
+        if self.runtime is not None:
+            # one assignment: the frame loop reads whichever list is current
+            self.components = restart_failed(self.runtime, FACTORIES, self.components)
 
     def flush_store(self) -> None:
         """Write the records that waited for the disk (the store writer's step)."""
