@@ -165,7 +165,7 @@ def register(sub: Any) -> None:
         help="street-level footage timed too (scripts/fetch-test-data.sh)",
     )
     d.add_argument("--frames", type=int, default=20, help="vtest frames per strategy")
-    d.add_argument("--limit", type=int, default=None, help="at most N images per set")
+    d.add_argument("--limit", type=int, default=None, help="at most N images of each kind")
     d.add_argument(
         "--budget-ms", type=float, default=50.0, help="detection time per frame, ms (default 50)"
     )

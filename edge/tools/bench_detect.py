@@ -74,9 +74,10 @@ def bench_strategies(
     count = inferences if inferences is not None else budget.count()
     sets: list[tuple[str, list[tuple[Frame, list[Box] | None]]]] = []
     if highview is not None and (highview / "truth.json").exists():
-        items = load_truth(highview)[:limit] if limit else load_truth(highview)
         by_kind: dict[str, list[tuple[Frame, list[Box] | None]]] = {}
-        for path, kind, boxes in items:
+        for path, kind, boxes in load_truth(highview):
+            if limit is not None and len(by_kind.get(f"highview-{kind}", [])) >= limit:
+                continue
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is not None:
                 by_kind.setdefault(f"highview-{kind}", []).append(

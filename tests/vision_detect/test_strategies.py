@@ -295,3 +295,32 @@ def test_detect_cli_strategy_and_region(highview: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exc:
         cli_main(["detect", "--json", "--region", "5,5,1,1", image])
     assert exc.value.code == 2 and "empty or negative box" in capsys.readouterr().err
+
+
+def test_bench_detect_reports_ms_and_recall_per_strategy(
+    highview: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "detect", "--json", "--skip-models", "--inferences", "4", "--limit", "4"]
+    argv += ["--set", str(highview), "--video", str(testdata / "vtest.avi"), "--frames", "2"]
+    assert cli_main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    rows = result["strategies"]["results"]
+    assert result["strategies"]["inferences_per_frame"] == 4
+    assert {(r["set"], r["strategy"]) for r in rows} == {
+        (s, k)
+        for s in ("highview-corridor", "highview-crowd", "vtest")
+        for k in ("single", "tiles", "regions", "auto")
+    }
+    for r in rows:
+        assert r["median_ms"] > 0 and r["cpu_median_ms"] > 0
+        assert r["inferences"] == (1 if r["strategy"] == "single" else r["inferences"])
+        assert r["inferences"] <= 4
+        if r["set"].startswith("highview"):
+            assert 0.0 <= r["recall"] <= 1.0 and r["persons"] > 0
+        else:
+            assert "recall" not in r
+    single = next(r for r in rows if r["set"] == "highview-corridor" and r["strategy"] == "single")
+    regions = next(
+        r for r in rows if r["set"] == "highview-corridor" and r["strategy"] == "regions"
+    )
+    assert regions["recall"] > single["recall"]
