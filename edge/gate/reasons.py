@@ -49,6 +49,7 @@ class Reason(StrEnum):
     UNSUPPORTED_ALGORITHM = "UNSUPPORTED_ALGORITHM"
     ENTRY_COUNT = "ENTRY_COUNT"
     CHUNKS_INCOMPLETE = "CHUNKS_INCOMPLETE"
+    SCHEMA_INVALID = "SCHEMA_INVALID"  # HC1 payload against the EU DCC schema and value sets
     # health credential trust and validity
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH"
     ISSUER_MISMATCH = "ISSUER_MISMATCH"
@@ -130,6 +131,9 @@ SENTENCES: dict[Reason, Sentence] = {
     Reason.BAD_CLAIMS: Sentence("健康证明缺少必要信息", "The health certificate is missing data"),
     Reason.BAD_NUMERIC: Sentence("健康卡二维码已损坏", "The health card code is damaged"),
     Reason.BAD_JWS: Sentence("健康卡格式错误", "The health card is badly formed"),
+    Reason.SCHEMA_INVALID: Sentence(
+        "健康证明内容不符合欧盟规范", "The certificate's content breaks the EU DCC rules"
+    ),
     Reason.BAD_DATE: Sentence("证明中的日期无法识别", "A date in the certificate cannot be read"),
     Reason.UNSUPPORTED_ALGORITHM: Sentence(
         "不支持的签名方式", "This certificate uses an unsupported signature"

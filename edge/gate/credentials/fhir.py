@@ -41,7 +41,13 @@ def _codes(concept: Any) -> list[str]:
     return [str(c.get("code")) for c in concept["coding"] if isinstance(c, dict)]
 
 
+class MissingField(ValueError):
+    """A required FHIR field is absent (a claims problem, not an unreadable date)."""
+
+
 def _time(value: Any) -> float:
+    if value is None:
+        raise MissingField("a required FHIR date is missing")
     t = parse_time(value)
     if t is None:
         raise ValueError(f"unusable FHIR date {value!r}")

@@ -18,7 +18,7 @@ from typing import Any
 import base45
 
 from edge.core.errors import CredentialError
-from edge.gate.credentials import cose
+from edge.gate.credentials import cose, dcc_schema
 from edge.gate.credentials.dsc import Dsc
 from edge.gate.credentials.evidence import (
     EvidenceKind,
@@ -50,7 +50,7 @@ class Hc1Check:
     signature_valid: bool = False
     expired: bool = False
     time_valid: bool = False
-    key_usage_valid: bool = False
+    key_usage_valid: bool | None = False  # None: no known key to judge the usage on
     reasons: tuple[Reason, ...] = ()
     payload: dict[str, Any] = field(default_factory=dict)
     evidence: tuple[HealthEvidence, ...] = ()
@@ -204,6 +204,10 @@ def verify(text: str, trust: TrustStore, now: float, *, clock_trusted: bool = Tr
         evidence = (normalise(kind, entry, iss),)
     except _Refused as exc:
         reasons.append(exc.reason)
+    else:
+        # readable, but does it say what the EU DCC schema and value sets allow?
+        if dcc_schema.problems(hcert):
+            reasons.append(Reason.SCHEMA_INVALID)
 
     # signature: every DSC sharing the kid is tried
     sig_ok, signer = False, None
@@ -222,7 +226,8 @@ def verify(text: str, trust: TrustStore, now: float, *, clock_trusted: bool = Tr
 
     # key usage: judged on the DSC that signed (or the first candidate, to explain a refusal)
     usage_dsc = signer or (candidates[0] if candidates else None)
-    key_usage_ok = usage_dsc is not None and (kind is None or usage_dsc.allows(kind))
+    # unknown key: nothing to judge the usage on, so neither true nor false
+    key_usage_ok = None if usage_dsc is None else (kind is None or usage_dsc.allows(kind))
     if usage_dsc is not None and kind is not None and not usage_dsc.allows(kind):
         reasons.append(Reason.KEY_USAGE_MISMATCH)
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from edge.core.errors import CredentialError
 from edge.gate.credentials.evidence import HealthEvidence
-from edge.gate.credentials.fhir import bundle_evidence
+from edge.gate.credentials.fhir import MissingField, bundle_evidence
 from edge.gate.credentials.jwks import b64url
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.reasons import Reason
@@ -210,6 +210,9 @@ def verify_jws(jws: str, trust: TrustStore, now: float, *, clock_trusted: bool =
     reasons: list[Reason] = []
     try:
         evidence = bundle_evidence(bundle, iss)
+    except MissingField:  # e.g. an Observation without effectiveDateTime
+        evidence = ()
+        reasons.append(Reason.BAD_CLAIMS)
     except ValueError:
         evidence = ()
         reasons.append(Reason.BAD_DATE)
