@@ -50,10 +50,11 @@ from edge.app.metrics import GateMetrics, MetricsServer
 from edge.app.notify import Notifier
 from edge.app.reload import Prepared, ReloadResult, apply_reload, prepare_reload
 from edge.app.secrets import load_trust, with_credentials
-from edge.app.supervisor import Worker
+from edge.app.supervisor import Cached, Worker
 from edge.app.wiring import FACTORIES
 from edge.core.clock import Clock, SystemClock
 from edge.core.records import AlertBody, RecordKind
+from edge.gate.credentials.clock_trust import PROBE_EVERY_S, ClockTrust, system_ntp_synchronized
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.door.pins import make_pin_factory
 from edge.store.retention import (
@@ -177,6 +178,19 @@ class Service:
             self._store_problem = "store failed its integrity check (see docs/operations.md)"
             log.error("%s: %s", self._store_problem, self.config.store.path)
         self.gate.door.start_loop()
+        probes: list[Worker] = []
+        if self.gate.clock_trust is not None:
+            # The NTP probe runs `timedatectl` (up to 2 s): on a worker, its answer cached.
+            ntp = Cached(system_ntp_synchronized)
+            ntp.refresh()  # once now, so the first passes are not refused as "unknown"
+            c = self.config.clock
+            floor = c.floor_file or self.config.store.path.parent / "clock-floor"
+            self.gate.clock_trust = ClockTrust(
+                floor, ntp_probe=ntp.get, require_ntp=c.check == "ntp"
+            )
+            probes.append(
+                Worker("clock probe", ntp.refresh, PROBE_EVERY_S, first_after_s=PROBE_EVERY_S)
+            )
         self.gate.events.on(self._count_scan)
         self.metrics.attach(self.gate.events)
         self._start_metrics()
@@ -187,6 +201,7 @@ class Service:
         self.runtime = runtime
         self.components = start_components(runtime, FACTORIES)
         self.workers = [
+            *probes,
             Worker("store writer", self.flush_store, FLUSH_EVERY_S),
             Worker("component restarts", self.restart_components, 5.0, first_after_s=5.0),
             Worker(

@@ -127,4 +127,19 @@ class Worker:
             self._thread.join(timeout_s)
 
 
-__all__ = ["Worker", "WorkerState"]
+class Cached:
+    """A probe's latest answer, refreshed by a worker and read by the loops without waiting
+    (e.g. ``timedatectl``, up to 2 s per call, every 30 s)."""
+
+    def __init__(self, probe: Callable[[], bool | None]) -> None:
+        self._probe = probe
+        self._value: bool | None = None
+
+    def refresh(self) -> None:
+        self._value = self._probe()
+
+    def get(self) -> bool | None:
+        return self._value
+
+
+__all__ = ["Cached", "Worker", "WorkerState"]
