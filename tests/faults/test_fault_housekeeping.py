@@ -7,17 +7,20 @@ records 200 days old with keep_days=1 were all kept, and there was no cap by siz
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from faultkit import (
+    PULSE_S,
     GateRun,
     NotifyListener,
     Pass,
     base_config,
     code_folder,
     every,
+    pulses,
     read_records,
     wait_until,
 )
@@ -78,3 +81,41 @@ def test_retention_by_age_with_sync_off_and_by_size(
     store = Store(db)
     assert db_bytes(store) <= 1 << 20
     store.close()
+
+
+def test_retention_over_300k_records_never_holds_the_door_or_the_watchdog(
+    tmp_path: Path,
+    signed_pass: Pass,
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """Before issue 16 this purge ran on the frame loop: 7.9 s without a watchdog ping."""
+    db = tmp_path / "gate.sqlite3"
+    store = Store(db)
+    now = time.time()
+    with store.transaction() as tx:
+        tx.executemany(
+            "INSERT INTO records (id, kind, ts, body) VALUES (?, 'alert', ?, ?)",
+            (
+                (f"old-{i}", now - 200 * DAY, '{"alert":"test","reason":"old"}')
+                for i in range(300_000)
+            ),
+        )
+    store.close()
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    retention = {"keep_days": 1.0, "interval_s": 10.0}
+    gate = gate_run(
+        base_config(tmp_path, signed_pass, camera, db, retention=retention),
+        watchdog_usec=1_000_000,
+    )
+    notify.wait_for("READY", "1")
+    start = time.monotonic()
+    wait_until("the purge", lambda: "retention: purged 300000" in gate.log(), timeout=60, gate=gate)
+    assert gate.alive()
+    pings = notify.watchdog_times(since=start)
+    assert gate.stop() == 0
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
+    assert gaps and max(gaps) < 1.0, max(gaps)
+    lengths = pulses(gate.log())
+    assert len(lengths) >= 3 and all(abs(x - PULSE_S) <= 0.1 * PULSE_S for x in lengths), lengths
+    assert not [r for r in read_records(db) if r[2].get("reason") == "old"]
