@@ -174,7 +174,7 @@ class Record:
 
     seq: int
     id: str
-    kind: RecordKind
+    kind: RecordKind | str  # str: a kind of a newer release, read back after a downgrade
     ts: float  # Unix seconds
     body: dict[str, Any]
 
@@ -182,8 +182,18 @@ class Record:
         return {"seq": self.seq, "id": self.id, "kind": self.kind, "ts": self.ts, **self.body}
 
     def typed(self) -> RecordBody:
-        """The body as its kind's model (fields a newer version added are ignored)."""
+        """The body as its kind's model (fields a newer version added are ignored); raises
+        ``ValueError`` for a kind this release does not know."""
         return read_body(self.kind, self.body)
+
+
+def stored_kind(text: str) -> RecordKind | str:
+    """The kind of a stored row. A kind this release does not know (written by a newer one
+    before a downgrade) stays text: the record is still synced, never a reason to stop."""
+    try:
+        return RecordKind(text)
+    except ValueError:
+        return text
 
 
 def _body_json(kind: RecordKind, body: RecordBody) -> dict[str, Any]:
@@ -552,7 +562,7 @@ class Store:
                 "SELECT seq, id, kind, ts, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
-        return [Record(r[0], r[1], RecordKind(r[2]), r[3], json.loads(r[4])) for r in rows]
+        return [Record(r[0], r[1], stored_kind(r[2]), r[3], json.loads(r[4])) for r in rows]
 
     def outbox_depth(self) -> int:
         with self._lock:
@@ -624,7 +634,7 @@ class Store:
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Record]:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [Record(r[0], r[1], RecordKind(r[2]), r[3], json.loads(r[4])) for r in rows]
+        return [Record(r[0], r[1], stored_kind(r[2]), r[3], json.loads(r[4])) for r in rows]
 
     def pending(self, limit: int, above_seq: int = 0, upto_seq: int | None = None) -> list[Record]:
         """Unsent outbox records with ``above_seq < seq <= upto_seq``. With ``upto_seq`` (the

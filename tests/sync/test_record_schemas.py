@@ -35,6 +35,7 @@ from edge.core.records import (
     DOOR_ALARM_EVENTS,
     PRIORITY,
     AccessBody,
+    AlertBody,
     EventKind,
     RecordKind,
     on_alerts_topic,
@@ -338,3 +339,37 @@ def test_central_reads_known_kinds_typed_and_keeps_unknown_ones() -> None:
     assert gap.typed() == GapBody(what="records", reason="store_unavailable", count=3)
     assert gap.body["added_later"] is True  # kept for storage, ignored by the model
     assert future.typed() is None and future.body == {"x": 1}
+
+
+def test_a_kind_from_a_newer_release_is_still_sent_after_a_downgrade(tmp_path: Path) -> None:
+    """A gate rolled back to this release after a newer one wrote a kind it does not know:
+    the record is read, sent on the records topic and never blocks the outbox."""
+    from edge.gate.credentials.trust import save_keypair
+    from edge.sync.service import SyncService
+    from edge.sync.settings import SyncSettings
+
+    store = Store(tmp_path / "g.sqlite3")
+    with store.transaction() as db:  # as the newer release wrote it
+        db.execute(
+            "INSERT INTO records (id, kind, ts, body) VALUES ('n1', 'visitor_photo', 1.0, '{}')"
+        )
+        db.execute("INSERT INTO outbox (seq, priority) VALUES (1, 0)")
+    known = store.append(RecordKind.ALERT, 2.0, AlertBody(alert="camera_down", reason="x"))
+    assert [r.kind for r in store.records()] == ["visitor_photo", RecordKind.ALERT]
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    class Link:
+        connected, window = True, 64
+
+        def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int:
+            sent.append((topic, json.loads(payload)))
+            return len(sent)
+
+    save_keypair(KEY, tmp_path / "c.key", tmp_path / "c.pub")
+    svc = SyncService(SyncSettings(central_keys=[tmp_path / "c.pub"]), GATE, store)
+    svc.link = Link()  # type: ignore[assignment]
+    svc._send(store.pending(10))
+    got = {t.rsplit("/", 1)[1]: [r["seq"] for r in p["records"]] for t, p in sent}
+    assert got == {"records": [1], "alerts": [known.seq]}
+    store.close()
