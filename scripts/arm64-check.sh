@@ -104,11 +104,12 @@ cleanup() {
   for m in "${mounted[@]}"; do umount -l "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-for m in proc dev dev/pts sys; do
+# No /sys: with the host's CPU topology there, onnxruntime's cpuinfo (built for ARM) crashes
+# at import under qemu-user (SIGSEGV); without it, it warns and falls back to generic kernels.
+for m in proc dev dev/pts; do
   if ! mountpoint -q "$root/$m"; then
     case $m in
       proc) mount -t proc proc "$root/proc" ;;
-      sys) mount -t sysfs sys "$root/sys" ;;
       *) mount --bind "/$m" "$root/$m" ;;
     esac
     mounted=("$root/$m" "${mounted[@]}")

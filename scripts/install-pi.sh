@@ -248,8 +248,8 @@ if [[ -f $ETC/edge-gate.toml ]]; then
   ok "$ETC/edge-gate.toml exists (kept; compare with edge-gate.toml.example after updates)"
 elif [[ -n $user_prefix ]]; then
   # The example's absolute paths (/var/lib, /etc, /opt) become paths under the prefix.
-  run sh -c "sed -e 's#\"/var/lib/edge-gate#\"$PREFIX/var#; s#\"/etc/edge-gate#\"$ETC#' \
-    -e 's#\"/opt/edge-gate#\"$PREFIX#' '$assets/examples/edge-gate.toml' > '$ETC/edge-gate.toml'"
+  run sh -c "sed -e 's#\"/var/lib/edge-gate/#\"$PREFIX/var/#; s#\"/etc/edge-gate/#\"$ETC/#' \
+    -e 's#\"/opt/edge-gate/#\"$PREFIX/#' '$assets/examples/edge-gate.toml' > '$ETC/edge-gate.toml'"
 else
   run install -m 0644 "$assets/examples/edge-gate.toml" "$ETC/edge-gate.toml"
 fi
