@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bootstrap-demo bootstrap-test testdata clean
+.PHONY: demo test lint typecheck unit fuzz bootstrap-demo bootstrap-test testdata clean
 
 demo: bootstrap-demo
 	$(BIN)/edge-gate demo
@@ -36,6 +36,11 @@ typecheck:
 
 unit:
 	$(BIN)/pytest -q -p no:cacheprovider --timeout=300
+
+# hostile-input fuzzing (issue 17): >= 100,000 inputs over every parser of outside bytes;
+# `make test` runs the same targets with a small, fixed profile
+fuzz: bootstrap-test
+	EDGE_FUZZ=1 $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache build *.egg-info
