@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edge.core import limits
 from edge.gate.credentials import hc1, passes, shc
 from edge.gate.credentials.evidence import HealthCredential, HealthEvidence
 from edge.gate.credentials.trust import TrustStore
 from edge.gate.credentials.verified import Credential, UnreadableCredential, code_hash
 from edge.gate.reasons import Reason
 
-MAX_TEXT = 8192  # characters: larger than any credential QR can hold
+MAX_TEXT = limits.SCANNED_TEXT_MAX_CHARS  # characters: larger than any credential QR holds
 
 
 @dataclass(frozen=True)
