@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from edge.core.events import EventBus
-from edge.core.records import EventKind, RecordKind, SnapshotBody, on_alerts_topic
+from edge.core.records import EventKind, GapBody, RecordKind, SnapshotBody, on_alerts_topic
 from edge.gate.credentials.trust import TrustStore, load_public_key
 from edge.store.sqlite import Record, Store
 from edge.sync import topics
@@ -320,7 +320,25 @@ class SyncService:
             mid = self.link.publish(topic, payload)
         except PacketTooLarge:
             if len(recs) == 1:
-                log.error("record seq %d cannot fit the broker's packet size", recs[0].seq)
+                r = recs[0]
+                if r.kind is RecordKind.GAP and r.body.get("reason") == "oversize":
+                    log.error("stand-in for seq %d cannot fit the broker's packet size", r.seq)
+                    return
+                # Not resent forever: it leaves the outbox for the dead-letter table (an alert
+                # record says so) and central gets a small gap record under its seq instead,
+                # so its run of seqs stays contiguous and the records behind it are acked.
+                log.error("record seq %d cannot fit the broker's packet size", r.seq)
+                self.store.dead_letter(r.seq, "oversize", len(payload), now)
+                gap = GapBody(
+                    what="records",
+                    reason="oversize",
+                    count=1,
+                    first_seq=r.seq,
+                    last_seq=r.seq,
+                    size=len(payload),
+                )
+                stand_in = Record(r.seq, r.id, RecordKind.GAP, r.ts, gap.to_json())
+                self._publish_batch(topic, [stand_in], now)
                 return
             half = len(recs) // 2
             self._publish_batch(topic, recs[:half], now)

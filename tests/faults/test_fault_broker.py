@@ -29,8 +29,12 @@ from needs import unavailable
 
 from edge.central.db import CentralDB
 from edge.central.receiver import Receiver
+from edge.core.records import AlertBody, RecordKind
 from edge.gate.credentials.trust import save_keypair
+from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings
+from edge.sync.service import SyncService
+from edge.sync.settings import SyncSettings
 from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker
 
 GATE = "fault-gate"
@@ -112,3 +116,65 @@ def test_broker_down_and_back_loses_nothing_and_never_holds_the_door(
         assert lengths and all(abs(x - PULSE_S) <= 0.1 * PULSE_S for x in lengths), lengths
     finally:
         receiver.stop()
+
+
+def test_a_record_larger_than_the_broker_takes_goes_to_the_dead_letter_table(
+    tmp_path: Path,
+) -> None:
+    """Before issue 16 such a record stayed in the outbox and was resent forever."""
+    if not os.path.exists(MOSQUITTO):
+        unavailable("mosquitto is not installed (make bootstrap installs it)")
+    b = Broker(Path(tempfile.mkdtemp(prefix="edge-mq-fault-")), gates=(GATE,))
+    b.extra = "max_packet_size 6000"
+    b.setup()
+    b.start()
+    central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
+    link = LinkSettings(
+        port=b.tls, client_id="central-dl", username="central", password=PASSWORD,
+        tls=True, ca_file=b.ca(), reconnect_min_s=0.1, reconnect_max_s=1.0,
+    )  # fmt: skip
+    receiver = Receiver(str(tmp_path / "central.sqlite3"), link, central)
+    store = Store(tmp_path / "gate.sqlite3")
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    settings = SyncSettings.model_validate(
+        {
+            "enabled": True,
+            "port": b.tls,
+            "username": GATE,
+            "password_file": pw,
+            "tls": True,
+            "ca_file": b.ca(),
+            "central_keys": [tmp_path / "central.pub"],
+            "reconnect_min_s": 0.1,
+            "reconnect_max_s": 1.0,
+            "ack_timeout_s": 3.0,
+        }
+    )
+    now = time.time()
+    for i in range(5):
+        store.append(RecordKind.ALERT, now, AlertBody(alert="test", reason=f"before {i}"))
+    big = store.append(RecordKind.ALERT, now, AlertBody(alert="test", reason="x" * 20_000))
+    for i in range(5):
+        store.append(RecordKind.ALERT, now, AlertBody(alert="test", reason=f"after {i}"))
+    svc = SyncService(settings, GATE, store)
+    try:
+        receiver.start()
+        assert receiver.ready.wait(10)
+        svc.start()
+        wait_until("the outbox to drain", lambda: store.outbox_depth() == 0, timeout=30)
+    finally:
+        svc.stop()
+        receiver.stop()
+        b.cleanup()
+    assert store.dead_letters() == [(big.seq, "oversize", store.dead_letters()[0][2])]
+    alerts = [r for r in store.records() if r.body.get("alert") == "dead_letter"]
+    assert alerts and alerts[0].body["of_seq"] == big.seq
+    central_db = CentralDB(receiver.db_url)
+    try:
+        at_central = set(central_db.seqs(GATE))
+    finally:
+        central_db.close()
+    assert {r.seq for r in store.records()} - {big.seq} <= at_central
+    store.close()
