@@ -19,7 +19,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 HERE = Path(__file__).parent
 
-FUZZ_EXAMPLES = 12_500
+MAKE_FUZZ_EXAMPLES = 12_500  # per target under `make fuzz`
+# EDGE_FUZZ_EXAMPLES overrides it for a shorter (or longer) run by hand
+FUZZ_EXAMPLES = int(os.environ.get("EDGE_FUZZ_EXAMPLES", str(MAKE_FUZZ_EXAMPLES)))
 FAST_EXAMPLES = 60
 
 settings.register_profile(

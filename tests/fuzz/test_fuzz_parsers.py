@@ -246,11 +246,11 @@ def test_image_headers_only_header_errors(head: bytes, junk: bytes, at: int) -> 
 
 
 def test_the_profiles_cover_100000_inputs() -> None:
-    from fuzzkit import FUZZ_EXAMPLES
+    from fuzzkit import MAKE_FUZZ_EXAMPLES
 
     targets = [
         n
         for n in globals()
         if n.startswith("test_") and n != "test_the_profiles_cover_100000_inputs"
     ]
-    assert len(targets) * FUZZ_EXAMPLES >= 100_000, len(targets)
+    assert len(targets) * MAKE_FUZZ_EXAMPLES >= 100_000, len(targets)
