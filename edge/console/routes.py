@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edge.console import booth, pages, search, visitors, watch
+from edge.console import booth, overrule, pages, search, visitors, watch
 from edge.console.auth import User, csrf_ok
 from edge.console.board import SCAN_FIELDS, alert_key, snapshot_path
 from edge.console.context import HEALTH_KEYS
@@ -58,6 +58,10 @@ POST_ROUTES: list[tuple[re.Pattern[str], Action]] = [
     (re.compile(r"^/api/zones$"), lambda con, s, body, g: con.actions.save_zone(s.user, body)),
     (re.compile(r"^/api/lang$"), _set_lang),
     (
+        re.compile(r"^/api/scans/([0-9]{1,12})/decide$"),
+        lambda con, s, body, g: overrule.decide(con, s.user, g[0], body),
+    ),
+    (
         re.compile(r"^/api/visitors$"),
         lambda con, s, body, g: visitors.register(con.ctx, s.user, body),
     ),
@@ -94,6 +98,8 @@ def dispatch(h: Exchange, method: str, path: str) -> None:
         if name in pages.PAGES:
             can_open = "1" if user.role in con.settings.manual_open_roles else ""
             extra = {"can_open": can_open, "note_max": str(con.settings.note_max_chars)}
+            if user.role in con.settings.overrule_roles:  # the Live page offers the prompt
+                extra["overrule"] = ",".join(con.settings.overrule_reasons)
             return h.send_html(200, pages.page(name, session, con.ctx.gate_name, extra))
         return _api_get(h, path, user)
     body = h.json_body() if path.startswith("/api/") else h.form_body()

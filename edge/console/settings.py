@@ -48,6 +48,25 @@ class ConsoleSettings(Section):
         default=500, ge=10, le=5000, description="longest acknowledgement note or reason"
     )
     max_streams: int = Field(default=8, ge=1, le=64, description="live pages open at once")
+    overrule_reasons: list[str] = Field(
+        default=[
+            "HEALTH_CODE_UNAVAILABLE",
+            "TEMPERATURE_UNAVAILABLE",
+            "VISITOR_REGISTRATION_REQUIRED",
+        ],
+        max_length=40,
+        description="refusals a guard may overrule at the console (every reason of the refusal "
+        "must be in this list): reason codes",
+    )
+    overrule_roles: list[Literal["guard", "admin"]] = Field(
+        default=["guard", "admin"], description="account roles that may overrule such a refusal"
+    )
+    overrule_window_s: float = Field(
+        default=120.0,
+        ge=10.0,
+        le=3600.0,
+        description="a refusal can be overruled this long after the scan, seconds",
+    )
     escalate_after_s: float = Field(
         default=600.0,
         ge=0.0,

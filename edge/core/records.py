@@ -206,7 +206,10 @@ class GuardBody(RecordBody):
     alert: str | None = Field(default=None, description="ack/escalate: the alert's key")
     note: str | None = None
     household: str | None = None
-    reason: str | None = Field(default=None, description="manual_open: why")
+    reason: str | None = Field(default=None, description="manual_open, overrule_*: why")
+    access_seq: int | None = Field(
+        default=None, description="overrule_allow/overrule_deny: the refused access record"
+    )
     zone: str | None = Field(default=None, description="zone_save: zone id")
     camera: str | None = None
     polygon: list[tuple[float, float]] | None = Field(

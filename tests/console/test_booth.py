@@ -404,3 +404,85 @@ def test_unacknowledged_alert_escalates_by_itself(tmp_path: Path) -> None:
         [auto] = [r for r in env.guard_records() if r["action"] == "auto_escalate"]
         assert auto["alert"] == "slow" and auto["user"] == "system"
         assert auto["seq"] in {r.seq for r in env.gate.store.pending(100)}  # to the platform
+
+
+@pytest.fixture
+def lenient_env(tmp_path: Path) -> Iterator[Env]:
+    from console_rig import make_env
+
+    # "not a community pass" stands in for the refusals a community lets guards decide
+    # (regional code unreachable, no temperature reading, unconfirmed visitor), which this
+    # rig's gate cannot produce on demand; the mechanism is the same.
+    for env in make_env(tmp_path, overrule_reasons=["UNKNOWN_FORMAT"]):
+        env.gate.clock_trust = None  # this container has no NTP: else CLOCK_UNTRUSTED too
+        yield env
+
+
+def test_guard_lets_through_an_overrulable_refusal_and_the_record_names_them(
+    lenient_env: Env, vpage: Any
+) -> None:
+    env = lenient_env
+    page, size = vpage
+    login(page, env, "zhguard")
+    page.wait_for_url("**/live")
+    page.locator("body[data-stream=open]").wait_for()
+    refused = env.gate.process_text("https://shop.example/coupon/42")
+    assert not refused.decision.allow and refused.record is not None
+    seq = refused.record.seq
+    prompt = page.locator(f'#scans li[data-seq="{seq}"] .decide')
+    prompt.wait_for(timeout=2000)
+    shot(page, f"guard-decision-{size}")
+    prompt.locator("input").fill("住户下楼接人，已核实身份")
+    prompt.locator(".decide-allow").click()
+    page.locator(f'#scans li[data-seq="{seq}"] .msg.ok').wait_for()
+    [rec] = [r for r in env.guard_records() if r["action"] == "overrule_allow"]
+    assert rec["user"] == "zhguard" and rec["role"] == "guard" and rec["access_seq"] == seq
+    assert rec["reason"] == "住户下楼接人，已核实身份"
+    doors = [r.body for r in env.gate.store.records() if r.kind == "door"]
+    assert any(d["event"] == "granted" and d.get("source") == "console" for d in doors)
+    # a second refusal kept as it is: recorded, the door stays shut
+    again = env.gate.process_text("https://shop.example/coupon/43")
+    assert again.record is not None
+    row = page.locator(f'#scans li[data-seq="{again.record.seq}"] .decide')
+    row.wait_for(timeout=2000)
+    grants = len([r for r in env.gate.store.records() if r.kind == "door"])
+    row.locator(".decide-deny").click()
+    page.locator(f'#scans li[data-seq="{again.record.seq}"] .msg.ok').wait_for()
+    assert [r["access_seq"] for r in env.guard_records() if r["action"] == "overrule_deny"] == [
+        again.record.seq
+    ]
+    assert len([r for r in env.gate.store.records() if r.kind == "door"]) == grants
+
+
+def test_only_overrulable_refusals_can_be_decided(env: Env) -> None:
+    from console_rig import Client
+
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    forged = env.gate.process_text("https://shop.example/coupon/42")  # not overrulable here
+    assert forged.record is not None
+    seq = forged.record.seq
+    status, answer = c.api("POST", f"/api/scans/{seq}/decide", {"allow": True, "reason": "x"})
+    assert (status, answer["error"]) == (409, "not_overrulable")
+    status, answer = c.api("POST", "/api/scans/999999/decide", {"allow": True, "reason": "x"})
+    assert (status, answer["error"]) == (404, "no_scan")
+    assert not [r for r in env.guard_records() if r["action"].startswith("overrule")]
+    status, page_html, _ = c.request("GET", "/live")
+    assert b'data-overrule="HEALTH_CODE_UNAVAILABLE,' in page_html
+
+
+def test_overrule_needs_a_reason_the_role_and_happens_once(lenient_env: Env) -> None:
+    from console_rig import Client
+
+    env = lenient_env
+    guard, admin = Client(env.url), Client(env.url)
+    assert guard.login("guard1") == 200 and admin.login("admin1") == 200
+    out = env.gate.process_text("https://shop.example/coupon/42")
+    assert out.record is not None
+    path = f"/api/scans/{out.record.seq}/decide"
+    assert guard.api("POST", path, {"allow": True})[1]["error"] == "missing"
+    assert guard.api("POST", path, {"allow": "yes", "reason": "r"})[1]["error"] == "bad_input"
+    assert guard.api("POST", path, {"allow": True, "reason": "checked"})[0] == 200
+    status, answer = admin.api("POST", path, {"allow": False})
+    assert (status, answer["error"]) == (409, "already_decided")
+    assert "guard1" in answer["message"]

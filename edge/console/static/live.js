@@ -67,13 +67,42 @@ function renderAlerts(list) {
   }
 }
 
+// Refusals the community lets a guard decide (server-checked too): every reason in this list.
+const OVERRULE = (document.getElementById("scans").dataset.overrule || "").split(",").filter(Boolean);
+const OVERRULE_S = 120;
+
+function decidePrompt(s) {
+  const reason = el("input", { class: "decide-reason", maxlength: BODY.noteMax, placeholder: T("decide_reason") });
+  const msg = el("span", { class: "msg" });
+  const box = el("div", { class: "decide", "data-seq": s.seq });
+  const go = async (allow) => {
+    const r = await api("POST", `/api/scans/${s.seq}/decide`, { allow, reason: reason.value });
+    if (r.ok) {
+      box.replaceChildren(el("span", { class: "msg ok", text:
+        `${allow ? T("decide_allowed") : T("decide_denied")} · ${r.record.user}` }));
+    } else {
+      msg.textContent = r.message || T("error");
+      msg.className = "msg error";
+    }
+  };
+  box.append(el("span", { class: "decide-q", text: T("decide_q") }), reason,
+    el("button", { type: "button", class: "primary decide-allow", text: T("decide_allow"), onclick: () => go(true) }),
+    el("button", { type: "button", class: "plain decide-deny", text: T("decide_deny"), onclick: () => go(false) }),
+    msg);
+  return box;
+}
+
 function scanItem(s) {
   const sentence = BODY.lang === "zh" ? s.sentence_zh : s.sentence_en;
-  return el("li", { class: s.allow ? "scan allow" : "scan deny" },
+  const reasons = s.reasons || [];
+  const prompt = !s.allow && OVERRULE.length && reasons.length && reasons.every((r) => OVERRULE.includes(r)) &&
+    Date.now() / 1000 - s.ts < OVERRULE_S;
+  return el("li", { class: s.allow ? "scan allow" : "scan deny", "data-seq": s.seq },
     el("span", { class: "verdict", text: s.allow ? T("allow") : T("deny") }),
     el("span", { class: "sentence", text: sentence || "" }),
     el("span", { class: "meta", text:
-      `${s.household || ""} ${T(s.direction === "out" ? "dir_out" : "dir_in")} ${fmtTime(s.ts)}` }));
+      `${s.household || ""} ${T(s.direction === "out" ? "dir_out" : "dir_in")} ${fmtTime(s.ts)}` }),
+    prompt ? decidePrompt(s) : null);
 }
 
 function renderScans(list) {
