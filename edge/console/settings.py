@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edge.core.settings import Section
+from edge.gate.reasons import Reason
 
 
 class ConsoleSettings(Section):
@@ -77,3 +78,12 @@ class ConsoleSettings(Section):
     demo: bool = Field(
         default=True, description="the demo starts a console with throwaway accounts"
     )
+
+    @field_validator("overrule_reasons")
+    @classmethod
+    def _known_reasons(cls, value: list[str]) -> list[str]:
+        # A misspelt code would silently never match: refuse it when the config is read.
+        unknown = [r for r in value if r not in Reason.__members__]
+        if unknown:
+            raise ValueError(f"unknown reason codes: {', '.join(unknown)}")
+        return value

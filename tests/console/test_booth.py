@@ -486,3 +486,12 @@ def test_overrule_needs_a_reason_the_role_and_happens_once(lenient_env: Env) -> 
     status, answer = admin.api("POST", path, {"allow": False})
     assert (status, answer["error"]) == (409, "already_decided")
     assert "guard1" in answer["message"]
+
+
+def test_overrule_reasons_must_be_known_codes() -> None:
+    from pydantic import ValidationError
+
+    from edge.console.settings import ConsoleSettings
+
+    with pytest.raises(ValidationError, match="unknown reason codes: HEALTH_CODE_UNAVAILBLE"):
+        ConsoleSettings(overrule_reasons=["HEALTH_CODE_UNAVAILBLE"])
