@@ -94,13 +94,13 @@ def dispatch(h: Exchange, method: str, path: str) -> None:
             return h.redirect("/live")
         name = path.strip("/")
         if name == "kiosk":  # the resident's screen: its own page, no guard controls
-            return h.send_html(200, pages.kiosk_page(con.ctx.gate_name, session.csrf))
+            return h.send_html(200, pages.kiosk_page(_gate_label(con), session.csrf))
         if name in pages.PAGES:
             can_open = "1" if user.role in con.settings.manual_open_roles else ""
             extra = {"can_open": can_open, "note_max": str(con.settings.note_max_chars)}
             if user.role in con.settings.overrule_roles:  # the Live page offers the prompt
                 extra["overrule"] = ",".join(con.settings.overrule_reasons)
-            return h.send_html(200, pages.page(name, session, con.ctx.gate_name, extra))
+            return h.send_html(200, pages.page(name, session, _gate_label(con), extra))
         return _api_get(h, path, user)
     body = h.json_body() if path.startswith("/api/") else h.form_body()
     if body is None:
@@ -120,6 +120,13 @@ def dispatch(h: Exchange, method: str, path: str) -> None:
     else:
         status, answer = 404, {"ok": False, "error": "not_found", "message": "no such action"}
     h.send_json(status, answer)
+
+
+def _gate_label(con: Console) -> str:
+    """The gate's name, with its id when the name does not say it ("Main gate · demo-gate"):
+    the guard must see which gate the console belongs to."""
+    name, gate_id = con.ctx.gate_name, con.ctx.gate_id
+    return name if gate_id.lower() in name.lower() else f"{name} · {gate_id}"
 
 
 def _login(h: Exchange, method: str) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.app.console_context import console_context
+from edge.app.console_context import console_context, health_provider
 from edge.console.server import ConsoleServer
 from edge.console.settings import ConsoleSettings
 from edge.core.records import EventKind
@@ -111,6 +111,10 @@ class DemoConsole:
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
             snapshot_dir=workdir / "snapshots",  # where the demo's perimeter step writes
             visitor_key=visitor_key,
+            # the Health page shows what the demo really has (no broker, no detector here)
+            health=health_provider(
+                gate, clock_trusted=lambda: gate.clock_trusted(gate.clock.time())
+            ),
         )
         self.logins = {
             "demo-guard": secrets.token_hex(5),

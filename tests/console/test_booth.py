@@ -495,3 +495,29 @@ def test_overrule_reasons_must_be_known_codes() -> None:
 
     with pytest.raises(ValidationError, match="unknown reason codes: HEALTH_CODE_UNAVAILBLE"):
         ConsoleSettings(overrule_reasons=["HEALTH_CODE_UNAVAILBLE"])
+
+
+def test_header_names_the_gate(env: Env) -> None:
+    from console_rig import Client
+
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    _, html, _ = c.request("GET", "/households")
+    gate = env.gate.config.gate
+    assert f"{gate.name} · {gate.id}".encode() in html  # "Main gate · demo-gate"
+
+
+def test_demo_console_health_shows_the_clock(env: Env, tmp_path: Path) -> None:
+    from console_rig import Client
+
+    from edge.tools.console_demo import DemoConsole
+
+    demo = DemoConsole(env.gate, env.server.console.settings.model_copy(), tmp_path)
+    try:
+        c = Client(demo.server.url.rstrip("/"))
+        assert c.login("demo-guard", demo.logins["demo-guard"]) == 200
+        status, health = c.api("GET", "/api/health")
+        assert status == 200 and isinstance(health["values"]["clock_trusted"], bool)
+        assert health["values"]["outbox_depth"] is not None
+    finally:
+        demo.stop()
