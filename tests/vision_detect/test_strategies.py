@@ -122,8 +122,22 @@ def test_plans_per_strategy() -> None:
     # Zones come first: with room for one inference, motion elsewhere waits.
     tight = plan("regions", 1280, 720, 1, zones=[zone], motion=[(100, 100, 150, 200)])
     assert len(tight.rects) == 1 and tight.rects[0][2] > 800 and not tight.whole
+    # A zone needing more squares than the budget holds gets one coarser square over all of it.
+    big = (100, 50, 1200, 700)
+    assert len(plan("regions", 1280, 720, 8, zones=[big]).rects) > 1
+    [whole_zone] = plan("regions", 1280, 720, 1, zones=[big]).rects
+    assert _contains(whole_zone, big)
     # Without zones or motion a still is tiled; auto is the same.
     assert plan("regions", 1280, 720, 6) == tiles == plan("auto", 1280, 720, 6)
+
+
+def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and outer[3] >= inner[3]
+    )
 
 
 def test_one_person_seen_by_overlapping_regions_comes_out_once() -> None:

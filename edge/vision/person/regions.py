@@ -253,11 +253,16 @@ def plan(
     if strategy in ("regions", "auto") and (zones or motion):
         rects: list[Rect] = []
         for rect in list(zones) + list(motion):
-            for square in cover(rect, region_px, width, height, overlap):
-                if len(rects) >= budget:
-                    break
-                if not any(_inside(square, r) for r in rects):
-                    rects.append(square)
+            room = budget - len(rects)
+            if room <= 0:
+                break
+            squares = cover(rect, region_px, width, height, overlap)
+            if len(squares) > room:
+                # Too few runs left to tile it: one coarser square over all of it beats
+                # fine squares over part of it (a zone half-watched misses half its people).
+                rw, rh = rect[2] - rect[0], rect[3] - rect[1]
+                squares = [square_around(rect, width, height, max(rw, rh))]
+            rects += [q for q in squares if not any(_inside(q, r) for r in rects)]
         # A run left over goes to the letterboxed whole frame: a person close to the camera
         # is larger than any region, and someone may stand still outside every zone.
         return Plan("regions", rects, whole=len(rects) < budget)
