@@ -521,3 +521,27 @@ def test_demo_console_health_shows_the_clock(env: Env, tmp_path: Path) -> None:
         assert health["values"]["outbox_depth"] is not None
     finally:
         demo.stop()
+
+
+def test_every_page_fits_a_360px_phone(env: Env, browser: Any) -> None:
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, bypass_csp=True, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        login(page, env, "zhguard")
+        page.wait_for_url("**/live")
+        env.gate.process_text("https://shop.example/coupon/42")  # a long sentence in the list
+        wide = {}
+        for name in ("live", "visitors", "history", "cameras", "households", "health"):
+            page.goto(f"{env.url}/{name}")
+            page.locator("body[data-stream=open]").wait_for()
+            page.wait_for_timeout(300)  # the page's first data drawn
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                wide[name] = width
+                shot(page, f"too-wide-{name}-360")
+        assert not wide, f"pages wider than the phone: {wide}"
+    finally:
+        context.close()
