@@ -21,6 +21,7 @@ class UsageError(InputError):
 
 
 if TYPE_CHECKING:
+    from edge.central.db import CentralDB
     from edge.sync.client import LinkSettings
 
 
@@ -111,18 +112,12 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from edge.central.db import CentralDB
-
-    if not args.db.startswith(("postgresql://", "postgres://")):
-        path = Path(args.db.removeprefix("sqlite://"))
-        if not path.exists():
-            raise UsageError(f"no receiver database at {path}")
-    try:
-        db = CentralDB(args.db)
-    except Exception as exc:  # a bad URL or an unreachable server: say so plainly
-        raise UsageError(f"cannot open {args.db}: {exc}") from None
+    db = _open_db(args.db)
     rows = db.stats()
+    kinds = db.kind_counts()
     db.close()
+    for r in rows:
+        r["kinds"] = kinds.get(r["gate"], {})  # what it stored per record kind
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -132,6 +127,42 @@ def _stats(args: argparse.Namespace) -> int:
             f"{r['gate']:<20} {r['records']:>9} {r['last_seq']:>9} {r['gaps']:>6} "
             f"{r['alerts']:>7}  {r['last_heartbeat'] or '-'}"
         )
+    totals: dict[str, int] = {}
+    for per_gate in kinds.values():
+        for kind, n in per_gate.items():
+            totals[kind] = totals.get(kind, 0) + n
+    if totals:
+        print("\nrecords per kind: " + ", ".join(f"{k} {n}" for k, n in sorted(totals.items())))
+    return 0
+
+
+def _open_db(url: str) -> CentralDB:
+    from edge.central.db import CentralDB
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        path = Path(url.removeprefix("sqlite://"))
+        if not path.exists():
+            raise UsageError(f"no receiver database at {path}")
+    try:
+        return CentralDB(url)
+    except Exception as exc:  # a bad URL or an unreachable server: say so plainly
+        raise UsageError(f"cannot open {url}: {exc}") from None
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Stored records as JSON lines (one object per record, in gate and seq order)."""
+    db = _open_db(args.db)
+    out = sys.stdout if args.out is None else args.out.open("w", encoding="utf-8")
+    n = 0
+    try:
+        for rec in db.export(args.gate, args.kind, args.since):
+            out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+            n += 1
+    finally:
+        db.close()
+        if out is not sys.stdout:
+            out.close()
+    print(f"exported {n} records", file=sys.stderr)
     return 0
 
 
@@ -199,10 +230,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=_run)
     vs = p.add_subparsers(dest="central_verb", metavar="VERB")
-    st = vs.add_parser("stats", help="per gate: records, last seq, gaps, alerts, heartbeat")
+    st = vs.add_parser(
+        "stats", help="per gate: records, last seq, gaps, alerts, heartbeat, records per kind"
+    )
     st.add_argument("--db", default=argparse.SUPPRESS, help="SQLite path or postgresql:// URL")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(handler=_stats)
+    ex = vs.add_parser("export", help="stored records as JSON lines (gate, seq, kind, ts, body)")
+    ex.add_argument("--db", default=argparse.SUPPRESS, help="SQLite path or postgresql:// URL")
+    ex.add_argument("--gate", default=None, help="only this gate")
+    ex.add_argument("--kind", default=None, help="only this record kind")
+    ex.add_argument("--since", type=float, default=None, help="only records made since (Unix s)")
+    ex.add_argument("--out", type=Path, default=None, help="write here (default: stdout)")
+    ex.set_defaults(handler=_export)
     pb = vs.add_parser(
         "publish",
         help="sign one downlink message (list, config, command, or any body naming its topic) "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,62 @@ class CentralDB:
             )
         self.commit()
         return out
+
+    def kind_counts(self) -> dict[str, dict[str, int]]:
+        """Stored records per gate and kind: ``{gate: {kind: n}}``."""
+        rows = self._x("SELECT gate, kind, COUNT(*) FROM records GROUP BY gate, kind").fetchall()
+        self.commit()
+        out: dict[str, dict[str, int]] = {}
+        for gate, kind, n in rows:
+            out.setdefault(gate, {})[kind] = int(n)
+        return {g: dict(sorted(k.items())) for g, k in sorted(out.items())}
+
+    def export(
+        self,
+        gate: str | None = None,
+        kind: str | None = None,
+        since: float | None = None,
+        page: int = 2000,
+    ) -> Iterator[dict[str, Any]]:
+        """Stored records in (gate, seq) order, as ``{gate, seq, id, kind, ts, received_at,
+        body}``; read a page at a time (keyset), so a large table is never held in memory."""
+        where: list[str] = []
+        args: list[Any] = []
+        if gate is not None:
+            where.append("gate = ?")
+            args.append(gate)
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if since is not None:
+            where.append("ts >= ?")
+            args.append(since)
+        after: tuple[str, int] | None = None
+        while True:
+            cond = list(where)
+            extra: list[Any] = []
+            if after is not None:
+                cond.append("(gate > ? OR (gate = ? AND seq > ?))")
+                extra = [after[0], after[0], after[1]]
+            sql = "SELECT gate, seq, id, kind, ts, received_at, body FROM records"
+            if cond:
+                sql += " WHERE " + " AND ".join(cond)
+            sql += f" ORDER BY gate, seq LIMIT {int(page)}"
+            rows = self._x(sql, (*args, *extra)).fetchall()
+            self.commit()
+            for g, seq, rid, k, ts, received, body in rows:
+                yield {
+                    "gate": g,
+                    "seq": int(seq),
+                    "id": rid,
+                    "kind": k,
+                    "ts": ts,
+                    "received_at": received,
+                    "body": json.loads(body),
+                }
+            if len(rows) < page:
+                return
+            after = (rows[-1][0], int(rows[-1][1]))
 
     def seqs(self, gate: str) -> list[int]:
         """Every stored seq of a gate, in order (for tests and audits)."""

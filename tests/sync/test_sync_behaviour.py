@@ -84,6 +84,7 @@ def test_broker_packet_size_is_respected(
 ) -> None:
     r = start_receiver(broker, central_key, tmp_path / "c.sqlite3")
     generate(store, "gate-m", 400)
+    size = sum(len(json.dumps(r.body)) for r in store.records(limit=1000))
     cfg = gate_config(broker, central_key[1], "gate-m", tmp_path / "g", max_packet_bytes=4096)
     svc = service_for(cfg, store)
     svc.start()
@@ -93,7 +94,7 @@ def test_broker_packet_size_is_respected(
     finally:
         svc.stop()
         r.stop()
-    assert svc.counters["batches"] >= 400 * 400 // 4096  # split far below batch_max
+    assert svc.counters["batches"] >= size // 4096 > 5  # split far below batch_max
     db = CentralDB(r.db_url)
     assert db.seqs("gate-m") == list(range(1, 403))  # 400 + snapshot + its gap record
     gap = db.conn.execute("SELECT body FROM records WHERE gate='gate-m' AND kind='gap'").fetchone()
