@@ -189,7 +189,9 @@ class Service:
                 floor, ntp_probe=ntp.get, require_ntp=c.check == "ntp"
             )
             probes.append(
-                Worker("clock probe", ntp.refresh, PROBE_EVERY_S, first_after_s=PROBE_EVERY_S)
+                Worker(
+                    "clock probe", ntp.refresh, PROBE_EVERY_S, first_after_s=PROBE_EVERY_S, nice=10
+                )
             )
         self.gate.events.on(self._count_scan)
         self.metrics.attach(self.gate.events)
@@ -209,6 +211,7 @@ class Service:
                 self.run_retention_step,
                 self.config.retention.interval_s,
                 first_after_s=min(FIRST_RETENTION_S, self.config.retention.interval_s),
+                nice=10,  # bulk deletes yield the CPU to the door and the frame loop
             ),
         ]
         for worker in self.workers:

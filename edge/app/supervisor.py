@@ -15,6 +15,7 @@ workers, and hands its results over as values the loops read.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class Worker:
         first_after_s: float = 0.0,
         max_backoff_s: float = 60.0,
         stall_after_s: float = 300.0,
+        nice: int = 0,
     ) -> None:
         self.name = name
         self._step = step
@@ -52,6 +54,7 @@ class Worker:
         self._first_after_s = first_after_s
         self.max_backoff_s = max_backoff_s
         self.stall_after_s = stall_after_s
+        self.nice = nice  # added to this thread's niceness: bulk work yields to the door
         self.failures = 0
         self.last_error = ""
         self._backoff_s = 0.0
@@ -69,6 +72,14 @@ class Worker:
         self._kick.set()
 
     def _run(self) -> None:
+        if self.nice:
+            try:  # Linux: a thread's own niceness (raising it needs no privilege)
+                tid = threading.get_native_id()
+                os.setpriority(
+                    os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + self.nice
+                )
+            except OSError as exc:
+                log.debug("%s: niceness not changed: %s", self.name, exc)
         delay = self._first_after_s
         while not self._stop.is_set():
             self._kick.wait(delay)
