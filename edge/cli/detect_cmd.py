@@ -65,6 +65,14 @@ def register(subparsers: Any) -> None:
         help=f"detection time per image deciding how many regions/tiles run "
         f"(default {default.budget_ms:g}, [detector] budget_ms)",
     )
+    p.add_argument(
+        "--inferences",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model runs per image instead of what --budget-ms allows at this machine's "
+        "measured speed (reproducible scoring on a busy machine)",
+    )
     p.set_defaults(handler=run_detect)
 
     # The older spelling of `bench detect`: still accepted, no longer listed in --help.
@@ -127,7 +135,10 @@ def run_detect(args: argparse.Namespace) -> int:
     if not detector.status.ok:
         print(f"edge-gate detect: {detector.status.message}", file=sys.stderr)
         return 1
-    budget = Budget(args.budget_ms, initial_ms=inference_ms(detector))
+    if args.inferences is not None and not 1 <= args.inferences <= 64:
+        raise UsageError("--inferences must be 1..64")
+    budget = Budget(args.budget_ms, initial_ms=inference_ms(detector, runs=10))
+    count = budget.count() if args.inferences is None else args.inferences
     status = 0
     for path in args.images:
         try:
@@ -156,7 +167,7 @@ def run_detect(args: argparse.Namespace) -> int:
                 args.strategy,
                 w,
                 h,
-                budget.count(),
+                count,
                 zones=regions,
                 region_px=settings.region_px,
                 overlap=settings.tile_overlap,

@@ -306,6 +306,8 @@ def test_detect_cli_strategy_and_region(highview: Path, capsys: pytest.CaptureFi
     assert single["strategy"] == "single" and single["inferences"] == 1
     [default] = _detect_cli(capsys, image)
     assert default["strategy"] == "tiles"  # auto on a still without --region
+    [pinned] = _detect_cli(capsys, "--inferences", "6", image)
+    assert pinned["strategy"] == "tiles" and pinned["inferences"] == 6  # 3×2 tiles of 493 px
     with pytest.raises(SystemExit) as exc:
         cli_main(["detect", "--json", "--region", "5,5,1,1", image])
     assert exc.value.code == 2 and "empty or negative box" in capsys.readouterr().err
