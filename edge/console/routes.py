@@ -29,6 +29,7 @@ MAX_IMAGE = 5 * 1024 * 1024  # bytes; a snapshot larger than this is not ours
 KEEPALIVE_S = 15.0  # seconds between SSE comments, so proxies and browsers keep the stream
 _ALERT = re.compile(r"^/api/alerts/([A-Za-z0-9_.:-]{1,80})/(ack|escalate|snapshot)$")
 _CAMERA = re.compile(r"^/api/cameras/([A-Za-z0-9_-]{1,32})/snapshot$")
+_HOUSEHOLD = re.compile(r"^/api/households/([A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,8})$")
 
 
 Action = Callable[
@@ -184,6 +185,14 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
         name = f"{ctx.gate_id}-history.csv".replace('"', "")
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
         return h.send(200, search.to_csv(ctx.store, query), "text/csv; charset=utf-8", disposition)
+    m = _HOUSEHOLD.match(path)
+    if m:
+        card = search.household_card(ctx.store, ctx.lists(), ctx.zones(), m.group(1))
+        if card is None:
+            return h.send_json(
+                404, {"ok": False, "error": "not_found", "message": "no such household"}
+            )
+        return h.send_json(200, card)
     if path == "/api/visitors":
         data = {"recent": visitors.recent(ctx), "commitment": visitors.commitment()}
         return h.send_json(200, {**data, "available": ctx.visitor_key is not None})

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 from edge.core.records import RecordKind
 from edge.gate.reasons import Reason
 from edge.gate.rules.decision import Decision
+from edge.gate.rules.lists import ListsSnapshot
 from edge.store.sqlite import Record, Store
 
 PAGE_SIZE = 50
@@ -206,3 +207,37 @@ def to_csv(store: Store, q: Query) -> bytes:
         values = {**r, "time": when, "reasons": " ".join(r["reasons"])}
         w.writerow([_cell(values[c]) for c in CSV_COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def household_card(
+    store: Store, lists: ListsSnapshot, zones: list[dict[str, Any]], key: str
+) -> dict[str, Any] | None:
+    """What the colour map's tile leads to besides the history rows: the household's current
+    colour and status, the perimeter zones bound to it and its status changes seen by this
+    gate (``colour_change`` alerts), newest first. None for a household not in the lists."""
+    h = lists.household(key)
+    if h is None:
+        return None
+    changes = []
+    for record in _newest_first(store):
+        body = record.body
+        if (
+            record.kind == RecordKind.ALERT
+            and body.get("alert") == "colour_change"
+            and body.get("household") == key
+        ):
+            changes.append({"ts": record.ts, "change": body.get("reason", "")})
+            if len(changes) >= 20:
+                break
+    return {
+        "key": key,
+        "colour": h.colour.value,
+        "status": h.status.value,
+        "quarantine_until": h.quarantine_until,
+        "zones": [
+            {"id": z.get("id"), "camera": z.get("camera")}
+            for z in zones
+            if z.get("household") == key
+        ],
+        "changes": changes,
+    }

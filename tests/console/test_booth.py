@@ -250,6 +250,9 @@ def test_colour_map_tile_leads_to_the_households_history(env: Env, vpage: Any) -
     page.wait_for_function("document.querySelectorAll('#h-rows tr.k-access').length === 1")
     assert page.input_value("#h-household") == "3-1-103"
     assert "3-1-103" in page.locator("#h-rows").inner_text()
+    card = page.locator("[data-testid=household-card]")
+    card.wait_for(state="visible")
+    assert "3-1-103" in card.inner_text() and "Green" in card.inner_text()
     shot(page, f"household-history-{size}")
 
 
@@ -545,3 +548,26 @@ def test_every_page_fits_a_360px_phone(env: Env, browser: Any) -> None:
         assert not wide, f"pages wider than the phone: {wide}"
     finally:
         context.close()
+
+
+def test_household_card_has_status_zone_and_colour_changes(env: Env) -> None:
+    from console_rig import Client
+
+    from edge.tools.console_demo import ZONE
+
+    assert env.ctx.save_zone is not None
+    env.ctx.save_zone({k: v for k, v in ZONE.items() if k != "source"}, "test")
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    c.api("GET", "/api/attention")  # the console starts watching the lists
+    before = env.gate.lists
+    changed = {**before.households, "3-2-601": Household(colour=ColourClass.GREEN)}
+    env.gate.lists = before.model_copy(update={"version": 8, "households": changed})
+    c.api("GET", "/api/attention")
+    status, card = c.api("GET", "/api/households/3-2-601")
+    assert status == 200 and card["colour"] == "green" and card["status"] == "normal"
+    assert card["zones"] == [{"id": ZONE["id"], "camera": ZONE["camera"]}]
+    assert [x["change"] for x in card["changes"]] == [
+        "colour red → green, status home_quarantine → normal"
+    ]
+    assert c.api("GET", "/api/households/9-9-999")[0] == 404

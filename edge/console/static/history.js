@@ -41,9 +41,27 @@ function rowOf(r) {
     el("td", { text: detail }));
 }
 
+// An exact household key: its colour, status, perimeter zones and status changes on top.
+async function householdCard() {
+  const box = document.getElementById("hh-card");
+  const key = document.getElementById("h-household").value.trim();
+  if (!/^[A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,8}$/.test(key)) { box.hidden = true; return; }
+  const h = await api("GET", `/api/households/${encodeURIComponent(key)}`);
+  if (!h.key) { box.hidden = true; return; }
+  const status = h.status === "normal" ? "" : ` · ${T("s_" + h.status)}`;
+  const until = h.quarantine_until ? ` · ${T("h_until")} ${fmtDateTime(h.quarantine_until)}` : "";
+  const zones = h.zones.length ? h.zones.map((z) => `${z.id} (${z.camera})`).join(", ") : "—";
+  box.replaceChildren(
+    el("span", { class: `legend-item c-${h.colour}`, text: `${h.key} · ${T("c_" + h.colour)}${status}${until}` }),
+    el("span", { class: "meta", text: `${T("zone")}: ${zones}` }),
+    ...h.changes.map((c) => el("span", { class: "meta change", text: `${fmtDateTime(c.ts)} ${c.change}` })));
+  box.hidden = false;
+}
+
 async function load(page) {
   const p = params(page);
   document.getElementById("h-csv").href = "/api/history.csv?" + params(0).toString();
+  householdCard();
   const data = await api("GET", "/api/history?" + p.toString());
   const msg = document.getElementById("h-msg");
   if (!data.rows) {
