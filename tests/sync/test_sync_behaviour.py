@@ -84,7 +84,9 @@ def test_broker_packet_size_is_respected(
 ) -> None:
     r = start_receiver(broker, central_key, tmp_path / "c.sqlite3")
     generate(store, "gate-m", 400)
-    size = sum(len(json.dumps(r.body)) for r in store.records(limit=1000))
+    # bytes on the wire: compact UTF-8 JSON, as the sender writes it
+    wire = [json.dumps(r.body, separators=(",", ":"), ensure_ascii=False) for r in store.records()]
+    size = sum(len(text.encode()) for text in wire)
     cfg = gate_config(broker, central_key[1], "gate-m", tmp_path / "g", max_packet_bytes=4096)
     svc = service_for(cfg, store)
     svc.start()
