@@ -113,17 +113,3 @@ def test_bench_pipeline_opens_the_door_for_every_frame() -> None:
 
 def test_bench_pipeline_wants_enough_frames_for_a_p95() -> None:
     assert main(["bench", "pipeline", "--frames", "10"]) == 2
-
-
-def test_bench_detect_routes_to_the_detector_bench(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``bench detect`` prints what ``detector.bench`` measured (stubbed here)."""
-    from edge.vision.person import detector
-
-    row = {"model": "m.onnx", "threads": 1, "median_ms": 12.5, "p95_ms": 20.0}
-    monkeypatch.setattr(detector, "bench", lambda: {"results": [row]})
-    assert main(["bench", "detect", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"results": [row]}
-    assert main(["bench", "detect"]) == 0
-    assert "m.onnx" in capsys.readouterr().out
