@@ -122,7 +122,7 @@ def test_lossless_webp_size() -> None:
 
 def _patched(fmt: str, side: int) -> bytes:
     """A real small picture whose header was rewritten to declare side × side pixels."""
-    noise = np.random.default_rng(2).integers(0, 255, (16, 16, 3), np.uint8)  # lossy WebP
+    noise = np.random.default_rng(2).integers(0, 255, (16, 16, 3), np.uint8)
     ok, enc = cv2.imencode(ENCODINGS[fmt], noise)
     assert ok
     b = bytearray(enc.tobytes())
@@ -133,6 +133,9 @@ def _patched(fmt: str, side: int) -> bytes:
         while b[i + 1] not in (0xC0, 0xC1, 0xC2):
             i += 2 + struct.unpack(">H", b[i + 2 : i + 4])[0]
         b[i + 5 : i + 9] = struct.pack(">HH", side, side)
+    elif fmt == "WebP" and b[12:16] == b"VP8L":  # libwebp may pick lossless for noise
+        bits = ((side - 1) & 0x3FFF) | (((side - 1) & 0x3FFF) << 14)
+        b[21:25] = (bits | (b[24] & 0xF0) << 24).to_bytes(4, "little")
     elif fmt == "WebP":
         b[26:30] = struct.pack("<HH", side & 0x3FFF, side & 0x3FFF)
     elif fmt == "BMP":
@@ -195,3 +198,17 @@ def test_unknown_format_and_special_files_are_refused(tmp_path: Path) -> None:
 def test_truncated_headers_are_typed_errors(junk: bytes) -> None:
     with pytest.raises(ImageHeaderError):
         check_image_header(junk)
+
+
+def test_camera_source_spec_naming_a_picture_checks_it(bomb: Path, tmp_path: Path) -> None:
+    """A camera source set to one picture went through OpenCV's image-sequence backend,
+    which decodes without the header check."""
+    from edge.vision.camera.sources import open_source
+
+    with pytest.raises(SourceError, match="over the limit"):
+        open_source(str(bomb))
+    good = tmp_path / "one.png"
+    cv2.imwrite(str(good), np.zeros((12, 20, 3), np.uint8))
+    src = open_source(str(good))
+    frame = src.read()
+    assert frame is not None and frame.shape == (12, 20, 3) and src.read() is None

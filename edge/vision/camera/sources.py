@@ -187,6 +187,21 @@ class ImageFolderSource:
         self._paths = iter(())
 
 
+class ImageFileSource:
+    """One still picture, once (size-checked from its header like every outside picture)."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = str(path)
+        self._frame: np.ndarray | None = read_image(path)
+
+    def read(self) -> np.ndarray | None:
+        frame, self._frame = self._frame, None
+        return frame
+
+    def close(self) -> None:
+        self._frame = None
+
+
 class SyntheticSource:
     """Frames handed in by the caller (the demo's rendered scenes, tests)."""
 
@@ -209,4 +224,6 @@ def open_source(spec: str, width: int | None = None, height: int | None = None) 
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES and path.exists():
+        return ImageFileSource(path)  # OpenCV's image-sequence backend skips the bomb check
     return OpenCVSource(spec, width, height)
