@@ -8,7 +8,6 @@ surfaces, these limits, what a violation gets and the test that proves it.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from edge.core.errors import InputError
@@ -103,22 +102,3 @@ def load_json(
         raise
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise LimitError("bad_json", f"not JSON: {exc}") from None
-
-
-def check_version(value: object, name: str = "version") -> int:
-    """A version number: an int (not bool) in 0..int64 max, else :class:`LimitError`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LimitError("bad_version", f"{name} must be an integer")
-    if not 0 <= value <= VERSION_MAX:
-        raise LimitError("bad_version", f"{name} must be between 0 and {VERSION_MAX}")
-    return value
-
-
-def check_time(value: object, name: str = "time") -> float:
-    """Unix seconds: a finite number between 1970 and 9999, else :class:`LimitError`."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise LimitError("bad_time", f"{name} must be a number of seconds")
-    seconds = float(value) if not isinstance(value, int) or abs(value) < 2**62 else math.inf
-    if not math.isfinite(seconds) or not TIME_MIN_S <= seconds <= TIME_MAX_S:
-        raise LimitError("bad_time", f"{name} must be Unix seconds between 1970 and 9999")
-    return seconds
