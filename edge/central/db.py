@@ -83,6 +83,15 @@ class CentralDB:
     def close(self) -> None:
         self.conn.close()
 
+    def lock_gate(self, gate: str) -> None:
+        """Hold ``gate`` for the rest of this transaction (PostgreSQL; SQLite has one writer).
+
+        Receivers of a group take their gates' locks first and in one (sorted) order, so a
+        batch resent to two receivers at once makes one wait for the other, never a deadlock.
+        """
+        if self.postgres:
+            self._x("SELECT pg_advisory_xact_lock(hashtext(?))", (gate,))
+
     def ensure_gate(self, gate: str) -> None:
         self._x("INSERT INTO gates (gate) VALUES (?) ON CONFLICT (gate) DO NOTHING", (gate,))
 

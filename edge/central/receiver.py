@@ -156,11 +156,12 @@ class Receiver:
         now = time.time()
         touched: set[str] = set()
         parsed_evs = [(p, ev) for ev in evs if (p := topics.parse_up(ev.topic)) is not None]
-        # Every receiver of the group locks gate rows in the same (sorted) order, so two
-        # batches that touch the same gates wait for each other instead of deadlocking; the
-        # sort is stable, so each gate's messages keep their order.
+        # Every receiver of the group takes its gates' locks first, in the same (sorted) order,
+        # so two batches that touch the same gates wait for each other instead of deadlocking;
+        # the sort is stable, so each gate's messages keep their order.
         parsed_evs.sort(key=lambda pe: pe[0][0])
         for gate in sorted({p[0] for p, _ in parsed_evs}):
+            db.lock_gate(gate)
             db.ensure_gate(gate)
         for (gate, kind, sid), ev in parsed_evs:
             try:
