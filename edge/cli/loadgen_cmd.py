@@ -37,12 +37,16 @@ def _fleet(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, client_id=gate, username=gate, password=password,
             tls=args.ca is not None, ca_file=args.ca, session_expiry_s=0,
             subscriptions=(topics.down(gate, "ack"),), reconnect_min_s=0.5,
+            reconnect_max_s=5.0,
         )  # fmt: skip
 
-    fleet = Fleet(
-        link_for, gates, args.per_gate, rate=args.rate, batch=args.batch, hour=args.hour,
-        alert_every=args.alert_every, seed=args.seed, verify=verify,
-    )  # fmt: skip
+    try:
+        fleet = Fleet(
+            link_for, gates, args.per_gate, rate=args.rate, batch=args.batch, hour=args.hour,
+            alert_every=args.alert_every, seed=args.seed, verify=verify,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:
         result = fleet.run(ack_timeout=args.timeout)
     finally:
@@ -100,7 +104,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument("--timeout", type=float, default=60.0, help="wait this long for acks, s")
     f = p.add_argument_group("many gates (--fleet): one MQTT client per simulated gate")
-    f.add_argument("--fleet", type=int, default=0, help="number of simulated gates")
+    f.add_argument(
+        "--fleet", type=int, default=0, help="number of simulated gates (at most 320 a process)"
+    )
     f.add_argument("--per-gate", type=int, default=100, help="records each gate sends")
     f.add_argument("--batch", type=int, default=50, help="records per published batch")
     f.add_argument(
