@@ -166,3 +166,16 @@ def test_export_pages_through_a_large_table(tmp_path: Path) -> None:
     assert got == [(g, s) for g in ("g-a", "g-b", "g-c") for s in range(1, 251)]
     assert [x["seq"] for x in db.export(gate="g-b", since=200.0, page=16)] == list(range(200, 251))
     db.close()
+
+
+def test_the_cli_refuses_more_gates_than_one_process_can_hold() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "edge", "loadgen", "--fleet", "400", "--per-gate", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "at most 320" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "edge", "loadgen"], cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "--events" in out.stderr
