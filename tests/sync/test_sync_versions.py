@@ -267,6 +267,23 @@ def test_central_publish_reaches_todays_gate_with_a_future_minor_list(
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert bad.returncode == 2 and "none.json" in bad.stderr
+        # a future major over MQTT: the running gate refuses it with its reason, keeps v4
+        topic, payload = list_message(
+            central_key[0],
+            {"gate": gate, "name": "revocations", "version": 5, "mode": "full", "data": []},
+        )
+        link = MqttLink(central_link(broker, client_id="c-major"))
+        wait_for(lambda: bool(link.poll(0.05)) or link.connected, 10, "central link")
+        link.publish(topic, future(payload, v=2))
+
+        def refused() -> list[str]:
+            link.poll(0.0)
+            recs = store.records(limit=1000)
+            return [r.body["reason"] for r in recs if r.kind == "downlink_rejected"]
+
+        wait_for(lambda: refused() == ["unsupported_version"], 15, "major refused by the gate")
+        assert store.list_versions().get("revocations") == 4
+        link.close()
     finally:
         svc.stop()
         store.close()
