@@ -1,12 +1,14 @@
 """Issue 22 walk-throughs in a real browser (Debian Chromium, Playwright) at a booth PC's and
 a phone's size: attention on every page, the resident's kiosk screen. Screenshots go into
-``docs/console/`` (linked from docs/console.md) so a person can look at what was tested.
+``test-output/console/``; ``EDGE_UPDATE_SCREENSHOTS=1`` refreshes the ones in ``docs/console/``
+(linked from docs/console.md) so a person can look at what was tested.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +29,11 @@ from edge.gate.reasons import Reason
 from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus
 from edge.tools.render import Look, render_frame
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# Screenshots go to test-output/ on every run; EDGE_UPDATE_SCREENSHOTS=1 writes them into
+# docs/console/ instead, so that a test run never dirties the checkout by accident.
+DOCS = Path(__file__).resolve().parents[2] / (
+    "docs/console" if os.environ.get("EDGE_UPDATE_SCREENSHOTS") == "1" else "test-output/console"
+)
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 GREEN_HOUSEHOLD = ("3", "1", "103")  # colour_map(): green, normal
 
