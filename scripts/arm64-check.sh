@@ -152,6 +152,7 @@ sys.exit(0 if all(checks.get(n) == s for n, s in wanted.items()) else 1)
 PY
 doctor_rc=$?
 say "6. edge-gate demo"
+rm -rf "$root/tmp/demo"
 in_root /usr/bin/env EDGE_GATE_CONFIG= "$prefix/venv/bin/edge-gate" demo --workdir /tmp/demo >"$root/tmp/demo.out" 2>&1
 demo_rc=$?
 set -e
