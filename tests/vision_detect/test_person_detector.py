@@ -290,7 +290,16 @@ def test_cli_detect_json(
     frame = tmp_path / "frame0.png"
     cv2.imwrite(str(frame), cv2.VideoCapture(str(testdata / "vtest.avi")).read()[1])
     rc = cli_main(
-        ["detect", "--json", "--min-score", "0.3", str(frame), str(testdata / "fruits.jpg")]
+        [
+            "detect",
+            "--json",
+            "--strategy",
+            "single",
+            "--min-score",
+            "0.3",
+            str(frame),
+            str(testdata / "fruits.jpg"),
+        ]
     )
     assert rc == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
