@@ -19,7 +19,7 @@ $(VENV)/.demo-ready: setup.cfg pyproject.toml scripts/bootstrap.sh $(LOCKS)
 	scripts/bootstrap.sh demo
 	touch $@
 
-$(VENV)/.test-ready: setup.cfg pyproject.toml scripts/bootstrap.sh $(LOCKS)
+$(VENV)/.test-ready: setup.cfg pyproject.toml scripts/bootstrap.sh $(LOCKS) tools/asyncapi/package-lock.json
 	scripts/bootstrap.sh test
 	touch $@ $(VENV)/.demo-ready
 
