@@ -1,18 +1,8 @@
 """On-device person detection with onnxruntime (issue 5).
 
-Two model families are recognised from the ONNX signature, so a user can drop in a model:
-
-* **SSD** from the TensorFlow object-detection API (SSDLite-MobileNetV2, see
-  ``models/README.md``): input uint8 RGB ``[1, H, W, 3]``; outputs ``detection_boxes``
-  ``[1, N, 4]`` normalised ``(ymin, xmin, ymax, xmax)``, ``detection_scores`` ``[1, N]``
-  sorted, ``detection_classes`` ``[1, N]`` (1 = person), ``num_detections`` ``[1]``. NMS is
-  inside the graph.
-* **SSD core** (the shipped default, same network cut before TF's pre/post-processing
-  loops): input float ``[1, H, W, 3]`` = RGB·2/255 − 1; outputs ``raw_box_locations``
-  ``[1, A, 4]`` (anchor-decoded, normalised ``ymin, xmin, ymax, xmax``) and ``convert_scores``
-  ``[1, A, 1+C]`` (sigmoid, column 0 = background). We run the NMS (IoU 0.6, as the graph did).
-* **YOLOv5/v8** (Ultralytics export): input float ``[1, 3, H, W]``; one output, decoded and
-  NMS'd by :mod:`edge.vision.person.yolo`.
+The model family is recognised from the ONNX signature by the plugins of
+:mod:`edge.vision.person.plugins` (TF-SSD, the SSD core network shipped by default, YOLOv5/v8),
+so a user can drop in a model; each plugin owns its pre-processing and decoding.
 
 The detector never raises to its caller: a missing, corrupt, tampered or unrecognised model
 gives a :class:`DetectorStatus` that is not ``ok`` and :meth:`Detector.detect` returns no
@@ -32,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,18 +30,44 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from edge.vision.geometry import Detection
-from edge.vision.person.nms import greedy_nms
+from edge.vision.person.plugins import (
+    PLUGINS,
+    DetectorPlugin,
+    Family,
+    Frame,
+    Inference,
+    Signature,
+    _Arg,
+    plugin_for,
+)
+from edge.vision.person.plugins.ssd import (
+    SSD_CORE_NMS_IOU,
+    decode_ssd,
+    decode_ssd_core,
+    normalise_ssd,
+    preprocess_ssd,
+)
 from edge.vision.person.settings import SHIPPED_MODELS, DetectorSettings
-from edge.vision.person.yolo import Layout, decode_yolo, layout_of, letterbox
+
+__all__ = [
+    "SSD_CORE_NMS_IOU",
+    "Detector",
+    "DetectorState",
+    "DetectorStatus",
+    "Family",
+    "Signature",
+    "bench",
+    "decode_ssd",
+    "decode_ssd_core",
+    "file_sha256",
+    "inspect_signature",
+    "normalise_ssd",
+    "preprocess_ssd",
+    "resolve_model",
+]
 
 log = logging.getLogger(__name__)
 
-Family = Literal["ssd", "ssd_core", "yolo"]
-Frame = npt.NDArray[np.uint8]
-SSD_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes")
-SSD_CORE_OUTPUTS = ("raw_box_locations", "convert_scores")
-SSD_CORE_NMS_IOU = 0.6  # the iou_threshold of the NMS the TF graph ran (read from the graph)
-SSD_MAX_DETECTIONS = 100  # the graph's own cap on boxes per frame
 INSTALL_ROOT = Path(__file__).resolve().parents[3]  # the checkout / installation root
 # Where a wheel puts models/ (setup.cfg [options.data_files]): <venv>/share/edge-gate.
 DATA_ROOTS = tuple(
@@ -85,162 +101,24 @@ class DetectorStatus:
         return self.state is DetectorState.READY
 
 
-class _Arg(Protocol):
-    """The parts of ``onnxruntime.NodeArg`` we read (also easy to fake in tests)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def shape(self) -> Sequence[int | str | None]: ...
-    @property
-    def type(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """How to feed and read a model, derived from its inputs and outputs."""
-
-    family: Family
-    input_name: str
-    size: tuple[int | None, int | None]  # (width, height) if fixed in the graph
-    outputs: tuple[str, ...] = ()  # SSD: boxes, scores, classes names; YOLO: the one output
-    layout: Layout | None = None
-
-
-def _dim(value: int | str | None) -> int | None:
-    return value if isinstance(value, int) and value > 0 else None
-
-
 def inspect_signature(inputs: Sequence[_Arg], outputs: Sequence[_Arg]) -> Signature | str:
-    """The model family from its inputs/outputs, or a sentence saying why it is not usable."""
+    """The model family from its inputs/outputs (asking each plugin in turn), or a sentence
+    saying why it is not usable."""
     if len(inputs) != 1:
         return f"expected 1 image input, the model has {len(inputs)}"
     inp = inputs[0]
     shape = list(inp.shape)
     if len(shape) != 4:
         return f"input {inp.name!r} has shape {shape}; expected a 4-D image batch"
-    names = {o.name: o for o in outputs}
-    core = {k: n for k in SSD_CORE_OUTPUTS for n in names if k in n}
-    if len(core) == len(SSD_CORE_OUTPUTS):
-        if inp.type != "tensor(float)" or _dim(shape[3]) not in (None, 3):
-            return (
-                f"SSD core outputs found but input is {inp.type} {shape}; expected float [1,H,W,3]"
-            )
-        return Signature(
-            "ssd_core",
-            inp.name,
-            (_dim(shape[2]), _dim(shape[1])),
-            tuple(core[k] for k in SSD_CORE_OUTPUTS),
-        )
-    ssd = {}
-    for key in SSD_OUTPUTS:
-        found = [n for n in names if key in n]
-        if found:
-            ssd[key] = found[0]
-    if len(ssd) == len(SSD_OUTPUTS):
-        if inp.type != "tensor(uint8)" or _dim(shape[3]) not in (None, 3):
-            return f"SSD outputs found but input is {inp.type} {shape}; expected uint8 [1,H,W,3]"
-        return Signature(
-            "ssd",
-            inp.name,
-            (_dim(shape[2]), _dim(shape[1])),
-            tuple(ssd[k] for k in SSD_OUTPUTS),
-        )
-    if inp.type not in ("tensor(float)", "tensor(float16)"):
-        return f"input {inp.name!r} is {inp.type}; YOLO models take float [1,3,H,W]"
-    if _dim(shape[1]) not in (None, 3):
-        return f"input {inp.name!r} has shape {shape}; YOLO models take [1,3,H,W]"
-    for out in outputs:
-        layout = layout_of(tuple(out.shape))
-        if layout is not None:
-            return Signature(
-                "yolo", inp.name, (_dim(shape[3]), _dim(shape[2])), (out.name,), layout
-            )
+    for plugin in PLUGINS:
+        found = plugin.match(inp, outputs)
+        if found is not None:
+            return found
     shapes = {o.name: list(o.shape) for o in outputs}
     return (
         f"outputs {shapes} are neither TF-SSD (detection_boxes/scores/classes) "
         "nor YOLO ([1,4+C,N] or [1,N,5+C])"
     )
-
-
-def preprocess_ssd(frame_bgr: Frame, size: tuple[int, int]) -> Frame:
-    """BGR frame -> uint8 RGB ``[1, h, w, 3]`` at the network size (the package's own recipe)."""
-    resized = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)[None])
-
-
-def decode_ssd(
-    boxes: npt.NDArray[np.floating],
-    scores: npt.NDArray[np.floating],
-    classes: npt.NDArray[np.floating],
-    width: int,
-    height: int,
-    *,
-    person_class: int = 1,
-    min_score: float = 0.5,
-) -> list[Detection]:
-    """Persons from TF-SSD outputs, boxes in pixels ``(x1, y1, x2, y2)`` of a width×height frame.
-
-    ``boxes`` are ``[1, N, 4]`` normalised ``(ymin, xmin, ymax, xmax)``; padding rows past
-    ``num_detections`` have score 0, so filtering by score alone is enough.
-    """
-    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    s = np.asarray(scores, dtype=np.float32).reshape(-1)
-    c = np.asarray(classes).reshape(-1)
-    keep = (s >= min_score) & (np.rint(c).astype(np.int64) == person_class)
-    out = []
-    for (ymin, xmin, ymax, xmax), score in zip(b[keep], s[keep], strict=True):
-        out.append(
-            Detection(
-                (
-                    float(np.clip(xmin, 0, 1) * width),
-                    float(np.clip(ymin, 0, 1) * height),
-                    float(np.clip(xmax, 0, 1) * width),
-                    float(np.clip(ymax, 0, 1) * height),
-                ),
-                float(score),
-            )
-        )
-    return out
-
-
-def normalise_ssd(rgb: Frame) -> npt.NDArray[np.float32]:
-    """uint8 RGB -> float32 in -1..1, the TF graph's own pre-processing (x·2/255 − 1)."""
-    return np.asarray(rgb, dtype=np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-
-
-def decode_ssd_core(
-    boxes: npt.NDArray[np.floating],
-    scores: npt.NDArray[np.floating],
-    width: int,
-    height: int,
-    *,
-    person_class: int = 1,
-    min_score: float = 0.5,
-    nms_iou: float = SSD_CORE_NMS_IOU,
-) -> list[Detection]:
-    """Persons from per-anchor SSD outputs, with our NMS; pixels of a width×height frame.
-
-    ``boxes`` ``[1, A, 4]`` normalised ``(ymin, xmin, ymax, xmax)``, ``scores`` ``[1, A, 1+C]``.
-    Filtering by ``min_score`` before NMS gives the same boxes as the graph's NMS followed by
-    the threshold: a box at or above the threshold can only be suppressed by a better one.
-    """
-    s = np.asarray(scores, dtype=np.float32)[0]
-    if s.ndim != 2 or not 0 <= person_class < s.shape[1]:
-        return []
-    person = s[:, person_class]
-    keep = np.nonzero(person >= min_score)[0]
-    if keep.size == 0:
-        return []
-    b = np.clip(np.asarray(boxes, dtype=np.float32)[0][keep], 0.0, 1.0)
-    conf = person[keep]
-    x1, y1 = b[:, 1] * width, b[:, 0] * height
-    x2, y2 = b[:, 3] * width, b[:, 2] * height
-    kept = greedy_nms(np.stack([x1, y1, x2, y2], axis=1), conf, nms_iou, SSD_MAX_DETECTIONS)
-    return [
-        Detection((float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])), float(conf[i]))
-        for i in kept
-    ]
 
 
 def file_sha256(path: Path) -> str:
@@ -276,6 +154,7 @@ class Detector:
     status: DetectorStatus = field(init=False)
     _session: Any = field(init=False, default=None, repr=False)
     _sig: Signature | None = field(init=False, default=None, repr=False)
+    _plugin: DetectorPlugin | None = field(init=False, default=None, repr=False)
     _size: tuple[int, int] = field(init=False, default=(300, 300))
     _person: int = field(init=False, default=1)
 
@@ -326,7 +205,8 @@ class Detector:
             return DetectorStatus(DetectorState.BAD_SIGNATURE, f"{path}: {sig}", name, digest)
         self._session, self._sig = session, sig
         self._size = (sig.size[0] or s.input_size, sig.size[1] or s.input_size)
-        default_person = 0 if sig.family == "yolo" else 1
+        self._plugin = plugin_for(sig.family)
+        default_person = self._plugin.default_person_class
         self._person = default_person if s.person_class is None else s.person_class
         try:
             blank = np.zeros((self._size[1], self._size[0], 3), dtype=np.uint8)
@@ -350,34 +230,10 @@ class Detector:
         )
 
     def _infer(self, frame_bgr: Frame, min_score: float) -> list[Detection]:
-        sig = self._sig
-        assert sig is not None and self._session is not None
-        h, w = frame_bgr.shape[:2]
-        if sig.family == "ssd_core":
-            normalised = normalise_ssd(preprocess_ssd(frame_bgr, self._size))
-            boxes, scores = self._session.run(list(sig.outputs), {sig.input_name: normalised})
-            return decode_ssd_core(
-                boxes, scores, w, h, person_class=self._person, min_score=min_score
-            )
-        if sig.family == "ssd":
-            tensor = preprocess_ssd(frame_bgr, self._size)
-            boxes, scores, classes = self._session.run(list(sig.outputs), {sig.input_name: tensor})
-            return decode_ssd(
-                boxes, scores, classes, w, h, person_class=self._person, min_score=min_score
-            )
-        assert sig.layout is not None
-        tensor_f, box = letterbox(frame_bgr, self._size[0])
-        if self._session.get_inputs()[0].type == "tensor(float16)":
-            tensor_f = tensor_f.astype(np.float16)
-        (out,) = self._session.run(list(sig.outputs), {sig.input_name: tensor_f})
-        return decode_yolo(
-            out,
-            sig.layout,
-            box,
-            person_class=self._person,
-            min_score=min_score,
-            nms_iou=self.settings.nms_iou,
-        )
+        sig, plugin = self._sig, self._plugin
+        assert sig is not None and plugin is not None and self._session is not None
+        job = Inference(self._size, self._person, min_score, self.settings.nms_iou)
+        return plugin.infer(self._session.run, sig, frame_bgr, job)
 
     def detect(self, frame_bgr: Frame, min_score: float | None = None) -> list[Detection]:
         """Persons in a BGR (or grey) frame, boxes in its pixels, best first; [] if unavailable.
