@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,6 +29,10 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 RECORD_SCHEMA_DIR = SCHEMA_DIR / "records"  # one schema per record kind (edge.core.records)
 MAJOR = 1  # message major version: a reader refuses any other
 MINOR = 0  # minor version this code writes; a reader accepts any (additive changes only)
+
+
+#: A signed body's expiry, Unix seconds: finite and within the range of a real time.
+SignedExpiry = Annotated[float, Field(ge=TIME_MIN_S, le=TIME_MAX_S, allow_inf_nan=False)]
 
 
 class UnsupportedVersion(ValueError):
@@ -195,11 +199,8 @@ class ListBody(_Body):
         default=None, ge=0, le=VERSION_MAX, description="delta only: version it applies to"
     )
     data: Any = Field(description="full: the list; delta: {'upsert': …, 'remove': [...]}")
-    expires: float | None = Field(
+    expires: SignedExpiry | None = Field(
         default=None,
-        ge=TIME_MIN_S,
-        le=TIME_MAX_S,
-        allow_inf_nan=False,
         description="refused after this, Unix seconds (anti-rollback: central re-signs before)",
     )
 
@@ -225,11 +226,8 @@ class ConfigBody(_Body):
     kind: Literal["config"] = "config"
     version: int = Field(ge=1, le=VERSION_MAX)
     settings: dict[str, Any]
-    expires: float | None = Field(
+    expires: SignedExpiry | None = Field(
         default=None,
-        ge=TIME_MIN_S,
-        le=TIME_MAX_S,
-        allow_inf_nan=False,
         description="refused after this, Unix seconds (anti-rollback: central re-signs before)",
     )
 
