@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from edge.core.errors import InputError
 
 
-class UsageError(InputError):
+class CentralUsageError(InputError):
     """Bad arguments or input: printed as one line, exit status 2."""
 
 
@@ -31,12 +31,12 @@ def _run(args: argparse.Namespace) -> int:
     from edge.sync.signing import load_signing_key
 
     if args.sign_key is None:
-        raise UsageError("--sign-key KEY.pem is required (central's Ed25519 private key)")
+        raise CentralUsageError("--sign-key KEY.pem is required (central's Ed25519 private key)")
     try:
         key = load_signing_key(args.sign_key)
         password = args.password_file.read_text().strip() if args.password_file else None
     except (ValueError, OSError) as exc:
-        raise UsageError(str(exc)) from None
+        raise CentralUsageError(str(exc)) from None
     link = _link_settings(args, password)
     receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group)
     receiver.start()
@@ -78,7 +78,7 @@ def _publish(args: argparse.Namespace) -> int:
     from edge.sync.signing import load_signing_key
 
     if args.sign_key is None:
-        raise UsageError("--sign-key KEY.pem is required (central's Ed25519 private key)")
+        raise CentralUsageError("--sign-key KEY.pem is required (central's Ed25519 private key)")
     try:
         key = load_signing_key(args.sign_key)
         password = args.password_file.read_text().strip() if args.password_file else None
@@ -87,7 +87,7 @@ def _publish(args: argparse.Namespace) -> int:
             raise ValueError("the file must hold one JSON object")
         topic, payload, retain = publish_message(key, spec)
     except (ValueError, OSError, KeyError) as exc:
-        raise UsageError(f"{args.file}: {exc}") from None
+        raise CentralUsageError(f"{args.file}: {exc}") from None
     settings = dataclasses.replace(
         _link_settings(args, password),
         client_id=args.client_id or f"central-publish-{socket.gethostname()}",
@@ -142,11 +142,11 @@ def _open_db(url: str) -> CentralDB:
     if not url.startswith(("postgresql://", "postgres://")):
         path = Path(url.removeprefix("sqlite://"))
         if not path.exists():
-            raise UsageError(f"no receiver database at {path}")
+            raise CentralUsageError(f"no receiver database at {path}")
     try:
         return CentralDB(url)
     except Exception as exc:  # a bad URL or an unreachable server: say so plainly
-        raise UsageError(f"cannot open {url}: {exc}") from None
+        raise CentralUsageError(f"cannot open {url}: {exc}") from None
 
 
 def _export(args: argparse.Namespace) -> int:
