@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultkit import GateRun, NotifyListener, Pass, SmallDisk, make_pass, write_config
+from configkit import write_config
+from faultkit import GateRun, NotifyListener, Pass, SmallDisk, make_pass
 from needs import unavailable
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from configkit import write_config
 from faultkit import (
     BlackHole,
     GateRun,
@@ -31,7 +32,6 @@ from faultkit import (
     pulses,
     read_records,
     wait_until,
-    write_config,
 )
 from gpiozero.pins.mock import MockFactory
 

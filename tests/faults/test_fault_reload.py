@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from configkit import write_config
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faultkit import (
@@ -27,7 +28,6 @@ from faultkit import (
     code_folder,
     every,
     wait_until,
-    write_config,
 )
 from gpiozero.pins.mock import MockFactory
 from test_fault_door import camera_on_demand, serving

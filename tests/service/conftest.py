@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svckit import GateProcess, NotifyListener, frame_folder, issuer_key, write_config
+from configkit import write_config
+from svckit import GateProcess, NotifyListener, frame_folder, issuer_key
 
 
 @pytest.fixture

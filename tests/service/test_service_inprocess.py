@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from configkit import write_config
 from gpiozero.pins.mock import MockFactory
-from svckit import RecordingPin, issuer_key, recording_factory, write_config
+from svckit import RecordingPin, issuer_key, recording_factory
 
 from edge.app.config import load_config
 from edge.app.gate import build_gate
