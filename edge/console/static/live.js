@@ -71,6 +71,14 @@ function renderAlerts(list) {
 const OVERRULE = (document.getElementById("scans").dataset.overrule || "").split(",").filter(Boolean);
 const OVERRULE_S = 120;
 
+// Scans a guard has decided on this page: a refresh of the list (after the door opens, say)
+// shows the decision again instead of asking a second time.
+const DECIDED = new Map();
+
+function decidedNote(seq) {
+  return el("div", { class: "decide", "data-seq": seq }, el("span", { class: "msg ok", text: DECIDED.get(seq) }));
+}
+
 function decidePrompt(s) {
   const reason = el("input", { class: "decide-reason", maxlength: BODY.noteMax, placeholder: T("decide_reason") });
   const msg = el("span", { class: "msg" });
@@ -78,8 +86,8 @@ function decidePrompt(s) {
   const go = async (allow) => {
     const r = await api("POST", `/api/scans/${s.seq}/decide`, { allow, reason: reason.value });
     if (r.ok) {
-      box.replaceChildren(el("span", { class: "msg ok", text:
-        `${allow ? T("decide_allowed") : T("decide_denied")} · ${r.record.user}` }));
+      DECIDED.set(s.seq, `${allow ? T("decide_allowed") : T("decide_denied")} · ${r.record.user}`);
+      box.replaceChildren(el("span", { class: "msg ok", text: DECIDED.get(s.seq) }));
     } else {
       msg.textContent = r.message || T("error");
       msg.className = "msg error";
@@ -102,7 +110,7 @@ function scanItem(s) {
     el("span", { class: "sentence", text: sentence || "" }),
     el("span", { class: "meta", text:
       `${s.household || ""} ${T(s.direction === "out" ? "dir_out" : "dir_in")} ${fmtTime(s.ts)}` }),
-    prompt ? decidePrompt(s) : null);
+    DECIDED.has(s.seq) ? decidedNote(s.seq) : prompt ? decidePrompt(s) : null);
 }
 
 function renderScans(list) {
