@@ -21,7 +21,6 @@ reported and take effect at the next restart.
 from __future__ import annotations
 
 import logging
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,29 +69,16 @@ class Prepared:
     pushed: list[str]  # what the central platform pushed and the reload keeps
 
 
-def _regular_file(path: Path, what: str) -> None:
-    """Refuse anything but a regular file before opening it (a FIFO would block forever)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ValueError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    if not stat.S_ISREG(mode):
-        raise ValueError(f"{what} {path} is not a regular file")
-
-
 def prepare_reload(path: Path | None, current: Config, store: Store) -> Prepared | ReloadResult:
     """Read and validate ``path`` and what it names (safe to run off the frame loop); a
     refused :class:`ReloadResult` on any problem."""
     try:
-        if path is not None:
-            _regular_file(path, "config file")
+        # every file below is read with read_capped, which refuses a FIFO or device before
+        # opening it (a FIFO would block this worker forever)
         new = with_credentials(load_config(path))
-        for key_file in new.trust.pass_issuer_keys:
-            _regular_file(key_file, "trust key file")
         trust = load_trust(new)
         lists = None
         if new.lists.path is not None and new.lists.path != current.lists.path:
-            _regular_file(new.lists.path, "lists file")
             lists = load_lists(new.lists.path)
         pushed_trust = trust_from_store(store)
         pushed_rules = rules_from_store(store)
