@@ -15,8 +15,10 @@ profile="${1:-test}"
 DEMO_PKGS=(libzbar0)
 # python3-numpy, python3-bottleneck: Debian's numpy 1.x and a module compiled against it, for
 # tests/packaging (a --system-site-packages venv must keep them working).
+# rabbitmq-server: tests/sync/test_cluster_rabbitmq.py runs its own 3-node cluster (own ports, own
+# epmd); it never uses the Debian service the package starts.
 TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user
-  python3-numpy python3-bottleneck fonts-wqy-microhei nodejs)
+  python3-numpy python3-bottleneck fonts-wqy-microhei nodejs rabbitmq-server)
 case "$profile" in
   demo) want=("${DEMO_PKGS[@]}") ;;
   test) want=("${TEST_PKGS[@]}") ;;
