@@ -42,18 +42,27 @@ class Subscription:
         self._bus = bus
         self.queue: queue.Queue[Event] = queue.Queue(maxsize=maxsize)
         self.dropped = 0
+        # Called (publisher's thread, must not block) after each event is queued, so an
+        # asyncio reader can wait for a wake-up instead of polling the queue.
+        self.notify: Callable[[], None] | None = None
 
     def put(self, event: Event) -> None:
         while True:
             try:
                 self.queue.put_nowait(event)
-                return
+                break
             except queue.Full:
                 try:
                     self.queue.get_nowait()
                     self.dropped += 1
                 except queue.Empty:
                     pass
+        notify = self.notify
+        if notify is not None:
+            try:
+                notify()
+            except Exception:  # a closed reader must never stop the publisher
+                log.exception("event subscriber wake-up failed")
 
     def get(self, timeout: float | None = None) -> Event | None:
         try:
