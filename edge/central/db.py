@@ -1,16 +1,26 @@
 """The receiver's database: SQLite (default) or PostgreSQL, through plain DB-API calls.
 
-Records are keyed (gate, seq), so a resent record is stored once. ``contig`` per gate is the
-highest seq below which nothing is missing: the ack central sends back. The SQL is written
-with ``?`` placeholders and rewritten to ``%s`` for psycopg.
+Records are stored once per (gate, seq). ``contig`` per gate is the highest seq below which
+nothing is missing: the ack central sends back. The SQL is written with ``?`` placeholders and
+rewritten to ``%s`` for psycopg.
+
+On PostgreSQL ``records`` is partitioned by day (declarative RANGE partitioning on ``day``, the
+UTC date of the record's own ``ts``), so retention is dropping a partition. PostgreSQL wants the
+partition key in every unique constraint, so the key is (gate, seq, day); (gate, seq) stays
+unique because ``day`` is derived from the record itself (a resent record carries the same
+``ts``, lands on the same day and conflicts), because nothing at or below a gate's ``contig`` is
+inserted again, and because the seqs of a batch are looked up across partitions, under the
+gate's lock, before they are inserted (docs/scale.md explains the choice).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +29,49 @@ from edge.sync.payloads import RecordItem
 SCHEMA_LOCK = 0x6564676547617465  # advisory lock key of schema set-up ("edgeGate")
 MAX_WALK = 20000  # seqs read past ``contig`` per advance; bounds the work during a long gap
 
+_COLUMNS = (
+    "gate TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, "
+    "ts DOUBLE PRECISION NOT NULL, body TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL"
+)
+# SQLite has no partitioning: one table keyed (gate, seq), as before.
+_RECORDS_SQLITE = f"CREATE TABLE IF NOT EXISTS records ({_COLUMNS}, PRIMARY KEY (gate, seq))"
+_RECORDS_PG = (
+    f"CREATE TABLE IF NOT EXISTS records ({_COLUMNS}, day DATE NOT NULL, "
+    "PRIMARY KEY (gate, seq, day)) PARTITION BY RANGE (day)"
+)
+# A wrong clock must not create partitions without bound: days are clamped to this range.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
+_INSERT_PG = (
+    "INSERT INTO records (gate, seq, id, kind, ts, body, received_at, day) "
+    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], "
+    "%s::float8[], %s::text[], %s::float8[], %s::date[]) ON CONFLICT DO NOTHING RETURNING kind"
+)
+
+
+# record_day in SQL (the migration of an unpartitioned table)
+_DAY_SQL = (
+    "CASE WHEN ts = 'NaN'::float8 OR ts < 946684800 THEN DATE '2000-01-01' "
+    "WHEN ts >= 4102444800 THEN DATE '2099-12-31' "
+    "ELSE (to_timestamp(ts) AT TIME ZONE 'UTC')::date END"
+)
+
+
+def record_day(ts: float) -> dt.date:
+    """The partition day of a record: the UTC date of its ``ts``, clamped to a sane range.
+    Depends on the record alone, so a resend always lands on the same day."""
+    if math.isnan(ts) or ts < 946684800.0:  # 2000-01-01
+        return FIRST_DAY
+    if ts >= 4102444800.0:  # 2100-01-01
+        return LAST_DAY
+    return dt.datetime.fromtimestamp(ts, dt.UTC).date()
+
+
+def partition_name(day: dt.date) -> str:
+    return f"records_p{day:%Y%m%d}"
+
+
 _SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS records (gate TEXT NOT NULL, seq BIGINT NOT NULL, "
-    "id TEXT NOT NULL, kind TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, body TEXT NOT NULL, "
-    "received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (gate, seq))",
     "CREATE TABLE IF NOT EXISTS gates (gate TEXT PRIMARY KEY, contig BIGINT NOT NULL DEFAULT 0, "
     "status TEXT, status_ts DOUBLE PRECISION, last_heartbeat DOUBLE PRECISION, heartbeat TEXT, "
     "resend_requests BIGINT NOT NULL DEFAULT 0, rejected BIGINT NOT NULL DEFAULT 0, epoch TEXT)",
@@ -52,30 +101,87 @@ class CentralDB:
             self.conn.execute("PRAGMA synchronous=FULL")  # we ack only what is on disk
             self.conn.execute("PRAGMA busy_timeout=10000")
             blob = "BLOB"
+        self._days: set[dt.date] = set()  # partitions known to exist
         if self.postgres:
             # Receivers started together on a fresh database would race on CREATE TABLE IF NOT
             # EXISTS (UniqueViolation on pg_type): one of them at a time sets the schema up.
-            self._x("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK,))
-        try:
-            for stmt in _SCHEMA:
-                self._x(stmt.replace("{blob}", blob))
-            self.commit()
-        finally:
-            if self.postgres:
-                self._x("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK,))
-                self.commit()
+            self._x("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            self._migrate_unpartitioned()
+            self._x(_RECORDS_PG)
+        else:
+            self._x(_RECORDS_SQLITE)
+        for stmt in _SCHEMA:
+            self._x(stmt.replace("{blob}", blob))
+        self.commit()  # also ends the advisory lock's transaction
+        if self.postgres:
+            today = dt.datetime.now(dt.UTC).date()
+            self.ensure_days([today, today + dt.timedelta(days=1)])
+
+    def _relkind(self, name: str) -> str | None:
+        row = self._x(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = ? AND n.nspname = current_schema()",
+            (name,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _migrate_unpartitioned(self) -> None:
+        """An existing database of an earlier version holds ``records`` as one plain table:
+        move its rows into the partitioned table, in this (schema-locked) transaction, so a
+        failure leaves the old table as it was. Receivers of the earlier version must be
+        stopped first: their inserts (without ``day``) fail and are not acked, so their gates
+        resend to the new receivers — nothing is lost either way."""
+        if self._relkind("records") != "r":
+            return
+        self._x("ALTER TABLE records RENAME TO records_unpartitioned")
+        self._x("ALTER TABLE records_unpartitioned RENAME CONSTRAINT records_pkey TO "
+                "records_unpartitioned_pkey")  # fmt: skip
+        self._x(_RECORDS_PG)
+        days = self._x(f"SELECT DISTINCT {_DAY_SQL} FROM records_unpartitioned").fetchall()
+        for (day,) in days:
+            self._create_partition(day)
+        self._x(
+            "INSERT INTO records (gate, seq, id, kind, ts, body, received_at, day) "
+            f"SELECT gate, seq, id, kind, ts, body, received_at, {_DAY_SQL} "
+            "FROM records_unpartitioned"
+        )
+        self._x("DROP TABLE records_unpartitioned")
+
+    def _create_partition(self, day: dt.date) -> None:
+        if self._relkind(partition_name(day)) is None:
+            nxt = day + dt.timedelta(days=1)
+            self._x(
+                f"CREATE TABLE {partition_name(day)} PARTITION OF records "
+                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{nxt.isoformat()}')"
+            )
+
+    def ensure_days(self, days: Iterable[dt.date]) -> None:
+        """Create the partitions of ``days`` that do not exist yet (PostgreSQL), in a short
+        transaction of their own under the schema lock: never inside a batch, where creating
+        a partition (an exclusive lock on ``records``) would wait for other receivers' batches
+        while holding gate locks they wait for."""
+        missing = sorted(set(days) - self._days) if self.postgres else []
+        if not missing:
+            return
+        self.commit()
+        self._x("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        for day in missing:
+            self._create_partition(day)
+        self.commit()
+        self._days.update(missing)
 
     def _x(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         if self.postgres:
             sql = sql.replace("?", "%s")
         return self.conn.execute(sql, args)
 
-    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """executemany; returns the rows it changed."""
         if self.postgres:
             with self.conn.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), rows)
-        else:
-            self.conn.executemany(sql, rows)
+                return int(cur.rowcount)
+        return int(self.conn.executemany(sql, rows).rowcount)
 
     def commit(self) -> None:
         self.conn.commit()
@@ -95,18 +201,64 @@ class CentralDB:
     def ensure_gate(self, gate: str) -> None:
         self._x("INSERT INTO gates (gate) VALUES (?) ON CONFLICT (gate) DO NOTHING", (gate,))
 
-    def store_records(self, gate: str, items: Sequence[RecordItem], now: float) -> None:
-        """Insert records, ignoring (gate, seq) already stored. The body is kept as sent, also
-        for a kind this version does not know (a newer gate's)."""
-        rows = []
-        for it in items:
-            text = json.dumps(it.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-            rows.append((gate, it.seq, it.id, it.kind, it.ts, text, now))
-        self._many(
-            "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gate, seq) DO NOTHING",
-            rows,
-        )
+    def store_records(self, gate: str, items: Sequence[RecordItem], now: float) -> int:
+        """Insert one gate's records; returns how many were new (see :meth:`store_many`)."""
+        return sum(self.store_many({gate: items}, now).values())
+
+    def store_many(self, by_gate: Mapping[str, Sequence[RecordItem]], now: float) -> dict[str, int]:
+        """Insert records of several gates in one statement, ignoring (gate, seq) already
+        stored; returns the new rows per record kind. The body is kept as sent, also for a
+        kind this version does not know (a newer gate's). On PostgreSQL the caller holds the
+        gates' locks (:meth:`lock_gate`), so the look-up of stored seqs cannot race."""
+        rows: list[tuple[Any, ...]] = []
+        for gate, items in by_gate.items():
+            if not items:
+                continue
+            fresh = self._not_stored(gate, items)
+            for it in items:
+                if it.seq not in fresh:
+                    continue
+                fresh.discard(it.seq)  # the same seq twice in one batch: the first one
+                body = json.dumps(
+                    it.body, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+                )
+                rows.append((gate, it.seq, it.id, it.kind, it.ts, body, now))
+        kinds: dict[str, int] = {}
+        if not rows:
+            return kinds
+        if self.postgres:
+            days = [record_day(float(r[4])) for r in rows]
+            self.ensure_days(days)  # normally known already (the caller ensures them first)
+            cols = [list(c) for c in zip(*rows, strict=True)]
+            new = [str(r[0]) for r in self.conn.execute(_INSERT_PG, (*cols, days)).fetchall()]
+        else:  # one writer: what _not_stored found missing is what gets inserted
+            self._many(
+                "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gate, seq) DO NOTHING",
+                rows,
+            )
+            new = [str(r[3]) for r in rows]
+        for k in new:
+            kinds[k] = kinds.get(k, 0) + 1
+        return kinds
+
+    def _not_stored(self, gate: str, items: Sequence[RecordItem]) -> set[int]:
+        """The seqs of ``items`` this database does not hold yet. Nothing at or below the
+        gate's ``contig`` is stored again (true also after its day's partition was dropped);
+        above it, stored seqs are looked up whatever their day."""
+        row = self._x("SELECT contig FROM gates WHERE gate=?", (gate,)).fetchone()
+        contig = int(row[0]) if row else 0
+        want = sorted({it.seq for it in items if it.seq > contig})
+        if not want:
+            return set()
+        args: tuple[Any, ...]
+        if self.postgres:
+            sql, args = "SELECT seq FROM records WHERE gate = ? AND seq = ANY(?)", (gate, want)
+        else:
+            sql = "SELECT seq FROM records WHERE gate = ? AND seq BETWEEN ? AND ?"
+            args = (gate, want[0], want[-1])
+        have = {int(r[0]) for r in self._x(sql, args).fetchall()}
+        return set(want) - have
 
     def epoch_of(self, gate: str) -> str | None:
         row = self._x("SELECT epoch FROM gates WHERE gate=?", (gate,)).fetchone()

@@ -4,6 +4,11 @@ Subscribes to every gate's uplink through a shared subscription (several receive
 database split the load), stores records once per (gate, seq), and after each committed batch
 sends every touched gate a signed ack with its highest contiguous seq. A gap that persists
 for ``gap_wait_s`` is named in the ack so the gate resends it at once.
+
+The storing half is transport-independent: :meth:`Ingest.store_batch` takes uplink messages as
+(MQTT topic, payload) pairs, commits them in one transaction and returns the signed acks to
+send; :class:`Receiver` feeds it from MQTT, another transport (a broker queue over AMQP) can
+feed it the same way.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from edge.central.db import CentralDB
+from edge.central.db import CentralDB, record_day
+from edge.central.metrics import ReceiverMetrics
 from edge.central.publisher import ListFolder, ack_message
 from edge.core.records import RecordKind, SnapshotBody
 from edge.sync import topics
@@ -48,6 +55,153 @@ def _waits_for_blob(db: CentralDB, gate: str, r: RecordItem) -> bool:
     return snap.blob_dropped is None and not db.has_blob(gate, snap.snapshot_id)
 
 
+class Ingest:
+    """Stores uplink messages and builds the acks: the receiver without its transport.
+
+    ``store_batch`` is called by one thread at a time (one per receiver); receivers of a group
+    each have their own ``Ingest`` and database connection."""
+
+    def __init__(
+        self,
+        key: Ed25519PrivateKey,
+        gap_wait_s: float = 2.0,
+        metrics: ReceiverMetrics | None = None,
+    ) -> None:
+        self.key = key
+        self.gap_wait_s = gap_wait_s
+        self.metrics = metrics
+        self.stored = 0
+        self.duplicates_seen = 0
+        self.refused: dict[str, int] = {}  # messages refused, by reason
+        self._gap_since: dict[str, float] = {}
+        self._last_resend: dict[str, float] = {}
+
+    def store_batch(
+        self, db: CentralDB, messages: Sequence[tuple[str, bytes]], now: float | None = None
+    ) -> list[tuple[str, bytes]]:
+        """Store uplink ``messages`` — (``gate/v1/{gate}/up/…`` topic, payload) in arrival
+        order — in one transaction and return the signed acks, as (topic, payload), to publish
+        **after** this returns (the records are committed by then). A message that is refused
+        (malformed, unsupported version) is counted and not acked; a database error raises
+        with nothing acked, so the gates resend."""
+        now = time.time() if now is None else now
+        parsed = [(p, payload) for topic, payload in messages if (p := topics.parse_up(topic))]
+        # Parse the records first: their days' partitions are created before the batch's
+        # transaction takes any gate lock (see CentralDB.ensure_days).
+        batches: dict[int, RecordsBatch | Exception] = {}
+        for i, ((_gate, kind, _sid), payload) in enumerate(parsed):
+            if kind in ("records", "alerts"):
+                try:
+                    batches[i] = parse_message(RecordsBatch, payload)
+                except (UnsupportedVersion, ValidationError, ValueError) as exc:
+                    batches[i] = exc
+        db.ensure_days(
+            {record_day(r.ts) for b in batches.values() if isinstance(b, RecordsBatch)
+             for r in b.records}
+        )  # fmt: skip
+        # Every receiver of the group takes its gates' locks first, in the same (sorted) order,
+        # so two batches that touch the same gates wait for each other instead of deadlocking;
+        # the sort is stable, so each gate's messages keep their order.
+        order = sorted(range(len(parsed)), key=lambda i: parsed[i][0][0])
+        for gate in sorted({p[0] for p, _ in parsed}):
+            db.lock_gate(gate)
+            db.ensure_gate(gate)
+        touched: set[str] = set()
+        pending: dict[str, list[RecordItem]] = {}
+        for i in order:
+            (gate, kind, sid), payload = parsed[i]
+            if self.metrics:
+                self.metrics.messages.labels(kind=kind).inc()
+            try:
+                if kind in ("records", "alerts"):
+                    batch = batches[i]
+                    if isinstance(batch, Exception):
+                        raise batch
+                    self._records(db, gate, batch, pending)
+                    touched.add(gate)
+                elif kind == "snapshots" and sid is not None:
+                    db.store_blob(gate, sid, payload, now)
+                elif kind == "heartbeat":
+                    parse_message(Heartbeat, payload)
+                    db.note(gate, "heartbeat", payload.decode())
+                elif kind == "status" and payload:
+                    db.note(gate, "status", parse_message(Status, payload).state)
+            except UnsupportedVersion as exc:  # not acked: a newer receiver of the group may be
+                log.warning("refused message on %s: %s: %s", gate, exc.reason, exc)
+                self._refuse(db, gate, exc.reason)
+            except (ValidationError, ValueError) as exc:
+                log.warning("refused message on %s/%s: malformed: %s", gate, kind, str(exc)[:200])
+                self._refuse(db, gate, "malformed")
+        self._insert(db, pending, now)
+        db.commit()
+        acks = []
+        for gate in sorted(touched):
+            contig, gaps = db.advance(gate)
+            acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
+        db.commit()  # acks go out only after the records are on disk
+        if self.metrics:
+            self.metrics.committed()
+        return [ack_message(self.key, g, upto, resend, epoch) for g, upto, resend, epoch in acks]
+
+    def _refuse(self, db: CentralDB, gate: str, reason: str) -> None:
+        db.note(gate, "rejected")
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        if self.metrics:
+            self.metrics.refused.labels(reason=reason).inc()
+
+    def _records(
+        self,
+        db: CentralDB,
+        gate: str,
+        batch: RecordsBatch,
+        pending: dict[str, list[RecordItem]],
+    ) -> None:
+        if batch.gate != gate:
+            raise ValueError(f"batch for {batch.gate} published on {gate}'s topic")
+        if batch.epoch is not None and batch.epoch != db.epoch_of(gate):
+            # a reinstalled gate: what is pending belongs to the epoch being archived
+            self._insert(db, {gate: pending.pop(gate, [])}, time.time())
+            if not db.check_epoch(gate, batch.epoch):
+                log.info("ignored a late batch from a retired database of %s", gate)
+                return
+        # a snapshot record is not stored until its JPEG is: the gate will resend both
+        items = [r for r in batch.records if not _waits_for_blob(db, gate, r)]
+        pending.setdefault(gate, []).extend(items)
+
+    def _insert(self, db: CentralDB, pending: dict[str, list[RecordItem]], now: float) -> None:
+        """All the flush's records in one multi-row insert."""
+        total = sum(len(v) for v in pending.values())
+        if not total:
+            return
+        kinds = db.store_many(pending, now)
+        new = sum(kinds.values())
+        self.stored += new
+        self.duplicates_seen += total - new
+        if self.metrics:
+            self.metrics.duplicates.inc(total - new)
+            for k, n in kinds.items():
+                self.metrics.records.labels(kind=k).inc(n)
+        pending.clear()
+
+    def _resend(
+        self, db: CentralDB, gate: str, gaps: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """Ask for missing ranges once a gap has lasted ``gap_wait_s`` (then at most that often)."""
+        now = time.monotonic()
+        if not gaps:
+            self._gap_since.pop(gate, None)
+            return []
+        since = self._gap_since.setdefault(gate, now)
+        if (
+            now - since < self.gap_wait_s
+            or now - self._last_resend.get(gate, 0.0) < self.gap_wait_s
+        ):
+            return []
+        self._last_resend[gate] = now
+        db.note(gate, "resend_requests")
+        return gaps
+
+
 class Receiver:
     """Run with :meth:`start`/:meth:`stop` (a thread) or :meth:`run` (blocking)."""
 
@@ -59,6 +213,7 @@ class Receiver:
         lists_dir: Path | None = None,
         gap_wait_s: float = 2.0,
         group: str = topics.SHARE_GROUP,
+        metrics: ReceiverMetrics | None = None,
     ) -> None:
         self.db_url = db_url
         self.link_settings = LinkSettings(
@@ -66,16 +221,28 @@ class Receiver:
         )
         self.key = key
         self.lists = ListFolder(lists_dir, key) if lists_dir else None
-        self.gap_wait_s = gap_wait_s
-        self.stored = 0
-        self.duplicates_seen = 0
-        self.refused: dict[str, int] = {}  # messages refused, by reason
-        self._gap_since: dict[str, float] = {}
-        self._last_resend: dict[str, float] = {}
+        self.metrics = metrics
+        self.ingest = Ingest(key, gap_wait_s, metrics)
+        if metrics:
+            metrics.watch(self.alive)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
         self.error: BaseException | None = None
+
+    @property
+    def stored(self) -> int:
+        """Records this receiver stored (new rows)."""
+        return self.ingest.stored
+
+    @property
+    def duplicates_seen(self) -> int:
+        return self.ingest.duplicates_seen
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """Messages refused, by reason."""
+        return self.ingest.refused
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run_reporting, name="central-receiver")
@@ -109,6 +276,8 @@ class Receiver:
             while not self._stop.is_set():
                 evs = link.poll(0.0 if pending else FLUSH_S)
                 for ev in evs:
+                    if ev.kind in ("connected", "disconnected") and self.metrics:
+                        self.metrics.connected.set(1 if ev.kind == "connected" else 0)
                     if ev.kind == "connected":
                         self.ready.set()
                         next_lists = 0.0
@@ -142,6 +311,8 @@ class Receiver:
             return db
         except Exception:
             log.exception("batch of %d messages not stored; gates will resend it", len(evs))
+            if self.metrics:
+                self.metrics.failed.inc()
         with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
             db.close()
         while not self._stop.is_set():
@@ -153,75 +324,12 @@ class Receiver:
         return db
 
     def _flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> None:
-        now = time.time()
-        touched: set[str] = set()
-        parsed_evs = [(p, ev) for ev in evs if (p := topics.parse_up(ev.topic)) is not None]
-        # Every receiver of the group takes its gates' locks first, in the same (sorted) order,
-        # so two batches that touch the same gates wait for each other instead of deadlocking;
-        # the sort is stable, so each gate's messages keep their order.
-        parsed_evs.sort(key=lambda pe: pe[0][0])
-        for gate in sorted({p[0] for p, _ in parsed_evs}):
-            db.lock_gate(gate)
-            db.ensure_gate(gate)
-        for (gate, kind, sid), ev in parsed_evs:
-            try:
-                if kind in ("records", "alerts"):
-                    self._records(db, gate, ev.payload, now)
-                    touched.add(gate)
-                elif kind == "snapshots" and sid is not None:
-                    db.store_blob(gate, sid, ev.payload, now)
-                elif kind == "heartbeat":
-                    parse_message(Heartbeat, ev.payload)
-                    db.note(gate, "heartbeat", ev.payload.decode())
-                elif kind == "status" and ev.payload:
-                    db.note(gate, "status", parse_message(Status, ev.payload).state)
-            except UnsupportedVersion as exc:  # not acked: a newer receiver of the group may be
-                log.warning("refused message on %s: %s: %s", ev.topic, exc.reason, exc)
-                db.note(gate, "rejected")
-                self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
-            except (ValidationError, ValueError) as exc:
-                log.warning("refused message on %s: malformed: %s", ev.topic, str(exc)[:200])
-                db.note(gate, "rejected")
-                self.refused["malformed"] = self.refused.get("malformed", 0) + 1
-        db.commit()
-        acks = []
-        for gate in sorted(touched):
-            contig, gaps = db.advance(gate)
-            acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
-        db.commit()  # acks go out only after the records are on disk
-        for gate, contig, resend, epoch in acks:
-            topic, payload = ack_message(self.key, gate, contig, resend, epoch)
+        acks = self.ingest.store_batch(db, [(ev.topic, ev.payload) for ev in evs])
+        for topic, payload in acks:
             try:
                 link.publish(topic, payload)
             except NotConnected:
-                log.warning("ack to %s not sent (disconnected); the gate will resend", gate)
-
-    def _records(self, db: CentralDB, gate: str, payload: bytes, now: float) -> None:
-        batch = parse_message(RecordsBatch, payload)
-        if batch.gate != gate:
-            raise ValueError(f"batch for {batch.gate} published on {gate}'s topic")
-        if batch.epoch is not None and not db.check_epoch(gate, batch.epoch):
-            log.info("ignored a late batch from a retired database of %s", gate)
-            return
-        # a snapshot record is not stored until its JPEG is: the gate will resend both
-        items = [r for r in batch.records if not _waits_for_blob(db, gate, r)]
-        db.store_records(gate, items, now)
-        self.stored += len(items)
-
-    def _resend(
-        self, db: CentralDB, gate: str, gaps: list[tuple[int, int]]
-    ) -> list[tuple[int, int]]:
-        """Ask for missing ranges once a gap has lasted ``gap_wait_s`` (then at most that often)."""
-        now = time.monotonic()
-        if not gaps:
-            self._gap_since.pop(gate, None)
-            return []
-        since = self._gap_since.setdefault(gate, now)
-        if (
-            now - since < self.gap_wait_s
-            or now - self._last_resend.get(gate, 0.0) < self.gap_wait_s
-        ):
-            return []
-        self._last_resend[gate] = now
-        db.note(gate, "resend_requests")
-        return gaps
+                log.warning("ack on %s not sent (disconnected); the gate will resend", topic)
+                continue
+            if self.metrics:
+                self.metrics.acks.inc()
