@@ -173,6 +173,15 @@ class Service:
             self.gate.store.append(
                 RecordKind.ALERT, self.clock.time(), AlertBody(alert="store_salvaged", reason=why)
             )
+        elif not self.gate.store.opened:
+            # Disk full or read-only before the file existed, or not a regular file: the gate
+            # decides at the door, records wait in memory and the store writer tries again.
+            log.error("store: %s (records wait in memory)", self.gate.store.fault)
+            self.gate.store.append(
+                RecordKind.ALERT,
+                self.clock.time(),
+                AlertBody(alert="store_unavailable", reason=self.gate.store.fault[:200]),
+            )
         elif not self.gate.store.integrity_ok():
             # Keep the entrance working (new records still commit) but say so everywhere.
             self._store_problem = "store failed its integrity check (see docs/operations.md)"

@@ -8,10 +8,12 @@ never raw QR text or health data.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -21,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from edge.core.errors import StorageError
 from edge.core.records import (
     PRIORITY,
     AlertBody,
@@ -135,6 +139,40 @@ def _read_unsynced(path: Path) -> tuple[list[Any], str]:
     return rows, problem
 
 
+class NotARegularFile(StorageError, OSError):
+    """The store path names a FIFO, a device or a folder: never opened (a FIFO would block
+    the open until a writer came)."""
+
+
+def refuse_special_file(path: Path) -> None:
+    """Raise :class:`NotARegularFile` when ``path`` exists and is not a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "special"
+        raise NotARegularFile(errno.EINVAL, f"{path} is {kind}, not a regular file: not opened")
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes, nor creates a file, next to ``path``.
+
+    ``mode=ro`` alone still creates ``-wal`` and ``-shm`` beside a WAL database (and fails in
+    a read-only folder). When no ``-wal`` exists no writer has the file open, so it is opened
+    ``immutable``: nothing is created or locked. Beside a running gate (``-wal`` present) the
+    files already exist and ``mode=ro`` reads its latest commits."""
+    refuse_special_file(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, f"no gate store at {path}")
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    uri = f"file:{quote(str(path.resolve()))}?{flags}"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return db
+
+
 @dataclass(frozen=True)
 class Salvage:
     """What happened to a database file SQLite could not open: moved aside, records kept."""
@@ -236,28 +274,85 @@ class Store:
         self.lost_total = 0
         self.fault = ""  # the last storage fault, "" once writes succeed again
         self.salvage: Salvage | None = None
+        # True while the file could not be opened (disk full or read-only before it existed,
+        # not a regular file): an empty in-memory database answers the reads, every record
+        # waits in memory and :meth:`flush` tries the file again.
+        self._stand_in = False
         if read_only:
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._db = open_read_only(self.path)
             self._last_seq = 0
             return
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) == ":memory:":
+            self._db = self._connect()
+            self._last_seq = self._sequence()
+            return
+        try:
+            self._open_file(check)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if not is_store_fault(exc):
+                raise
+            self._use_stand_in(exc)
+        self._last_seq = self._sequence()
+
+    @property
+    def opened(self) -> bool:
+        """Whether the database file is open (False while it could not be, see ``fault``)."""
+        return not self._stand_in
+
+    def _open_file(self, check: bool) -> None:
+        """Open (create, migrate, salvage if corrupt) the database file as ``self._db``."""
+        refuse_special_file(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as exc:
-            if str(path) == ":memory:" or not _corrupt(exc):
+            if not _corrupt(exc):
                 raise
             self._db = self._salvage(exc)
-        if check and self.salvage is None and str(path) != ":memory:":
+        if check and self.salvage is None:
             # A file that opens but fails quick_check is salvaged the same way: the records
             # SQLite can still read move to a fresh file instead of failing one by one.
             problem = self._quick_check()
             if problem:
                 self._db.close()
                 self._db = self._salvage(sqlite3.DatabaseError(f"integrity check: {problem}"))
-        self._last_seq = self._sequence()
+
+    def _use_stand_in(self, exc: BaseException) -> None:
+        why = f"cannot open {self.path}: {exc}"
+        log.error("store: %s; the gate runs on, records wait in memory", why)
+        stand_in = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        for sql in MIGRATIONS:
+            for stmt in filter(str.strip, sql.split(";")):
+                stand_in.execute(stmt)
+        self._db = stand_in
+        self._stand_in = True
+        self.fault = why
+
+    def _reopen(self) -> bool:
+        """Try the file again (the caller holds the lock); True once it is open."""
+        stand_in = self._db
+        try:
+            self._open_file(check=True)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if not is_store_fault(exc):
+                raise
+            self._db = stand_in
+            self._stand_in = True
+            why = f"cannot open {self.path}: {exc}"
+            if why != self.fault:
+                log.error("store: %s", why)
+            self.fault = why
+            return False
+        stand_in.close()
+        self._stand_in = False
+        top = self._sequence()
+        self._last_seq = max(self._last_seq, top)
+        if top:
+            # Records made meanwhile were numbered from 0: a file that held records before
+            # renumbers them after its own (each keeps its id; the log names both seqs).
+            log.warning("store: %s opened with records up to seq %d", self.path, top)
+        log.warning("store: %s opened; %d waiting records follow", self.path, len(self._pending))
+        return True
 
     def _quick_check(self) -> str:
         """ "" when ``PRAGMA quick_check`` passes, else its first complaint."""
@@ -275,6 +370,7 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._db = db
+            self._stand_in = False
             self._migrate()
         except BaseException:
             db.close()
@@ -342,6 +438,8 @@ class Store:
         A failed COMMIT (disk full) is rolled back too. SQLite may already have rolled back
         by itself (SQLITE_FULL, SQLITE_IOERR): then there is nothing to roll back, and the
         original error is the one raised."""
+        if self._stand_in:  # nothing may believe it wrote to the file
+            raise sqlite3.OperationalError(self.fault or f"{self.path} is not open")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -465,6 +563,8 @@ class Store:
         ``gap`` record says how many records the full queue could not keep."""
         written = 0
         with self._lock:
+            if self._stand_in and not self._reopen():
+                return 0
             while self._pending:
                 p = self._pending[0]
                 try:

@@ -7,7 +7,9 @@ decision (the commit in ``Gate._finish``), and a corrupt file gave a traceback e
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -184,3 +186,62 @@ def test_corrupt_page_salvages_the_readable_unsynced_records(tmp_path: Path) -> 
     s2.append(RecordKind.GAP, 9.0, GapBody(what="records", reason="after"))
     assert s2.integrity_ok()
     s2.close()
+
+
+def test_disk_full_before_the_database_exists_starts_and_recovers(
+    tmp_path: Path,
+    signed_pass: Pass,
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """Before: the start raised ``database or disk is full`` opening the new file, exit 1."""
+    disk = small_disk(1024)
+    filler = disk.fill()  # full before the gate ever made its database
+    store = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    gate = gate_run(base_config(tmp_path, signed_pass, camera, store))
+    notify.wait_for("READY", "1", timeout=40)
+    notify.wait_for("STATUS", "store not writable")
+    assert "DEGRADED" in notify.status()
+    wait_until("decisions on a full disk", lambda: len(decisions(gate.log())) >= 2, gate=gate)
+    assert gate.alive()
+    assert next(v for v, _, _ in decisions(gate.log())) == "ALLOW"
+
+    filler.unlink()
+    wait_until("the store opened", lambda: "store not writable" not in notify.status(), gate=gate)
+    assert gate.stop() == 0
+    log = gate.log()
+    assert "Traceback" not in log, log[-3000:]
+    records = read_records(store)
+    alerts = [b for _, k, b in records if k == "alert" and b.get("alert") == "store_unavailable"]
+    assert alerts and "full" in alerts[0]["reason"], records[:3]
+    logged = {seq for verdict, _, seq in decisions(log) if verdict == "ALLOW"}
+    stored = {seq for seq, kind, body in records if kind == "access" and body.get("allow")}
+    assert logged and logged <= stored, (logged, stored)
+    seqs = [seq for seq, _, _ in records]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    lengths = pulses(log)
+    assert lengths and all(pulse_kept(x) for x in lengths), lengths
+
+
+def test_a_fifo_at_the_database_path_is_refused_and_never_opened(
+    tmp_path: Path,
+    signed_pass: Pass,
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """Before: the start blocked opening the FIFO (SQLite reads the header) until killed."""
+    store = tmp_path / "gate.sqlite3"
+    os.mkfifo(store)
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    gate = gate_run(base_config(tmp_path, signed_pass, camera, store))
+    notify.wait_for("READY", "1", timeout=40)
+    status = notify.wait_for("STATUS", "not a regular file")["STATUS"]
+    assert "FIFO" in status and "DEGRADED" in status
+    wait_until("a decision", lambda: decisions(gate.log()), gate=gate)
+    assert stat.S_ISFIFO(store.stat().st_mode)  # never replaced, never opened
+    t0 = time.monotonic()
+    assert gate.stop() == 0
+    assert time.monotonic() - t0 < 5.0
+    assert "Traceback" not in gate.log()
