@@ -28,7 +28,7 @@ from edge.app.config import Config, ConfigError, load_config
 from edge.app.feeds import open_camera
 from edge.app.secrets import load_trust, resolve_path
 from edge.gate.door.pins import on_raspberry_pi
-from edge.store.sqlite import MIGRATIONS
+from edge.store.sqlite import MIGRATIONS, open_read_only
 
 Status = Literal["ok", "warn", "fail", "skip"]
 CAMERA_TIMEOUT_S = 8.0  # time for a camera to deliver its first frames, s
@@ -346,13 +346,13 @@ def check_store(config: Config) -> Check:
             )
         return Check("store", "ok", f"{path} will be created at first start")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        db = open_read_only(path)  # beside a stopped gate: creates no -wal/-shm either
         try:
             result = db.execute("PRAGMA quick_check").fetchone()[0]
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
         finally:
             db.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         return Check("store", "fail", f"{path}: {exc}", "restore the store from a backup")
     if result != "ok":
         return Check(

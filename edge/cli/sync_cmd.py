@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,10 @@ def _status(args: argparse.Namespace) -> int:
     config = load(args.config)
     if not config.store.path.exists():
         raise UsageError(f"no gate store at {config.store.path}")
-    store = Store(config.store.path)
+    try:  # read-only: never writes, nor creates a -wal beside a stopped gate's file
+        store = Store(config.store.path, read_only=True)
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(f"cannot read {config.store.path}: {exc}") from None
     oldest = store.oldest_unacked_ts()
     out: dict[str, Any] = {
         "gate": config.gate.id,
