@@ -29,6 +29,7 @@ HEALTH_KEYS = (
     "clock_trusted",  # bool: wall clock known good (NTP/RTC)
     "camera_fps",  # {"cam1": frames per second, ...}
     "detector_ms",  # person detector time per frame, milliseconds
+    "workers",  # [{"name", "state", "restarts", "problem"}]: the service's workers/components
 )
 
 
@@ -37,6 +38,10 @@ def _no_cameras() -> list[dict[str, Any]]:
 
 
 def _no_snapshot(camera: str) -> bytes | None:
+    return None
+
+
+def _nothing() -> None:
     return None
 
 
@@ -67,3 +72,10 @@ class ConsoleContext:
     # The gate's delegated visitor key (edge.gate.credentials.visitor); its public half must be
     # in the gate's TrustStore as a visitor issuer. None: no visitor passes at this booth.
     visitor_key: Ed25519PrivateKey | None = None
+    # Run by the console server's timer (about once a second, on its worker pool): small
+    # upkeep the runtime needs while the console runs, e.g. keeping the visitor key trusted.
+    housekeeping: Callable[[], None] = _nothing
+    # The refused scan ``access_seq`` decided again as if a guard confirmed it (the rules
+    # profile's ScanSession.confirm): the new decision as a dict with ``allow``, ``reasons``
+    # and ``flags``, or None when the gate no longer holds that scan. None: not wired.
+    confirm_scan: Callable[[int], dict[str, Any] | None] | None = None

@@ -99,6 +99,7 @@ def dispatch(h: Exchange, method: str, path: str) -> None:
         if name in pages.PAGES:
             can_open = "1" if user.role in con.settings.manual_open_roles else ""
             extra = {"can_open": can_open, "note_max": str(con.settings.note_max_chars)}
+            extra["tz"] = con.settings.zone()  # every page shows the gate's time, not the browser's
             if user.role in con.settings.overrule_roles:  # the Live page offers the prompt
                 extra["overrule"] = ",".join(con.settings.overrule_reasons)
             return h.send_html(200, pages.page(name, session, _gate_label(con), extra))
@@ -184,7 +185,8 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
             return h.send_json(200, search.search(ctx.store, query))
         name = f"{ctx.gate_id}-history.csv".replace('"', "")
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return h.send(200, search.to_csv(ctx.store, query), "text/csv; charset=utf-8", disposition)
+        table = search.to_csv(ctx.store, query, con.settings.zone())
+        return h.send(200, table, "text/csv; charset=utf-8", disposition)
     m = _HOUSEHOLD.match(path)
     if m:
         card = search.household_card(ctx.store, ctx.lists(), ctx.zones(), m.group(1))
@@ -202,7 +204,8 @@ def _api_get(h: Exchange, path: str, user: User) -> None:
         return h.send_json(200, con.actions.households())
     if path == "/api/health":
         info = ctx.health()
-        return h.send_json(200, {"keys": list(HEALTH_KEYS), "values": info, "now": ctx.now()})
+        data = {"keys": list(HEALTH_KEYS), "values": info, "now": ctx.now()}
+        return h.send_json(200, {**data, "time_zone": con.settings.zone()})
     if path == "/api/cameras":
         households = sorted(ctx.lists().households)
         role_ok = user.role == "admin" and ctx.save_zone is not None

@@ -26,7 +26,9 @@ from edge.console.context import ConsoleContext
 from edge.console.exchange import SECURITY_HEADERS, Console, Exchange
 from edge.console.settings import ConsoleSettings
 from edge.core import limits
+from edge.core.events import Event
 from edge.core.ratelog import RepeatFilter
+from edge.core.records import EventKind
 
 log = logging.getLogger(__name__)
 # aiohttp's own lines (malformed requests) go here, one per kind a minute: a client can
@@ -35,7 +37,13 @@ http_log = logging.getLogger("edge.console.http")
 http_log.addFilter(RepeatFilter(60.0))
 
 MAX_BODY = limits.CONSOLE_MAX_BODY_BYTES
-SSE_POLL_S = 0.2  # seconds between looks at a live page's event queue
+# A live page's stream is woken by the event itself (push); this is only how long it sleeps
+# when nothing happens, before it checks its session and sends a keepalive. Seconds.
+SSE_IDLE_S = 1.0
+SSE_POLL_S = SSE_IDLE_S  # the old name (before the stream was push-driven)
+# The console's own checks (colour changes in the lists, overdue alerts) run this often on
+# the server, whether or not any page is open; an alert or a sync event runs them at once.
+WATCH_S = 1.0
 BIND_FIRST_WAIT_S = 0.5  # seconds before the first retry of a taken port; doubles each time
 
 __all__ = ["Console", "ConsoleServer", "start_console"]
@@ -96,6 +104,8 @@ class ConsoleServer:
         self._server: web.Server | None = None
         self._listener: asyncio.AbstractServer | None = None
         self._reaper: asyncio.Task[None]
+        self._watcher: asyncio.Task[None] | None = None
+        self._watch_now: asyncio.Event | None = None  # set from the bus: run the checks now
         # when each connection opened, until its request headers arrive (or it is reaped)
         self._opened: dict[RequestHandler, float] = {}
 
@@ -160,6 +170,39 @@ class ConsoleServer:
 
         self._listener = await self._loop.create_server(factory, sock=self._sock)
         self._reaper = self._loop.create_task(self._reap())
+        self._watch_now = asyncio.Event()
+        self._watcher = self._loop.create_task(self._watch())
+        self.console.ctx.events.on(self._nudge_watch)
+
+    def _nudge_watch(self, event: Event) -> None:
+        """Bus callback (publisher's thread): an alert or a lists/sync change is checked at
+        once rather than at the next tick. Only hands a wake-up to the loop; never blocks."""
+        if self._stopping or event.kind not in (EventKind.ALERT, EventKind.SYNC):
+            return
+        wake = self._watch_now
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(wake.set)
+
+    async def _watch(self) -> None:
+        """The console's checks on the server: a colour change in the synced lists warns the
+        guards and an alert left unacknowledged escalates to the platform with no browser
+        open (a booth PC switched off must not stop either)."""
+        from edge.console import watch
+
+        assert self._watch_now is not None
+        con = self.console
+        while not self._stopping:
+            try:
+                await self._loop.run_in_executor(self._workers, con.ctx.housekeeping)
+                await self._loop.run_in_executor(
+                    self._workers, lambda: watch.check(con, con.ctx.now())
+                )
+            except Exception:  # a failed check is retried at the next tick, never fatal
+                log.exception("console: watch check failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._watch_now.wait(), WATCH_S)
+            self._watch_now.clear()
 
     async def _reap(self) -> None:
         """Close connections whose request headers did not arrive within the timeout: a
@@ -175,9 +218,12 @@ class ConsoleServer:
                         proto.transport.close()
 
     async def _shutdown(self) -> None:
-        self._reaper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reaper
+        for task in (self._reaper, self._watcher):
+            if task is None:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._listener is not None:
             self._listener.close()
         if self._server is not None:
@@ -251,6 +297,14 @@ class ConsoleServer:
             },
         )
         sub = con.ctx.events.subscribe(maxsize=200)
+        # The publisher wakes this stream (push): a decision reaches the kiosk as soon as it
+        # is published, not at the next look at the queue.
+        wake = asyncio.Event()
+
+        def notify() -> None:
+            self._loop.call_soon_threadsafe(wake.set)
+
+        sub.notify = notify
         try:
             await resp.prepare(request)
             await resp.write(b"retry: 2000\n\n")
@@ -261,7 +315,9 @@ class ConsoleServer:
                     if self._loop.time() - quiet_since >= KEEPALIVE_S:
                         await resp.write(b": keepalive\n\n")
                         quiet_since = self._loop.time()
-                    await asyncio.sleep(SSE_POLL_S)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), SSE_IDLE_S)
+                    wake.clear()
                     continue
                 frame = sse_frame(con, event)
                 if frame is not None:
@@ -272,6 +328,7 @@ class ConsoleServer:
         except ConnectionError:
             pass  # the browser went away; nothing more to send
         finally:
+            sub.notify = None
             sub.close()
             con.streams.release()
         return resp

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -75,9 +79,37 @@ class ConsoleSettings(Section):
         description="an alert nobody acknowledged this long is escalated to the platform "
         "(a guard record auto_escalate); 0 = never, seconds",
     )
+    visitor_key_file: Path | None = Field(
+        default=None,
+        description="the booth's delegated visitor key (PEM Ed25519 private key; it can sign "
+        "only visitor passes of bounded validity); empty = visitor.key next to the store, "
+        "created 0600 on first start with visitor.pub beside it",
+    )
+    timezone: str = Field(
+        default="",
+        max_length=64,
+        description="time zone the console shows dates and times in (IANA name, e.g. "
+        "Asia/Shanghai), whatever the browser's; empty = the gate's own system time zone",
+    )
     demo: bool = Field(
         default=True, description="the demo starts a console with throwaway accounts"
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(
+                    f"unknown time zone {value!r} (an IANA name, e.g. Asia/Shanghai)"
+                ) from exc
+        return value
+
+    def zone(self) -> str:
+        """The IANA name of the zone the pages show times in (see ``timezone``)."""
+        return self.timezone or system_zone()
 
     @field_validator("overrule_reasons")
     @classmethod
@@ -87,3 +119,25 @@ class ConsoleSettings(Section):
         if unknown:
             raise ValueError(f"unknown reason codes: {', '.join(unknown)}")
         return value
+
+
+def system_zone() -> str:
+    """The gate host's time zone as an IANA name ($TZ, /etc/timezone, the /etc/localtime
+    link), "UTC" when none of them names one."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text("utf-8").strip())
+    try:
+        target = os.readlink("/etc/localtime")
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    except OSError:
+        pass
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"

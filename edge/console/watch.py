@@ -11,8 +11,9 @@ alerts left unacknowledged too long.
   ``guard`` record ``action: "auto_escalate"`` (user ``system``), which the platform receives
   like a guard's own escalation.
 
-The check runs whenever a console page asks for its attention state (every page does, on
-every alert or guard event and every 15 s), so it needs no thread of its own.
+The console server runs the check every second and at once on an alert or a sync event
+(:meth:`edge.console.server.ConsoleServer._watch`), so both happen with no browser open; a
+page asking for its attention state runs it too.
 """
 
 from __future__ import annotations

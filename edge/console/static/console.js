@@ -152,13 +152,37 @@ function alertTitle(a) {
   return own || (I18N["a_" + type] ? T("a_" + type) : type || T("intrusion"));
 }
 
+// Dates and times are the gate's (data-tz, an IANA name), never the browser's: a phone set
+// to another zone must show the same time as the booth PC and the records.
+const GATE_TZ = BODY.tz || undefined;
+
 function fmtDateTime(ts) {
   if (!ts) return "";
   const d = new Date(ts * 1000);
   return d.toLocaleString(BODY.lang === "zh" ? "zh-CN" : "en-GB", {
     hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: GATE_TZ,
   });
+}
+
+// Unix seconds of a wall-clock time typed in the gate's zone ("2026-12-06T09:30", as a
+// datetime-local input gives it): the zone's offset at that moment, found by formatting.
+function gateEpoch(local) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(local || "");
+  if (!m) return null;
+  const asUtc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  const offsetAt = (t) => {
+    const parts = {};
+    for (const p of new Intl.DateTimeFormat("en-US", {
+      timeZone: GATE_TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    }).formatToParts(new Date(t))) parts[p.type] = p.value;
+    const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+    return wall - t;
+  };
+  let t = asUtc - offsetAt(asUtc);
+  t = asUtc - offsetAt(t); // a second pass settles a time near a DST change
+  return Math.floor(t / 1000);
 }
 
 function renderAttention(data) {

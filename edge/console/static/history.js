@@ -7,7 +7,8 @@ let pageNo = 0;
 
 function epoch(id) {
   const v = document.getElementById(id).value;
-  return v ? String(Math.floor(new Date(v).getTime() / 1000)) : "";
+  const t = v ? gateEpoch(v) : null; // typed in the gate's time zone, like every time shown
+  return t === null ? "" : String(t);
 }
 
 function params(page) {

@@ -147,7 +147,10 @@ function connect() {
     const ul = document.getElementById("scans");
     const empty = ul.querySelector(".empty");
     if (empty) empty.remove();
-    if (d.scan) ul.prepend(scanItem(d.scan));
+    // A refresh (on a door event, say) may already show this scan: replace it, never twice.
+    const seen = d.scan ? ul.querySelector(`:scope > li[data-seq="${d.scan.seq}"]`) : null;
+    if (seen) seen.replaceWith(scanItem(d.scan));
+    else if (d.scan) ul.prepend(scanItem(d.scan));
     while (ul.children.length > 50) ul.lastChild.remove();
   });
   for (const kind of ["alert", "door", "guard"]) STREAM.addEventListener(kind, refresh);
