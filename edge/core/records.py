@@ -211,6 +211,9 @@ class GuardBody(RecordBody):
         default=None, description="overrule_allow/overrule_deny: the refused access record"
     )
     zone: str | None = Field(default=None, description="zone_save: zone id")
+    pass_id: str | None = Field(
+        default=None, description="visitor_confirm: the visitor pass the household confirmed"
+    )
     camera: str | None = None
     polygon: list[tuple[float, float]] | None = Field(
         default=None, description="zone_save: corners, normalised 0..1"
@@ -251,6 +254,11 @@ class VisitorBody(RecordBody):
     health_source: str = Field(description="camera or typed")
     commitment: str = Field(description="id of the commitment text (承诺书) accepted")
     confirmed_by_household: bool = False
+    needs_confirmation: bool | None = Field(
+        default=None,
+        description="visitor: the pass admits only once the household confirmed (a guard "
+        "record visitor_confirm names who)",
+    )
     user: str = Field(description="the guard who registered")
     role: str
     pass_id: str | None = Field(default=None, description="visitor: the pass issued")
