@@ -5,6 +5,8 @@ to the socket; here the owner calls :meth:`MqttLink.poll` from one worker thread
 callbacks only append to a list, and the owner handles the events it gets back. MQTT 5 with
 ``clean_start=False`` and a session expiry (3.1.1 fallback with a persistent session),
 reconnect back-off with jitter, in-flight window, and the broker's maximum packet size.
+With ``failover`` nodes (a clustered broker), each failed or lost connection moves on to the
+next node in turn.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class LinkSettings:
     reconnect_max_s: float = 60.0
     subscriptions: tuple[str, ...] = ()
     will: tuple[str, bytes] | None = None  # retained QoS 1 last will (topic, payload)
+    # further nodes of a clustered broker, (host, port), tried in turn after host:port
+    failover: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -108,6 +112,13 @@ class MqttLink:
         self.max_packet = s.max_packet_bytes
         self.window = s.inflight
         self.connects = 0
+        self.nodes = ((s.host, s.port), *s.failover)
+        self.node = 0  # index in ``nodes`` of the one we use or try next
+        self._silent_closes = 0  # MQTT 5 CONNECTs closed without a CONNACK, in a row
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        return self.nodes[self.node % len(self.nodes)]
 
     @property
     def protocol(self) -> str:
@@ -153,6 +164,7 @@ class MqttLink:
 
     def _connect(self) -> None:
         s = self.s
+        host, port = self.endpoint
         c = self._make_client()
         try:
             if self._proto == mqtt.MQTTv5:
@@ -160,11 +172,12 @@ class MqttLink:
                 props.SessionExpiryInterval = s.session_expiry_s
                 if s.max_incoming_bytes > 0:
                     props.MaximumPacketSize = s.max_incoming_bytes
-                c.connect(s.host, s.port, s.keepalive_s, clean_start=False, properties=props)
+                c.connect(host, port, s.keepalive_s, clean_start=False, properties=props)
             else:
-                c.connect(s.host, s.port, s.keepalive_s)
+                c.connect(host, port, s.keepalive_s)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            log.warning("mqtt connect to %s:%d failed: %s", s.host, s.port, exc)
+            log.warning("mqtt connect to %s:%d failed: %s", host, port, exc)
+            self.node += 1
             self._schedule_retry()
             return
         self._client = c
@@ -187,6 +200,7 @@ class MqttLink:
                 self._next_try = 0.0
             else:
                 log.warning("mqtt connection refused, reason code 0x%02x", ev.code)
+                self.node += 1
                 self._schedule_retry()
             self._drop()
             return False
@@ -201,6 +215,7 @@ class MqttLink:
                 self._client.subscribe(topic, qos=1)
         self.connected = True
         self.connects += 1
+        self._silent_closes = 0
         self._connected_at = time.monotonic()
         return True
 
@@ -226,6 +241,8 @@ class MqttLink:
         if self._client is not None:
             rc = self._client.loop(timeout=timeout)
             if rc != mqtt.MQTT_ERR_SUCCESS:
+                if not self.connected:
+                    self._closed_before_connack()
                 self._lost(f"rc {rc}")
             elif not self.connected and time.monotonic() - self._dialled_at > CONNACK_TIMEOUT_S:
                 self._lost("no CONNACK")  # a hung broker must not hold us forever
@@ -237,9 +254,21 @@ class MqttLink:
         self._events.clear()
         return out
 
+    def _closed_before_connack(self) -> None:
+        """A 3.1.1-only broker that cannot parse an MQTT 5 CONNECT may close the connection
+        without any CONNACK (RabbitMQ 3.10's MQTT plugin does): in 'auto', two such closes in
+        a row mean 3.1.1 (one could be a network glitch)."""
+        if self.s.protocol != "auto" or self._proto != mqtt.MQTTv5:
+            return
+        self._silent_closes += 1
+        if self._silent_closes >= 2:
+            log.warning("broker closed MQTT 5 CONNECTs without a CONNACK; falling back to 3.1.1")
+            self._proto = mqtt.MQTTv311
+
     def _lost(self, why: str) -> None:
         was = self.connected
         self.connected = False
+        self.node += 1  # a clustered broker: the next node (the same one if there is one)
         if was and time.monotonic() - self._connected_at > 30.0:
             self._attempt = 0  # a connection that lasted resets the back-off
         self._drop()
