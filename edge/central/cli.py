@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from edge.central.metrics import MetricsServer, ReceiverMetrics
     from edge.central.receiver import Receiver
     from edge.core.process import wait_for_signal
     from edge.sync.signing import load_signing_key
@@ -37,14 +38,30 @@ def _run(args: argparse.Namespace) -> int:
         password = args.password_file.read_text().strip() if args.password_file else None
     except (ValueError, OSError) as exc:
         raise CentralUsageError(str(exc)) from None
+    if not 0 <= args.metrics_port <= 65535:
+        raise CentralUsageError(f"--metrics-port {args.metrics_port}: a TCP port (0 = off)")
     link = _link_settings(args, password)
-    receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group)
+    metrics = ReceiverMetrics() if args.metrics_port else None
+    receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group, metrics=metrics)
+    server = None
+    if metrics is not None:
+        try:
+            server = MetricsServer(metrics, receiver.alive, args.metrics_host, args.metrics_port)
+        except OSError as exc:
+            raise CentralUsageError(
+                f"metrics port {args.metrics_host}:{args.metrics_port}: {exc}"
+            ) from None
     receiver.start()
     print(f"central receiver: {args.host}:{args.port} → {args.db} (group {args.group})")
+    if server is not None:
+        print(f"central receiver: metrics on http://{server.host}:{server.port}/metrics")
+    sys.stdout.flush()
     try:
         stopped = wait_for_signal(receiver.alive)
     finally:
         receiver.stop()
+        if server is not None:
+            server.close()
     if not stopped:
         print(f"central receiver: consumer died ({receiver.error}); exiting", file=sys.stderr)
         return 1
@@ -227,6 +244,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="s the broker keeps a stopped receiver's session; 0 (default) hands a dead "
         "member's share of the shared subscription to the others at once (gates resend "
         "whatever was not acknowledged, so nothing is lost)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve this receiver's /metrics (Prometheus) and /healthz on this TCP port "
+        "(0, the default: off)",
+    )
+    p.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of --metrics-port (default loopback)"
     )
     p.set_defaults(handler=_run)
     vs = p.add_subparsers(dest="central_verb", metavar="VERB")

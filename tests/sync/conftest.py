@@ -51,6 +51,12 @@ def central_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ed25519Privat
     return key, d / "central.pub"
 
 
+@pytest.fixture
+def central_private(central_key: tuple[Ed25519PrivateKey, Path]) -> Path:
+    """The central private key's PEM file (for ``edge-gate-central --sign-key``)."""
+    return central_key[1].with_name("central.key")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     if not (PG_BIN / "initdb").exists():

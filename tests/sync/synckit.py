@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from edge.sync.settings import SyncSettings
 from edge.tools.localbroker import PASSWORD, Broker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+CENTRAL_SCRIPT = Path(sys.executable).parent / "edge-gate-central"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -229,3 +231,45 @@ class GateProcess:
 def service_for(cfg: Config, store: Store, **kw: Any) -> SyncService:
     """The gate's uplink for ``cfg``, as the app wires it (sync settings and gate id)."""
     return SyncService(cfg.sync, cfg.gate.id, store, **kw)
+
+
+def fresh_database(postgres_url: str) -> str:
+    """A new, empty database on the test server: no tables, as on a first deployment."""
+    import psycopg
+
+    name = f"fresh_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+class ReceiverProcess:
+    """``edge-gate-central`` as its own process, stopped by its pid."""
+
+    def __init__(self, broker: Broker, key: Path, db: str, n: int, log: Path, *extra: str) -> None:
+        if not CENTRAL_SCRIPT.exists():
+            raise AssertionError(f"{CENTRAL_SCRIPT} is not installed (pip install -e .)")
+        pw = log.with_suffix(".pw")
+        pw.write_text(PASSWORD)
+        self.log = log
+        args = [
+            str(CENTRAL_SCRIPT), "--db", db, "--port", str(broker.tls), "--ca", str(broker.ca()),
+            "--username", "central", "--password-file", str(pw), "--sign-key", str(key),
+            "--client-id", f"central-group-{n}", "--session-expiry", "0", *extra,
+        ]  # fmt: skip
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=out)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return int(self.proc.returncode)

@@ -7,71 +7,22 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from synckit import gate_config, service_for, wait_for
+from synckit import ReceiverProcess, fresh_database, gate_config, service_for, wait_for
 
 from edge.central.db import CentralDB
 from edge.store.sqlite import Store
 from edge.sync.service import SyncService
 from edge.tools.loadgen import generate
-from edge.tools.localbroker import PASSWORD, Broker
+from edge.tools.localbroker import Broker
 
 GATES = ("gate-r1", "gate-r2", "gate-r3")
 PER_GATE = 1500
-SCRIPT = Path(sys.executable).parent / "edge-gate-central"
-
-
-def fresh_database(postgres_url: str) -> str:
-    """A new, empty database on the test server: no tables, as on a first deployment."""
-    import psycopg
-
-    name = f"fresh_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
-
-
-class ReceiverProcess:
-    """``edge-gate-central`` as its own process, stopped by its pid."""
-
-    def __init__(self, broker: Broker, key: Path, db: str, n: int, log: Path) -> None:
-        pw = log.with_suffix(".pw")
-        pw.write_text(PASSWORD)
-        self.log = log
-        args = [
-            str(SCRIPT), "--db", db, "--port", str(broker.tls), "--ca", str(broker.ca()),
-            "--username", "central", "--password-file", str(pw), "--sign-key", str(key),
-            "--client-id", f"central-group-{n}", "--session-expiry", "0",
-        ]  # fmt: skip
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=out)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return int(self.proc.returncode)
-
-
-@pytest.fixture
-def central_private(central_key: tuple[Ed25519PrivateKey, Path]) -> Path:
-    return central_key[1].with_name("central.key")
 
 
 def run_group(
@@ -144,8 +95,6 @@ def test_receivers_started_together_then_one_killed_lose_nothing(
     postgres_url: str,
     tmp_path: Path,
 ) -> None:
-    if not SCRIPT.exists():
-        pytest.fail(f"{SCRIPT} is not installed (pip install -e .)")
     calm_db = fresh_database(postgres_url)
     calm, codes = run_group(broker, central_key[1], central_private, calm_db, tmp_path / "a", None)
     assert codes == [0, 0, 0], [(tmp_path / "a" / f"r{i}.log").read_text() for i in range(3)]
