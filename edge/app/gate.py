@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,7 @@ from edge.vision.qr.dedupe import Deduper
 from edge.vision.qr.scanner import Scanner
 
 log = logging.getLogger(__name__)
+DECIDED_KEPT = 50  # decided sessions kept for a guard's confirmation (Gate.decided)
 
 
 __all__ = ["Gate", "Outcome", "build_gate"]
@@ -77,6 +80,11 @@ class Gate:
         self.health_client = health_client
         self.clock_trust = clock_trust
         self._session: ScanSession | None = None
+        # Recently decided sessions by access record seq, so a guard's confirmation at the
+        # console re-decides the real session (ScanSession.confirm, the profile's rules).
+        self.decided: OrderedDict[int, ScanSession] = OrderedDict()
+        # Set by the console: a visitor pass still awaiting its household's confirmation.
+        self.visitor_unconfirmed: Callable[[PassCredential], bool] | None = None
         self._session_code: Code | None = None
         self.deduper = Deduper.from_settings(config.scanner)
         self.door.listeners.append(self._on_door_event)
@@ -130,6 +138,7 @@ class Gate:
             health_code_prefixes=tuple(self.config.health.code_prefixes),
             clock_trusted=self.clock_trusted(now),
             is_replay=lambda c: c.step is not None and self.store.step_used(c.pass_id, c.step),
+            unconfirmed=self.visitor_unconfirmed,
         )
         self._session = s
         return s
@@ -219,6 +228,9 @@ class Gate:
             used = (pass_cred.pass_id, pass_cred.step)
         # Durable before the door moves; on a disk fault it waits in memory ([store] policy).
         record = self.store.record(RecordKind.ACCESS, now, body, used_step=used)
+        self.decided[record.seq] = session
+        while len(self.decided) > DECIDED_KEPT:
+            self.decided.popitem(last=False)
         verification = step.verification if step is not None else None
         outcome = Outcome(code, verification, decision, record, relay, door_verdict)
         if decision.allow:
@@ -237,6 +249,7 @@ class Gate:
             sentence_en=outcome.sentence("en"),
             household=decision.household,
             direction=direction.value,
+            needs_guard=decision.needs_guard,  # a refusal the profile lets a guard lift
         )
         if decision.guard_alert:
             self.events.publish(

@@ -20,6 +20,7 @@ from edge.gate.credentials.trust import TrustStore
 from edge.gate.credentials.verified import (
     Credential,
     PassCredential,
+    Role,
     UnreadableCredential,
     code_hash,
 )
@@ -76,6 +77,7 @@ class ScanSession:
         health_code_prefixes: Sequence[str] = (),
         clock_trusted: bool = True,
         is_replay: Callable[[PassCredential], bool] | None = None,
+        unconfirmed: Callable[[PassCredential], bool] | None = None,
     ) -> None:
         self.rules = rules
         self.trust = trust
@@ -91,6 +93,9 @@ class ScanSession:
         self._decision: Decision | None = None
         self._temperature: float | None = None
         self._is_replay = is_replay
+        # A visitor pass whose household has not confirmed the visit yet (registered at the
+        # booth as needing it): held by the profile's ``visitor_confirmation`` rule.
+        self._unconfirmed = unconfirmed
         self._ended = False
 
     @property
@@ -234,7 +239,23 @@ class ScanSession:
                 clock_trusted=self._clock_trusted,
                 guard_confirmed=guard_confirmed,
             )
+            if self._awaits_household():
+                self._decision = hold_for_household(
+                    self._decision, self.rules.visitor_confirmation, guard_confirmed
+                )
         return self._decision
+
+    def _awaits_household(self) -> bool:
+        if self._unconfirmed is None:
+            return False
+        p = next((c for c in self._credentials if isinstance(c, PassCredential)), None)
+        return (
+            p is not None
+            and p.role is Role.VISITOR
+            and p.registered
+            and not p.problems
+            and self._unconfirmed(p)
+        )
 
     def confirm(self, lists: ListsSnapshot, now: float) -> Decision | None:
         """A guard confirmed or registered the person: decide again if a guard could help."""
@@ -247,3 +268,33 @@ class ScanSession:
     def awaiting_online(self) -> bool:
         """A health code was handed out for an online check and no answer was offered yet."""
         return self._pending_online
+
+
+def hold_for_household(decision: Decision, mode: Mode, guard_confirmed: bool) -> Decision:
+    """``decision`` for a visitor whose household has not confirmed the visit yet (pure).
+
+    ``guard``: refused with VISITOR_REGISTRATION_REQUIRED, which a guard's confirmation
+    lifts (``needs_guard``); ``hard``: refused, no guard can lift it; ``soft``: allowed and
+    flagged; ``off``: unchanged. A refusal for other reasons keeps them, and stays one a
+    guard cannot lift if it was.
+    """
+    why = Reason.VISITOR_REGISTRATION_REQUIRED
+    if mode is Mode.OFF:
+        return decision
+    if mode is Mode.SOFT:
+        return replace(decision, flags=_once((*decision.flags, why)))
+    if mode is Mode.GUARD and guard_confirmed:
+        if not decision.allow:
+            return decision
+        return replace(decision, flags=_once((*decision.flags, why, Reason.GUARD_CONFIRMED)))
+    needs_guard = mode is Mode.GUARD and (decision.allow or decision.needs_guard)
+    return replace(
+        decision,
+        allow=False,
+        reasons=_once((*decision.reasons, why)),
+        needs_guard=needs_guard,
+    )
+
+
+def _once(reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+    return tuple(dict.fromkeys(reasons))

@@ -148,6 +148,14 @@ class Rules(BaseModel):
         description="admit visitor passes issued at the booth after registration (the "
         "delegated visitor key) inside their window, even when visitor is not in roles_in",
     )
+    visitor_confirmation: Mode = Field(
+        default=Mode.GUARD,
+        description="a visitor registered at the booth as needing the household's "
+        "confirmation, until a guard records it: guard = refused "
+        "(VISITOR_REGISTRATION_REQUIRED) but a guard at the gate may let them through, "
+        "hard = refused until the household confirmed, soft = allowed and flagged, "
+        "off = not checked",
+    )
     registered_visitors_sealed: bool = Field(
         default=False,
         description="registered visitors may also enter a sealed area (封控区)",
