@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edge.core.settings import Section
 
@@ -16,6 +16,11 @@ class SyncSettings(Section):
     enabled: bool = Field(default=False, description="sync records to the central platform")
     host: str = Field(default="127.0.0.1", min_length=1, description="MQTT broker host")
     port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker TCP port")
+    brokers: list[str] = Field(
+        default_factory=list,
+        description="further nodes of a clustered broker, 'host:port', tried in turn after "
+        "host:port when a connection fails or is lost (docs/cluster.md)",
+    )
     protocol: Literal["auto", "v5", "v311"] = Field(
         default="auto", description="'auto' = MQTT 5, falling back to 3.1.1 if refused"
     )
@@ -68,3 +73,20 @@ class SyncSettings(Section):
     snapshot_cap_mb: float = Field(
         default=200.0, ge=1.0, le=1e6, description="unsent snapshot JPEGs kept at most, MB"
     )
+
+    @field_validator("brokers")
+    @classmethod
+    def _host_ports(cls, v: list[str]) -> list[str]:
+        for item in v:
+            host, sep, port = item.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"broker {item!r} is not 'host:port' (port 1-65535)")
+        return v
+
+    def failover(self) -> tuple[tuple[str, int], ...]:
+        """``brokers`` as (host, port) pairs; an IPv6 host may be written in brackets."""
+        out = []
+        for item in self.brokers:
+            host, _, port = item.rpartition(":")
+            out.append((host.removeprefix("[").removesuffix("]"), int(port)))
+        return tuple(out)
