@@ -19,6 +19,7 @@ from edge.app.components import Factory, Runtime
 from edge.app.console_context import console_context
 from edge.app.gate import Gate
 from edge.core.records import AlertBody, EventKind, RecordKind
+from edge.store.sqlite import is_store_fault
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,11 @@ class AlertRecorder:
             meta = {"alert_id": alert.id, "alert_seq": record.seq, "camera": alert.camera}
             try:
                 self.snapshots(jpeg, alert.wall, meta)
-            except Exception:  # the alarm is out already; its picture is the lesser loss
-                log.exception("snapshot of alert %s not kept", alert.id)
+            except Exception as exc:  # the alarm is out already; its picture is the lesser loss
+                if is_store_fault(exc):  # disk full or read-only: a known state, one line
+                    log.warning("snapshot of alert %s not kept: %s", alert.id, exc)
+                else:
+                    log.exception("snapshot of alert %s not kept", alert.id)
 
 
 class PerimeterComponent:

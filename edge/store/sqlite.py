@@ -33,6 +33,7 @@ from edge.core.records import (
     RecordBody,
     RecordKind,
     SnapshotBody,
+    on_alerts_topic,
     read_body,
 )
 
@@ -267,6 +268,7 @@ class Store:
         self.read_only = read_only
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
+        self._alarm_listeners: list[Callable[[Record], None]] = []
         self._pending: deque[_Pending] = deque()
         self.pending_max = pending_max
         self.lost = 0  # records pushed out of the pending queue since the last gap record
@@ -522,6 +524,7 @@ class Store:
                             self.mark_step_used(db, used_step[0], used_step[1], ts)
                     self._last_seq = max(self._last_seq, rec.seq)
                     self.fault = ""
+                    self._alarm(rec)
                     return rec
                 except (sqlite3.DatabaseError, OSError) as exc:
                     if not is_store_fault(exc):
@@ -540,7 +543,29 @@ class Store:
                 self.lost_total += 1
                 first = gone.seq if self._lost_seqs is None else self._lost_seqs[0]
                 self._lost_seqs = (first, gone.seq)
-            return Record(self._last_seq, rid, kind, ts, data)
+            rec = Record(self._last_seq, rid, kind, ts, data)
+            self._alarm(rec)
+            return rec
+
+    def _alarm(self, rec: Record) -> None:
+        """Hand an alarm record (perimeter alert, door alarm) to the live listeners, durable
+        or not: a store that cannot write never hides a live alarm."""
+        if not self._alarm_listeners or not on_alerts_topic(rec.kind, rec.body):
+            return
+        for listener in self._alarm_listeners:
+            try:
+                listener(rec)
+            except Exception:  # the record is kept whatever a listener does
+                log.exception("store: live alarm listener failed")
+
+    def add_alarm_listener(self, listener: Callable[[Record], None]) -> None:
+        """Call ``listener(record)`` for every alarm record as it is made (under the store's
+        lock: it must only queue the record, e.g. for the sync thread to publish)."""
+        self._alarm_listeners.append(listener)
+
+    def remove_alarm_listener(self, listener: Callable[[Record], None]) -> None:
+        if listener in self._alarm_listeners:
+            self._alarm_listeners.remove(listener)
 
     def _note_fault(self, exc: BaseException) -> None:
         text = str(exc) or type(exc).__name__

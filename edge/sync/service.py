@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 from edge.core.events import EventBus
 from edge.core.records import EventKind, GapBody, RecordKind, SnapshotBody, on_alerts_topic
 from edge.gate.credentials.trust import TrustStore, load_public_key
-from edge.store.sqlite import Record, Store
+from edge.store.sqlite import Record, Store, is_store_fault
 from edge.sync import topics
 from edge.sync.client import (
     LinkEvent,
@@ -41,6 +42,7 @@ from edge.sync.signing import Verifier
 
 log = logging.getLogger(__name__)
 
+LIVE_ALARMS_MAX = 256  # alarm records waiting for the worker to publish them live
 RETRY_AFTER_FAILURE_S = 2.0  # resend delay after a failed PUBACK, s
 IDLE_POLL_S = 0.02  # network wait when there is nothing to send, s (bounds live latency)
 
@@ -133,7 +135,13 @@ class SyncService:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Alarm records published at once on …/up/alerts, durable or not (the outbox sends
+        # the record again later; central keeps one per seq). Bounded: while the link is
+        # down the outbox alone carries them.
+        self._live_alarms: deque[Record] = deque(maxlen=LIVE_ALARMS_MAX)
+        self._store_fault = ""
         store.add_listener(self._wake.set)
+        store.add_alarm_listener(self._on_alarm)
 
     # --- public API ----------------------------------------------------------------------
 
@@ -153,6 +161,12 @@ class SyncService:
         if self._thread is not None:
             self._thread.join(timeout)
         self.store.remove_listener(self._wake.set)
+        self.store.remove_alarm_listener(self._on_alarm)
+
+    def _on_alarm(self, rec: Record) -> None:
+        # any thread, under the store's lock: queue only, the worker publishes
+        self._live_alarms.append(rec)
+        self._wake.set()
 
     def add_snapshot(self, jpeg: bytes, ts: float, meta: dict[str, Any]) -> Record:
         """Queue a JPEG for ``…/up/snapshots/{id}``; over the cap the oldest are dropped."""
@@ -180,6 +194,7 @@ class SyncService:
         next_beat = 0.0
         while not self._stop.is_set():
             try:
+                self._publish_live_alarms()
                 self._pump()
                 # a full window needs no spinning: select() returns as soon as PUBACKs arrive
                 timeout = 0.0 if self._wake.is_set() else IDLE_POLL_S
@@ -193,9 +208,17 @@ class SyncService:
                 if self.link.connected and now >= next_beat:
                     next_beat = now + self.s.heartbeat_s
                     self._heartbeat()
-            except Exception:  # a locked database or a bad event must not end the uplink
-                log.exception("sync worker error")
+            except Exception as exc:  # a locked database or a bad event must not end the uplink
+                if is_store_fault(exc):  # disk full, read-only…: one line per new fault
+                    if str(exc) != self._store_fault:
+                        log.warning("sync: the store refuses writes (%s); retrying", exc)
+                    self._store_fault = str(exc)
+                else:
+                    log.exception("sync worker error")
                 self._stop.wait(0.5)
+            else:
+                if self.store.durable:
+                    self._store_fault = ""
         status = json.dumps({"v": 1, "gate": self.gate, "state": "offline", "ts": time.time()})
         self.link.close((topics.up(self.gate, "status"), status.encode()))
 
@@ -246,6 +269,29 @@ class SyncService:
             self.acked_upto = upto
         if ack.resend:
             self.counters["requeued"] += self.store.requeue_ranges(ack.resend)
+
+    def _publish_live_alarms(self) -> None:
+        """Alarms made since the last pass, on the alerts topic now (not tracked as in
+        flight: the outbox's own copy is what central acknowledges)."""
+        while self._live_alarms:
+            if not self.link.connected:
+                self._live_alarms.clear()  # the outbox brings them once connected
+                return
+            rec = self._live_alarms.popleft()
+            batch = RecordsBatch.model_construct(
+                gate=self.gate,
+                epoch=self.epoch,
+                sent_at=time.time(),
+                records=[RecordItem.model_construct(**rec.to_json())],
+            )
+            try:
+                self.link.publish(topics.up(self.gate, "alerts"), batch.model_dump_json().encode())
+            except (NotConnected, PacketTooLarge) as exc:
+                log.warning(
+                    "live alarm seq=%d not published (%s): the outbox sends it", rec.seq, exc
+                )
+                continue
+            self.counters["live_alarms"] = self.counters.get("live_alarms", 0) + 1
 
     def _budget(self) -> float:
         """Token bucket for the backlog, records."""

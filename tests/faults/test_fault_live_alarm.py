@@ -1,0 +1,157 @@
+"""Alarms are live first, on MQTT too: the real service with its store on a full disk sees a
+person in an armed perimeter zone, and the alarm reaches the broker's alerts topic at once;
+the record follows through the outbox when the disk frees.
+
+Before issue 16 a perimeter alarm went out only through the store's outbox: with the store
+failing, nothing reached MQTT until the disk came back (and an append that raised swallowed
+the alarm altogether).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from faultkit import (
+    GateRun,
+    NotifyListener,
+    Pass,
+    SmallDisk,
+    base_config,
+    code_folder,
+    every,
+    read_records,
+    wait_until,
+)
+from needs import unavailable
+from test_fault_broker import GATE, broker  # noqa: F401 (the fixture)
+
+from edge.gate.credentials.trust import save_keypair
+from edge.sync.client import LinkSettings, MqttLink
+from edge.tools.localbroker import PASSWORD, Broker
+
+PERSON = Path(__file__).resolve().parents[2] / ".cache" / "testdata" / "messi5.jpg"
+
+
+class AlertsTopic:
+    """A subscriber to the gate's alerts topic (as central would be): every record with the
+    wall time it arrived."""
+
+    def __init__(self, mq: Broker) -> None:
+        self.link = MqttLink(
+            LinkSettings(
+                port=mq.tls, client_id="alerts-watch", username="central",
+                password=PASSWORD, tls=True, ca_file=mq.ca(), reconnect_min_s=0.1,
+                reconnect_max_s=1.0, subscriptions=(f"gate/v1/{GATE}/up/alerts",),
+            )
+        )  # fmt: skip
+        self.seen: list[tuple[float, dict[str, Any]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for ev in self.link.poll(0.02):
+                if ev.kind == "message":
+                    at = time.time()
+                    for rec in json.loads(ev.payload)["records"]:
+                        self.seen.append((at, rec))
+
+    def find(self, alert: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, r) for t, r in self.seen if r.get("alert") == alert]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self.link.close(None)
+
+
+def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
+    tmp_path: Path,
+    signed_pass: Pass,
+    broker: Broker,  # noqa: F811
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    if not PERSON.exists():
+        unavailable(f"{PERSON} is missing (tests/vision_detect fetches it: make testdata)")
+    central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    sync = {
+        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
+        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
+        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+    }  # fmt: skip
+    scene = tmp_path / "corridor.jpg"  # the perimeter camera: absent until the person shows
+    perimeter = {
+        "enabled": True,
+        "snapshot_dir": str(tmp_path / "snaps"),
+        "cameras": [{"id": "cam-501", "source": str(scene), "motion_threshold": 0.0}],
+        "zones": [
+            {
+                "id": "door-501", "camera": "cam-501", "household": "3-2-501", "arm": "on",
+                "inertia": 1, "dwell_s": 0.0, "min_score": 0.3, "median_score": 0.3,
+                "polygon": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+            }
+        ],
+    }  # fmt: skip
+    disk = small_disk(2048)
+    db = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    sections = base_config(tmp_path, signed_pass, camera, db, sync=sync, perimeter=perimeter)
+    alerts = AlertsTopic(broker)
+    gate = gate_run(sections)
+    try:
+        notify.wait_for("READY", "1", timeout=60)
+        # the camera that is not there yet raises camera_offline: the live path works
+        wait_until("camera_offline on MQTT", lambda: alerts.find("camera_offline"), 60, gate=gate)
+        filler = disk.fill()
+        notify.wait_for("STATUS", "store not writable", timeout=40)
+        shutil.copy(PERSON, scene)
+        arrived, record = wait_until(
+            "the person alarm on MQTT", lambda: alerts.find("person_in_zone"), 60, gate=gate
+        )[0]
+        lag = arrived - record["ts"]
+        print(f"live alarm on MQTT {lag:.3f} s after it was raised (store full)")
+        assert lag < 2.0, f"live alarm took {lag:.2f} s"
+        stored = {b.get("alert_id") for _, k, b in read_records(db) if k == "alert"}
+        assert record["alert_id"] not in stored, "the store was meant to be refusing writes"
+        assert gate.alive()
+
+        filler.unlink()
+        wait_until(
+            "the alarm record in the store",
+            lambda: record["id"] in _ids(db),
+            timeout=30,
+            gate=gate,
+        )
+        row = next(r for r in _rows(db) if r[1] == record["id"])
+        assert row[0] == record["seq"], "the record kept the seq it was published with"
+        assert gate.stop() == 0
+        assert "Traceback" not in gate.log()
+    finally:
+        alerts.close()
+
+
+def _rows(db: Path) -> list[tuple[int, str]]:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [(int(s), str(i)) for s, i in con.execute("SELECT seq, id FROM records")]
+    finally:
+        con.close()
+
+
+def _ids(db: Path) -> set[str]:
+    return {i for _, i in _rows(db)}
