@@ -65,6 +65,7 @@ def link_settings(s: SyncSettings, gate_id: str) -> LinkSettings:
     return LinkSettings(
         host=s.host,
         port=s.port,
+        failover=s.failover(),
         client_id=s.client_id or f"gate-{gate_id}",
         protocol=s.protocol,
         username=s.username,
