@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,24 +105,30 @@ def apply_list(store: Store, msg: ListBody, now: float | None = None) -> Record:
     """Apply one verified list message atomically; raises :class:`Rejected` if refused."""
     now = time.time() if now is None else now
     with store.transaction() as db:
-        row = db.execute("SELECT version, body FROM lists WHERE name=?", (msg.name,)).fetchone()
-        cur_version, cur_body = (0, None) if row is None else (int(row[0]), json.loads(row[1]))
-        if msg.version == cur_version:  # a retained list delivered again on reconnect
-            raise Rejected("duplicate", f"{msg.name} v{msg.version} already applied")
-        if msg.version < cur_version:
-            raise Rejected("stale", f"{msg.name} v{msg.version} < held v{cur_version}")
-        if msg.mode == "delta" and msg.base != cur_version:
-            raise Rejected("base_mismatch", f"{msg.name} delta on v{msg.base}, held v{cur_version}")
-        try:
-            body = msg.data if msg.mode == "full" else _merge(msg.name, cur_body, msg.data)
-            if msg.name == "rules":
-                body = {**body, "version": msg.version}
-            body = _validate(msg.name, body)
-        except (ValueError, ValidationError) as exc:
-            raise Rejected("invalid", f"{msg.name}: {str(exc)[:200]}") from None
-        Store.put_list(db, msg.name, msg.version, body, now)
+        store_list(db, msg, now)
         info = ListsAppliedBody(name=msg.name, version=msg.version, mode=msg.mode)
         return Store.insert_record(db, RecordKind.LISTS_APPLIED, now, info)
+
+
+def store_list(db: sqlite3.Connection, msg: ListBody, now: float) -> None:
+    """Check and store one verified list inside the caller's transaction (no record: the
+    caller acknowledges once the gate runs it); raises :class:`Rejected` if refused."""
+    row = db.execute("SELECT version, body FROM lists WHERE name=?", (msg.name,)).fetchone()
+    cur_version, cur_body = (0, None) if row is None else (int(row[0]), json.loads(row[1]))
+    if msg.version == cur_version:  # a retained list delivered again on reconnect
+        raise Rejected("duplicate", f"{msg.name} v{msg.version} already applied")
+    if msg.version < cur_version:
+        raise Rejected("stale", f"{msg.name} v{msg.version} < held v{cur_version}")
+    if msg.mode == "delta" and msg.base != cur_version:
+        raise Rejected("base_mismatch", f"{msg.name} delta on v{msg.base}, held v{cur_version}")
+    try:
+        body = msg.data if msg.mode == "full" else _merge(msg.name, cur_body, msg.data)
+        if msg.name == "rules":
+            body = {**body, "version": msg.version}
+        body = _validate(msg.name, body)
+    except (ValueError, ValidationError) as exc:
+        raise Rejected("invalid", f"{msg.name}: {str(exc)[:200]}") from None
+    Store.put_list(db, msg.name, msg.version, body, now)
 
 
 def snapshot_from_store(store: Store) -> ListsSnapshot:
