@@ -21,7 +21,11 @@ class CentralUsageError(InputError):
 
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from edge.central.amqp import AmqpReceiver
     from edge.central.db import CentralDB
+    from edge.central.metrics import ReceiverMetrics
     from edge.sync.client import LinkSettings
 
 
@@ -42,7 +46,13 @@ def _run(args: argparse.Namespace) -> int:
         raise CentralUsageError(f"--metrics-port {args.metrics_port}: a TCP port (0 = off)")
     link = _link_settings(args, password)
     metrics = ReceiverMetrics() if args.metrics_port else None
-    receiver = Receiver(args.db, link, key, lists_dir=args.lists, group=args.group, metrics=metrics)
+    receiver: Receiver | AmqpReceiver
+    if args.transport == "amqp":
+        receiver = _amqp_receiver(args, key, password, metrics)
+    else:
+        receiver = Receiver(
+            args.db, link, key, lists_dir=args.lists, group=args.group, metrics=metrics
+        )
     server = None
     if metrics is not None:
         try:
@@ -52,7 +62,10 @@ def _run(args: argparse.Namespace) -> int:
                 f"metrics port {args.metrics_host}:{args.metrics_port}: {exc}"
             ) from None
     receiver.start()
-    print(f"central receiver: {args.host}:{args.port} → {args.db} (group {args.group})")
+    if args.transport == "amqp":
+        print(f"central receiver: AMQP queue {args.amqp_queue} → {args.db}")
+    else:
+        print(f"central receiver: {args.host}:{args.port} → {args.db} (group {args.group})")
     if server is not None:
         print(f"central receiver: metrics on http://{server.host}:{server.port}/metrics")
     sys.stdout.flush()
@@ -66,6 +79,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"central receiver: consumer died ({receiver.error}); exiting", file=sys.stderr)
         return 1
     return 0
+
+
+def _amqp_receiver(
+    args: argparse.Namespace,
+    key: Ed25519PrivateKey,
+    password: str | None,
+    metrics: ReceiverMetrics | None,
+) -> AmqpReceiver:
+    """The receiver of a RabbitMQ cluster's quorum queue (docs/cluster.md)."""
+    from edge.central.amqp import AmqpReceiver, AmqpSettings, AmqpUnavailable
+
+    if not args.amqp_url:
+        raise CentralUsageError("--transport amqp needs --amqp-url URL (one per broker node)")
+    if not 1 <= args.prefetch <= 65535:
+        raise CentralUsageError(f"--prefetch {args.prefetch}: 1 to 65535 deliveries")
+    settings = AmqpSettings(
+        urls=tuple(args.amqp_url),
+        queue=args.amqp_queue,
+        prefetch=args.prefetch,
+        username=args.username,
+        password=password,
+    )
+    try:
+        return AmqpReceiver(args.db, settings, key, metrics=metrics)
+    except AmqpUnavailable as exc:
+        raise CentralUsageError(str(exc)) from None
 
 
 def _link_settings(args: argparse.Namespace, password: str | None) -> LinkSettings:
@@ -236,6 +275,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _connection_arguments(p)
     p.add_argument("--lists", type=Path, default=None, help="folder of list files to publish")
     p.add_argument("--group", default="central", help="shared subscription group")
+    p.add_argument(
+        "--transport",
+        choices=("mqtt", "amqp"),
+        default="mqtt",
+        help="mqtt (default): a shared subscription on the broker; amqp: consume the quorum "
+        "queue of a RabbitMQ cluster (docs/cluster.md)",
+    )
+    p.add_argument(
+        "--amqp-url",
+        action="append",
+        metavar="URL",
+        help="amqp://[user:pass@]host:port/vhost of a cluster node; repeat for each node, "
+        "tried in turn (--transport amqp; --username/--password-file override the URL's)",
+    )
+    p.add_argument("--amqp-queue", default="edge-gate.uplink", help="the uplink quorum queue")
+    p.add_argument(
+        "--prefetch", type=int, default=200, help="unacknowledged deliveries held at most"
+    )
     p.add_argument("--client-id", default=None, help="MQTT client id (default: central-HOST)")
     p.add_argument(
         "--session-expiry",
