@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.app.gate import Gate
 from edge.console.context import HEALTH_KEYS, ConsoleContext
+from edge.console.visitors import VisitorHolds
 from edge.console.zones import ZoneBook
 from edge.gate.credentials.trust import ed25519_kid, load_private_key, save_keypair
 from edge.gate.rules.lists import ListsSnapshot
@@ -87,6 +88,24 @@ def console_context(gate: Gate, **overrides: Any) -> ConsoleContext:
         if ed25519_kid(public) not in gate.trust.visitor_issuers:
             gate.trust.add_visitor_issuer(public)
 
+    def confirm_scan(seq: int) -> dict[str, Any] | None:
+        # The refused session itself, decided again as confirmed by a guard: the rules
+        # profile, not the console, says whether that admits the person.
+        session = gate.decided.get(seq)
+        if session is None:
+            return None
+        decision = session.confirm(gate.lists, gate.clock.time())
+        if decision is None:
+            return None
+        return {
+            "allow": decision.allow,
+            "reasons": [r.value for r in decision.reasons],
+            "flags": [f.value for f in decision.flags],
+        }
+
+    holds = VisitorHolds.load(gate.store, gate.clock.time())
+    gate.visitor_unconfirmed = lambda p: holds.held(p.pass_id)
+
     ctx = ConsoleContext(
         gate_id=gate.config.gate.id,
         gate_name=gate.config.gate.name,
@@ -104,6 +123,8 @@ def console_context(gate: Gate, **overrides: Any) -> ConsoleContext:
         snapshot_dir=getattr(_perimeter(gate), "snapshot_dir", None),
         visitor_key=visitor_key,
         housekeeping=keep_visitor_issuer,
+        confirm_scan=confirm_scan,
+        visitor_holds=holds,
     )
     for name, value in overrides.items():
         if not hasattr(ctx, name):

@@ -25,7 +25,16 @@ MAX_SCANS = 50  # scans kept for the page
 GROUP_S = 300.0
 
 # Only these fields of an access event reach the browser: decision and reason, never health.
-SCAN_FIELDS = ("seq", "allow", "reasons", "sentence_zh", "sentence_en", "household", "direction")
+SCAN_FIELDS = (
+    "seq",
+    "allow",
+    "reasons",
+    "sentence_zh",
+    "sentence_en",
+    "household",
+    "direction",
+    "needs_guard",  # a refusal the rules profile lets a guard lift (Decision.needs_guard)
+)
 
 
 def alert_key(event: Event) -> str:

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.core.events import EventBus
 from edge.gate.rules.lists import ListsSnapshot
 from edge.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from edge.console.visitors import VisitorHolds
 
 #: Keys of the Health page, in display order. Values: None = not available (not wired yet).
 HEALTH_KEYS = (
@@ -43,6 +46,12 @@ def _no_snapshot(camera: str) -> bytes | None:
 
 def _nothing() -> None:
     return None
+
+
+def _holds() -> VisitorHolds:
+    from edge.console.visitors import VisitorHolds
+
+    return VisitorHolds()
 
 
 @dataclass
@@ -79,3 +88,5 @@ class ConsoleContext:
     # profile's ScanSession.confirm): the new decision as a dict with ``allow``, ``reasons``
     # and ``flags``, or None when the gate no longer holds that scan. None: not wired.
     confirm_scan: Callable[[int], dict[str, Any] | None] | None = None
+    # Visitor passes awaiting their household's confirmation (edge.console.visitors).
+    visitor_holds: VisitorHolds = field(default_factory=_holds)

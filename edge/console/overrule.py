@@ -2,15 +2,20 @@
 
 Some refusals are not about who the person is but about what the gate could not check by
 itself: the regional health-code service unreachable, no temperature reading, a visitor the
-household has not confirmed. The community lets the guard decide those (``[console]
-overrule_reasons``): the Live page shows such a refusal with *let through* / *keep refused*
-for ``overrule_roles``, for ``overrule_window_s`` after the scan (the person is still at the
-gate). A refusal with any other reason — a forged or expired pass, a red code, quarantine —
-never gets the prompt, and the server checks the same rule, not only the page.
+household has not confirmed. The **rules profile** says which: a rule in ``guard`` mode
+refuses until a guard confirms (``Decision.needs_guard``; e.g. ``health_code_offline =
+"guard_confirm"``, ``temperature = "guard"``, ``visitor_confirmation = "guard"``). The Live
+page shows such a refusal with *let through* / *keep refused* for ``overrule_roles``, for
+``overrule_window_s`` after the scan (the person is still at the gate); ``[console]
+overrule_reasons`` narrows it further (every reason of the refusal must be listed). A
+refusal the profile does not let a guard lift — a forged or expired pass, a red code,
+quarantine, any ``hard`` rule — never gets the prompt, and the server checks the same rule.
 
-The decision is a durable ``guard`` record (``action`` ``overrule_allow`` or
-``overrule_deny``, ``access_seq`` of the refused scan, the guard's ``reason``, user and role)
-written before the door moves; *let through* then opens the door as a manual open does.
+*Let through* asks the gate to decide the real session again as confirmed by a guard
+(``ScanSession.confirm``): only if the profile then admits the person is a durable ``guard``
+record (``action`` ``overrule_allow``, ``access_seq`` of the refused scan, the guard's
+``reason``, user and role) written and the door opened. *Keep refused* records
+``overrule_deny`` the same way.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # two guards deciding the same scan: one record, one refusal
 
 
-def overrulable(con: Console, reasons: list[str]) -> bool:
-    """Whether a refusal with ``reasons`` is one the guard may decide (pure)."""
+def overrulable(con: Console, scan: dict[str, Any]) -> bool:
+    """Whether a refused ``scan`` (the board's dict) is one the guard may decide: the
+    profile let a guard lift it and the console's list allows every reason (pure)."""
+    reasons = list(scan.get("reasons") or [])
     allowed = set(con.settings.overrule_reasons)
-    return bool(reasons) and all(r in allowed for r in reasons)
+    return scan.get("needs_guard") is True and bool(reasons) and all(r in allowed for r in reasons)
 
 
 def _decided(con: Console, seq: int) -> GuardBody | None:
@@ -62,7 +69,7 @@ def decide(con: Console, user: User, seq_text: str, body: dict[str, Any]) -> Ans
     if scan is None or scan.get("allow"):
         msg = say(user, "no refused scan with that number", "没有该条被拒绝的通行记录")
         return refuse(404, "no_scan", msg)
-    if not overrulable(con, list(scan.get("reasons") or [])):
+    if not overrulable(con, scan):
         msg = say(user, "this refusal cannot be overruled", "此项拒绝不可由门岗放行")
         return refuse(409, "not_overrulable", msg)
     now = con.ctx.now()
@@ -74,6 +81,20 @@ def decide(con: Console, user: User, seq_text: str, body: dict[str, Any]) -> Ans
         if done is not None:
             msg = say(user, f"already decided by {done.user}", f"已由 {done.user} 处理")
             return refuse(409, "already_decided", msg)
+        flags: list[str] = []
+        if allow and con.ctx.confirm_scan is not None:
+            again = con.ctx.confirm_scan(seq)  # the profile decides, as confirmed by a guard
+            if again is None:
+                msg = say(user, "too late: ask the person to scan again", "已超时：请让其重新扫码")
+                return refuse(409, "too_late", msg)
+            if not again.get("allow"):
+                msg = say(
+                    user,
+                    "the rules do not let a guard admit this person",
+                    "防控规则不允许门岗放行此人",
+                )
+                return refuse(409, "not_overrulable", msg)
+            flags = [str(f) for f in again.get("flags") or []]
         record = con.ctx.store.append(
             RecordKind.GUARD,
             now,
@@ -85,6 +106,8 @@ def decide(con: Console, user: User, seq_text: str, body: dict[str, Any]) -> Ans
                 access_seq=seq,
                 reason=reason or None,
                 household=scan.get("household"),
+                # which refusals the guard lifted, e.g. "TEMPERATURE_UNAVAILABLE GUARD_CONFIRMED"
+                note=" ".join(flags) or None,
             ),
         )
     con.ctx.events.publish(EventKind.GUARD, now, seq=record.seq, **record.body)

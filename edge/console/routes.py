@@ -66,6 +66,10 @@ POST_ROUTES: list[tuple[re.Pattern[str], Action]] = [
         re.compile(r"^/api/visitors$"),
         lambda con, s, body, g: visitors.register(con.ctx, s.user, body),
     ),
+    (
+        re.compile(r"^/api/visitors/(V-[0-9a-f]{1,16})/confirm$"),
+        lambda con, s, body, g: visitors.confirm(con.ctx, s.user, g[0], body),
+    ),
 ]
 
 

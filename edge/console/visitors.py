@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 import segno
 
 from edge.console.actions import Answer, refuse, say
 from edge.console.auth import User
-from edge.console.context import ConsoleContext
-from edge.core.records import EventKind, RecordKind, VisitorBody
+from edge.core.records import EventKind, GuardBody, RecordKind, VisitorBody
 from edge.gate.credentials.visitor import (
     VisitorPassError,
     holder_ref,
@@ -26,6 +26,10 @@ from edge.gate.credentials.visitor import (
     visitor_pass_id,
 )
 from edge.gate.rules.lists import HouseholdStatus
+from edge.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from edge.console.context import ConsoleContext
 
 COMMITMENT_ZH = (
     "本人承诺：以上登记信息真实准确；近 14 天内未到访中高风险地区，无发热、干咳、乏力等症状；"
@@ -43,6 +47,45 @@ FEVER_C = 37.3  # a reading at or above this is a fever: no registration, °C
 MAX_HOURS = 24  # the visitor key's own limit (passes.VISITOR_MAX_S)
 _HOUSEHOLD = re.compile(r"^([A-Za-z0-9]{1,8})-([A-Za-z0-9]{1,8})-([A-Za-z0-9]{1,8})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
+
+
+SCAN_BACK = 5000  # records looked at for today's registrations and confirmations
+
+
+class VisitorHolds:
+    """Visitor passes awaiting their household's confirmation (registered with
+    ``needs_confirmation``; a ``visitor_confirm`` guard record lifts the hold). The gate asks
+    :meth:`held` for every visitor pass it decides; the profile's ``visitor_confirmation``
+    says what a held pass gets. Thread-safe; rebuilt from the store at start."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, float] = {}  # pass id -> valid until, Unix seconds
+
+    @classmethod
+    def load(cls, store: Store, now: float) -> VisitorHolds:
+        holds = cls()
+        hi = store.max_seq()
+        for r in store.records(after_seq=max(0, hi - SCAN_BACK), limit=SCAN_BACK):
+            pid = r.body.get("pass_id")
+            if r.kind == RecordKind.VISITOR and r.body.get("needs_confirmation") and pid:
+                if float(r.body.get("valid_until") or 0) > now:
+                    holds.hold(str(pid), float(r.body["valid_until"]))
+            elif r.kind == RecordKind.GUARD and r.body.get("action") == "visitor_confirm" and pid:
+                holds.release(str(pid))
+        return holds
+
+    def hold(self, pass_id: str, until: float) -> None:
+        with self._lock:
+            self._held[pass_id] = until
+
+    def release(self, pass_id: str) -> bool:
+        with self._lock:
+            return self._held.pop(pass_id, None) is not None
+
+    def held(self, pass_id: str) -> bool:
+        with self._lock:
+            return pass_id in self._held
 
 
 def commitment() -> dict[str, str]:
@@ -96,6 +139,8 @@ def register(ctx: ConsoleContext, user: User, body: dict[str, Any]) -> Answer:
     if body.get("accepted") is not True or body.get("commitment") != COMMITMENT_ID:
         return bad("the commitment must be read and accepted", "请阅读并接受承诺书")
     confirmed = body.get("confirmed_by_household") is True
+    # the household must confirm before the pass admits (unless it has already, by phone)
+    needs_confirmation = body.get("needs_confirmation") is True and not confirmed
     if temperature >= FEVER_C:
         msg = say(
             user,
@@ -110,6 +155,8 @@ def register(ctx: ConsoleContext, user: User, body: dict[str, Any]) -> Answer:
     if known is None:
         return refuse(404, "no_household", say(user, "no such household", "名单中没有该住户"))
     fields: dict[str, Any] = {}
+    if needs_confirmation and visit == "visitor":
+        fields["needs_confirmation"] = True
     pass_text = ""
     if visit == "visitor":
         if known.status is HouseholdStatus.HOME_QUARANTINE:
@@ -138,7 +185,7 @@ def register(ctx: ConsoleContext, user: User, body: dict[str, Any]) -> Answer:
             )
         except VisitorPassError as exc:
             return bad(str(exc), "无法签发访客通行证")
-        fields = {"pass_id": pass_id, "valid_from": start, "valid_until": until}
+        fields.update(pass_id=pass_id, valid_from=start, valid_until=until)
     digits = re.sub(r"\D", "", phone)
     record_body = VisitorBody(
         gate=ctx.gate_id,
@@ -158,6 +205,8 @@ def register(ctx: ConsoleContext, user: User, body: dict[str, Any]) -> Answer:
     )
     ts = ctx.now()
     record = ctx.store.append(RecordKind.VISITOR, ts, record_body)
+    if record_body.needs_confirmation and record_body.pass_id and record_body.valid_until:
+        ctx.visitor_holds.hold(record_body.pass_id, record_body.valid_until)
     ctx.events.publish(EventKind.GUARD, ts, seq=record.seq, action=f"{visit}_register")
     answer: dict[str, Any] = {"ok": True, "record": record.to_json()}
     if pass_text:
@@ -176,15 +225,76 @@ def register(ctx: ConsoleContext, user: User, body: dict[str, Any]) -> Answer:
     return 200, answer
 
 
+def confirm(ctx: ConsoleContext, user: User, pass_id: str, body: dict[str, Any]) -> Answer:
+    """The household confirmed the visitor (the guard called them, or they came down): a
+    ``visitor_confirm`` guard record names who recorded it, then the pass admits."""
+    if user.role not in ("guard", "admin"):
+        msg = say(user, "your account may not confirm visitors", "您的账号无权确认访客")
+        return refuse(403, "forbidden", msg)
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 200:
+        return refuse(400, "bad_input", say(user, "note: up to 200 characters", "备注最多 200 字"))
+    with _CONFIRM_LOCK:  # two guards clicking at once: one record, one refusal
+        found = _registration(ctx.store, pass_id)
+        if found is None or not found.get("needs_confirmation"):
+            msg = say(user, "no visitor awaiting confirmation with that pass", "没有待确认的该访客")
+            return refuse(404, "no_visitor", msg)
+        done = _confirmations(ctx.store).get(pass_id)
+        if done is not None:
+            msg = say(user, f"already confirmed by {done}", f"已由 {done} 确认")
+            return refuse(409, "already_confirmed", msg)
+        ts = ctx.now()
+        guard = GuardBody(
+            gate=ctx.gate_id,
+            action="visitor_confirm",
+            user=user.name,
+            role=user.role,
+            pass_id=pass_id,
+            household=found.get("household"),
+            note=note.strip() or None,
+        )
+        record = ctx.store.append(RecordKind.GUARD, ts, guard)
+        ctx.visitor_holds.release(pass_id)
+    ctx.events.publish(EventKind.GUARD, ts, seq=record.seq, **record.body)
+    return 200, {"ok": True, "record": record.to_json()}
+
+
+_CONFIRM_LOCK = threading.Lock()
+
+
+def _registration(store: Store, pass_id: str) -> dict[str, Any] | None:
+    hi = store.max_seq()
+    for r in reversed(store.records(after_seq=max(0, hi - SCAN_BACK), limit=SCAN_BACK)):
+        if r.kind == RecordKind.VISITOR and r.body.get("pass_id") == pass_id:
+            return dict(r.body)
+    return None
+
+
+def _confirmations(store: Store) -> dict[str, str]:
+    """pass id -> the guard who recorded the household's confirmation."""
+    hi = store.max_seq()
+    out: dict[str, str] = {}
+    for r in store.records(after_seq=max(0, hi - SCAN_BACK), limit=SCAN_BACK):
+        if r.kind == RecordKind.GUARD and r.body.get("action") == "visitor_confirm":
+            out[str(r.body.get("pass_id"))] = str(r.body.get("user"))
+    return out
+
+
 def recent(ctx: ConsoleContext, limit: int = 50) -> list[dict[str, Any]]:
-    """Today's registrations for the booth's list, newest first (no phone, no pass text)."""
+    """Today's registrations for the booth's list, newest first (no phone, no pass text);
+    a visitor awaiting the household says so, or who recorded the confirmation."""
     hi = ctx.store.max_seq()
     out: list[dict[str, Any]] = []
+    confirmed = _confirmations(ctx.store)
     for r in reversed(ctx.store.records(after_seq=max(0, hi - 2000), limit=2000)):
         if r.kind != RecordKind.VISITOR:
             continue
         keep = ("visit", "name", "household", "purpose", "pass_id", "valid_until", "user")
-        out.append({"ts": r.ts, "seq": r.seq, **{k: r.body.get(k) for k in keep}})
+        row = {"ts": r.ts, "seq": r.seq, **{k: r.body.get(k) for k in keep}}
+        if r.body.get("needs_confirmation"):
+            row["confirmed_by"] = confirmed.get(str(r.body.get("pass_id")))
+            row["awaiting"] = row["confirmed_by"] is None
+        out.append(row)
         if len(out) >= limit:
             break
     return out

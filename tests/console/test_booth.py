@@ -25,8 +25,10 @@ from edge.core.events import Event
 from edge.core.records import EventKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.verified import Role
+from edge.gate.door.thermometer import FakeThermometer
 from edge.gate.reasons import Reason
 from edge.gate.rules.lists import ColourClass, Household, HouseholdStatus
+from edge.gate.rules.profile import Mode, Rules
 from edge.tools.render import Look, render_frame
 
 # Screenshots go to test-output/ on every run; EDGE_UPDATE_SCREENSHOTS=1 writes them into
@@ -416,41 +418,47 @@ def test_unacknowledged_alert_escalates_by_itself(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def lenient_env(tmp_path: Path) -> Iterator[Env]:
+def guard_env(tmp_path: Path) -> Iterator[Env]:
     from console_rig import make_env
 
-    # "not a community pass" stands in for the refusals a community lets guards decide
-    # (regional code unreachable, no temperature reading, unconfirmed visitor), which this
-    # rig's gate cannot produce on demand; the mechanism is the same.
-    for env in make_env(tmp_path, overrule_reasons=["UNKNOWN_FORMAT"]):
+    # The community's profile lets a guard decide when the thermometer gives no reading
+    # (temperature = "guard"); the booth's thermometer misses the forehead (25 °C is no
+    # body temperature: no reading). Every other rule is the default.
+    for env in make_env(tmp_path):
         env.gate.clock_trust = None  # this container has no NTP: else CLOCK_UNTRUSTED too
+        env.gate.rules = Rules(temperature=Mode.GUARD)
+        env.gate.thermometer = FakeThermometer([25.0])
         yield env
 
 
 def test_guard_lets_through_an_overrulable_refusal_and_the_record_names_them(
-    lenient_env: Env, vpage: Any
+    guard_env: Env, vpage: Any
 ) -> None:
-    env = lenient_env
+    env = guard_env
     page, size = vpage
     login(page, env, "zhguard")
     page.wait_for_url("**/live")
     page.locator("body[data-stream=open]").wait_for()
-    refused = env.gate.process_text("https://shop.example/coupon/42")
+    refused = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
     assert not refused.decision.allow and refused.record is not None
+    assert refused.decision.reasons == (Reason.TEMPERATURE_UNAVAILABLE,)
+    assert refused.decision.needs_guard  # the profile's rule, not the console's list
     seq = refused.record.seq
     prompt = page.locator(f'#scans li[data-seq="{seq}"] .decide')
     prompt.wait_for(timeout=2000)
     shot(page, f"guard-decision-{size}")
-    prompt.locator("input").fill("住户下楼接人，已核实身份")
+    prompt.locator("input").fill("额温枪未测到，改用水银体温计 36.6")
     prompt.locator(".decide-allow").click()
     page.locator(f'#scans li[data-seq="{seq}"] .msg.ok').wait_for()
     [rec] = [r for r in env.guard_records() if r["action"] == "overrule_allow"]
     assert rec["user"] == "zhguard" and rec["role"] == "guard" and rec["access_seq"] == seq
-    assert rec["reason"] == "住户下楼接人，已核实身份"
+    assert rec["reason"] == "额温枪未测到，改用水银体温计 36.6"
+    # the gate decided the real session again as confirmed by a guard
+    assert rec["note"] == "TEMPERATURE_UNAVAILABLE GUARD_CONFIRMED"
     doors = [r.body for r in env.gate.store.records() if r.kind == "door"]
     assert any(d["event"] == "granted" and d.get("source") == "console" for d in doors)
     # a second refusal kept as it is: recorded, the door stays shut
-    again = env.gate.process_text("https://shop.example/coupon/43")
+    again = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
     assert again.record is not None
     row = page.locator(f'#scans li[data-seq="{again.record.seq}"] .decide')
     row.wait_for(timeout=2000)
@@ -463,15 +471,25 @@ def test_guard_lets_through_an_overrulable_refusal_and_the_record_names_them(
     assert len([r for r in env.gate.store.records() if r.kind == "door"]) == grants
 
 
-def test_only_overrulable_refusals_can_be_decided(env: Env) -> None:
+def test_only_refusals_the_profile_lets_a_guard_lift_can_be_decided(env: Env) -> None:
     from console_rig import Client
 
     c = Client(env.url)
     assert c.login("guard1") == 200
-    forged = env.gate.process_text("https://shop.example/coupon/42")  # not overrulable here
+    env.gate.clock_trust = None
+    forged = env.gate.process_text("https://shop.example/coupon/42")  # never a guard's call
     assert forged.record is not None
     seq = forged.record.seq
     status, answer = c.api("POST", f"/api/scans/{seq}/decide", {"allow": True, "reason": "x"})
+    assert (status, answer["error"]) == (409, "not_overrulable")
+    # TEMPERATURE_UNAVAILABLE is in the console's list, but this profile's temperature rule
+    # is hard: no guard may lift it, whatever the console's list says
+    env.gate.thermometer = FakeThermometer([25.0])
+    hard = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
+    assert hard.decision.reasons == (Reason.TEMPERATURE_UNAVAILABLE,)
+    assert not hard.decision.needs_guard and hard.record is not None
+    path = f"/api/scans/{hard.record.seq}/decide"
+    status, answer = c.api("POST", path, {"allow": True, "reason": "x"})
     assert (status, answer["error"]) == (409, "not_overrulable")
     status, answer = c.api("POST", "/api/scans/999999/decide", {"allow": True, "reason": "x"})
     assert (status, answer["error"]) == (404, "no_scan")
@@ -480,13 +498,30 @@ def test_only_overrulable_refusals_can_be_decided(env: Env) -> None:
     assert b'data-overrule="HEALTH_CODE_UNAVAILABLE,' in page_html
 
 
-def test_overrule_needs_a_reason_the_role_and_happens_once(lenient_env: Env) -> None:
+def test_console_list_narrows_what_the_profile_allows(tmp_path: Path) -> None:
+    from console_rig import Client, make_env
+
+    for env in make_env(tmp_path, overrule_reasons=["HEALTH_CODE_UNAVAILABLE"]):
+        env.gate.clock_trust = None
+        env.gate.rules = Rules(temperature=Mode.GUARD)
+        env.gate.thermometer = FakeThermometer([25.0])
+        c = Client(env.url)
+        assert c.login("guard1") == 200
+        out = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
+        assert out.decision.needs_guard and out.record is not None
+        status, answer = c.api(
+            "POST", f"/api/scans/{out.record.seq}/decide", {"allow": True, "reason": "x"}
+        )
+        assert (status, answer["error"]) == (409, "not_overrulable")
+
+
+def test_overrule_needs_a_reason_the_role_and_happens_once(guard_env: Env) -> None:
     from console_rig import Client
 
-    env = lenient_env
+    env = guard_env
     guard, admin = Client(env.url), Client(env.url)
     assert guard.login("guard1") == 200 and admin.login("admin1") == 200
-    out = env.gate.process_text("https://shop.example/coupon/42")
+    out = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
     assert out.record is not None
     path = f"/api/scans/{out.record.seq}/decide"
     assert guard.api("POST", path, {"allow": True})[1]["error"] == "missing"
@@ -495,6 +530,68 @@ def test_overrule_needs_a_reason_the_role_and_happens_once(lenient_env: Env) -> 
     status, answer = admin.api("POST", path, {"allow": False})
     assert (status, answer["error"]) == (409, "already_decided")
     assert "guard1" in answer["message"]
+
+
+def _visitor_form(client: Any, **extra: Any) -> dict[str, Any]:
+    commitment = client.api("GET", "/api/visitors")[1]["commitment"]["id"]
+    return {
+        "visit": "visitor", "name": "李四", "phone": "13900005678", "household": "3-1-103",
+        "purpose": "送药", "temperature_c": 36.5, "health_colour": "green",
+        "health_source": "typed", "accepted": True, "commitment": commitment, "hours": 2,
+        **extra,
+    }  # fmt: skip
+
+
+def test_visitor_awaiting_household_confirmation_is_refused_until_a_guard_records_it(
+    env: Env,
+) -> None:
+    from console_rig import Client
+
+    env.gate.clock_trust = None
+    guard, admin = Client(env.url), Client(env.url)
+    assert guard.login("guard1") == 200 and admin.login("admin1") == 200
+    status, answer = guard.api(
+        "POST", "/api/visitors", _visitor_form(guard, needs_confirmation=True)
+    )
+    assert status == 200 and answer["record"]["needs_confirmation"] is True
+    pass_id, text = answer["pass"]["pass_id"], answer["pass"]["text"]
+    [row] = guard.api("GET", "/api/visitors")[1]["recent"]
+    assert row["awaiting"] is True and row["confirmed_by"] is None
+    # at the gate before the household confirmed: refused, a refusal a guard may lift
+    first = env.gate.process_text(text)
+    assert not first.decision.allow and first.decision.needs_guard
+    assert first.decision.reasons == (Reason.VISITOR_REGISTRATION_REQUIRED,)
+    # the household calls back: the guard records it on the visitor's row
+    status, done = guard.api("POST", f"/api/visitors/{pass_id}/confirm", {"note": "电话确认"})
+    assert status == 200 and done["record"]["action"] == "visitor_confirm"
+    assert done["record"]["user"] == "guard1" and done["record"]["pass_id"] == pass_id
+    status, again = admin.api("POST", f"/api/visitors/{pass_id}/confirm", {})
+    assert (status, again["error"]) == (409, "already_confirmed") and "guard1" in again["message"]
+    [row] = guard.api("GET", "/api/visitors")[1]["recent"]
+    assert row["awaiting"] is False and row["confirmed_by"] == "guard1"
+    env.gate.door.tick()
+    second = env.gate.process_text(text)
+    assert second.decision.allow, second.decision
+    # a pass registered without the step is never held; unknown passes are refused politely
+    status, answer = guard.api("POST", "/api/visitors", _visitor_form(guard))
+    assert status == 200 and "needs_confirmation" not in answer["record"]
+    status, missing = guard.api("POST", f"/api/visitors/{answer['pass']['pass_id']}/confirm", {})
+    assert (status, missing["error"]) == (404, "no_visitor")
+
+
+def test_visitor_holds_survive_a_console_restart(env: Env) -> None:
+    from console_rig import Client
+
+    from edge.console.visitors import VisitorHolds
+
+    c = Client(env.url)
+    assert c.login("guard1") == 200
+    _, answer = c.api("POST", "/api/visitors", _visitor_form(c, needs_confirmation=True))
+    _, other = c.api("POST", "/api/visitors", _visitor_form(c, needs_confirmation=True))
+    c.api("POST", f"/api/visitors/{other['pass']['pass_id']}/confirm", {})
+    holds = VisitorHolds.load(env.gate.store, time.time())
+    assert holds.held(answer["pass"]["pass_id"])
+    assert not holds.held(other["pass"]["pass_id"])
 
 
 def test_overrule_reasons_must_be_known_codes() -> None:

@@ -67,7 +67,8 @@ function renderAlerts(list) {
   }
 }
 
-// Refusals the community lets a guard decide (server-checked too): every reason in this list.
+// Refusals the rules profile lets a guard lift (the scan's needs_guard), narrowed by the
+// console's list (every reason in it); the server checks the same and asks the profile again.
 const OVERRULE = (document.getElementById("scans").dataset.overrule || "").split(",").filter(Boolean);
 const OVERRULE_S = 120;
 
@@ -103,7 +104,7 @@ function decidePrompt(s) {
 function scanItem(s) {
   const sentence = BODY.lang === "zh" ? s.sentence_zh : s.sentence_en;
   const reasons = s.reasons || [];
-  const prompt = !s.allow && OVERRULE.length && reasons.length && reasons.every((r) => OVERRULE.includes(r)) &&
+  const prompt = !s.allow && s.needs_guard === true && reasons.length && reasons.every((r) => OVERRULE.includes(r)) &&
     Date.now() / 1000 - s.ts < OVERRULE_S;
   return el("li", { class: s.allow ? "scan allow" : "scan deny", "data-seq": s.seq },
     el("span", { class: "verdict", text: s.allow ? T("allow") : T("deny") }),

@@ -8,13 +8,29 @@ function kind() {
   return document.querySelector('input[name="visit"]:checked').value;
 }
 
+function confirmBox(r) {
+  // The household confirmed (by phone, or came down): the guard records it; the pass admits.
+  if (r.confirmed_by) {
+    return el("span", { class: "msg ok confirm-state", text: `${T("v_confirmed_by")} ${r.confirmed_by}` });
+  }
+  if (!r.awaiting) return null;
+  const msg = el("span", { class: "msg warn confirm-state", text: T("v_awaiting") });
+  const btn = el("button", { type: "button", class: "primary v-confirm", text: T("v_confirm"), onclick: async () => {
+    const a = await api("POST", `/api/visitors/${r.pass_id}/confirm`, {});
+    if (a.ok) load();
+    else { msg.textContent = a.message || T("error"); msg.className = "msg error confirm-state"; }
+  } });
+  return el("div", { class: "decide" }, msg, btn);
+}
+
 function recentItem(r) {
   const what = r.visit === "courier" ? T("v_courier") : T("v_visitor");
   const until = r.valid_until ? ` · ${T("v_until")} ${fmtDateTime(r.valid_until)}` : "";
-  return el("li", { class: "scan visit" },
+  return el("li", { class: "scan visit", "data-pass": r.pass_id || "" },
     el("span", { class: "verdict", text: what }),
     el("span", { class: "sentence", text: `${r.name} → ${r.household} · ${r.purpose}` }),
-    el("span", { class: "meta", text: `${fmtDateTime(r.ts)} · ${r.user}${until}` }));
+    el("span", { class: "meta", text: `${fmtDateTime(r.ts)} · ${r.user}${until}` }),
+    confirmBox(r));
 }
 
 async function load() {
@@ -47,6 +63,7 @@ document.getElementById("visit-form").addEventListener("submit", async (e) => {
     purpose: v("v-purpose"), temperature_c: Number(v("v-temp")), health_colour: v("v-colour"),
     health_source: v("v-source"), hours: Number(v("v-hours")),
     confirmed_by_household: document.getElementById("v-confirmed").checked,
+    needs_confirmation: document.getElementById("v-needs-confirm").checked,
     accepted: document.getElementById("v-accept").checked, commitment: commitmentId,
   };
   const r = await api("POST", "/api/visitors", body);
