@@ -12,9 +12,11 @@ import base64
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -56,20 +58,47 @@ def _trust_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def _known(model: type[BaseModel], item: Any) -> Any:
-    """``item`` without the fields ``model`` does not know: a newer central may add some
-    (docs/sync.md, versioning), and the gate's own models refuse unknown fields."""
-    if isinstance(item, dict):
-        return {k: v for k, v in item.items() if k in model.model_fields}
-    return item
+def readable(annotation: Any, value: Any) -> Any:
+    """``value`` without what a reader of ``annotation`` does not know, at every level: the
+    fields a model does not have, and the keys of a dict keyed by an enum (``colour_in``'s
+    colour classes) that the enum does not have. A newer central may add either (docs/sync.md,
+    versioning); the gate's own models refuse unknown fields (``extra="forbid"``: the config
+    file's typos), so what central pushes is pruned to what this gate reads. Values are not
+    touched: a known field with a value of the wrong type is still refused."""
+    origin = get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict):
+            return value
+        fields = annotation.model_fields
+        by_alias = {f.alias: name for name, f in fields.items() if f.alias}
+        out = {}
+        for key, item in value.items():
+            name = key if key in fields else by_alias.get(key)
+            if name is not None:
+                out[key] = readable(fields[name].annotation, item)
+        return out
+    if origin is Annotated:
+        return readable(get_args(annotation)[0], value)
+    if origin in (Union, UnionType):
+        choices = [a for a in get_args(annotation) if a is not type(None)]
+        return readable(choices[0], value) if len(choices) == 1 and value is not None else value
+    if origin in (dict, Mapping) and isinstance(value, dict):
+        key_type, item_type = get_args(annotation) or (Any, Any)
+        if isinstance(key_type, type) and issubclass(key_type, Enum):
+            known = {m.value for m in list(key_type)}
+            value = {k: v for k, v in value.items() if k in known}
+        return {k: readable(item_type, v) for k, v in value.items()}
+    if origin in (list, set, frozenset) and isinstance(value, list):
+        (item_type,) = get_args(annotation) or (Any,)
+        return [readable(item_type, v) for v in value]
+    return value
 
 
 def _validate(name: str, body: Any) -> Any:
     """The list body checked for its kind, fields this version does not know dropped (the
     stored list is what this gate can read back); raises ValueError/ValidationError."""
     if name == "households":
-        if isinstance(body, dict):
-            body = {k: _known(Household, v) for k, v in body.items()}
+        body = readable(dict[str, Household], body)
         _households.validate_python(body)
     elif name == "holder_colours":
         _colours.validate_python(body)
@@ -79,7 +108,7 @@ def _validate(name: str, body: Any) -> Any:
         for k in _strings.validate_python(body):
             _trust_key(k)
     elif name == "rules":
-        body = _known(Rules, body)
+        body = readable(Rules, body)
         Rules.model_validate(body)
     else:
         _any_dict.validate_python(body)

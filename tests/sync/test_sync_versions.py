@@ -22,6 +22,7 @@ from edge.central.db import CentralDB
 from edge.central.publisher import ListFolder, command_message, list_message, publish_message
 from edge.central.receiver import Receiver
 from edge.gate.rules.lists import ListsSnapshot
+from edge.gate.rules.profile import Rules
 from edge.store.sqlite import Store
 from edge.sync import topics
 from edge.sync.client import LinkSettings, MqttLink
@@ -296,3 +297,71 @@ def test_the_gate_writes_version_1_messages_that_older_readers_accept() -> None:
     env = json.loads(payload)
     assert env["v"] == 1 and "minor" not in env
     assert base64.b64decode(env["sig"]) and topic == topics.fleet("lists", "trust")
+
+
+def test_a_running_gate_applies_a_future_minor_rules_push_with_nested_unknown_fields(
+    broker: Broker, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    """Unknown fields at every level of a pushed ``rules`` (a new top-level rule, a new colour
+    class inside ``colour_in``) are dropped and the rest applied, over MQTT to a running gate;
+    a future-major rules push is refused with its reason and the held rules kept."""
+    gate = "gate-v1"
+    store = Store(tmp_path / "g.sqlite3")
+    applied: list[Rules] = []
+    cfg = gate_config(broker, central_key[1], gate, tmp_path / "g")
+    svc = service_for(cfg, store, hooks=GateHooks(on_rules=applied.append))
+    svc.start()
+    link = MqttLink(central_link(broker, client_id="c-rules"))
+    try:
+        wait_for(lambda: bool(link.poll(0.05)) or link.connected, 10, "central link")
+        rules = {
+            "temperature": "soft",
+            "colour_in": {"red": "hard", "yellow": "hard", "orange": "guard"},  # nested unknown
+            "colour_out": {"red": "hard", "lilac": "off"},
+            "escort": {"mode": "guard", "max_people": 2},  # a whole new rule
+        }
+        topic, payload = list_message(
+            central_key[0],
+            {"gate": gate, "name": "rules", "version": 3, "mode": "full", "data": rules},
+        )
+        link.publish(topic, future(payload, minor=4), retain=True)
+        wait_for(lambda: (link.poll(0.0), bool(applied))[1], 15, "rules applied")
+        got = applied[-1]
+        assert got.version == 3 and got.temperature == "soft"
+        assert {str(k): str(v) for k, v in got.colour_in.items()} == {
+            "red": "hard",
+            "yellow": "hard",
+        }
+        assert {str(k): str(v) for k, v in got.colour_out.items()} == {"red": "hard"}
+        assert store.list_versions().get("rules") == 3
+        assert [r.body["name"] for r in store.records() if r.kind == "lists_applied"] == ["rules"]
+        # a future major: refused with its reason, v3 kept
+        topic, payload = list_message(
+            central_key[0],
+            {"gate": gate, "name": "rules", "version": 4, "mode": "full", "data": rules},
+        )
+        link.publish(topic, future(payload, v=2), retain=True)
+
+        def refused() -> list[str]:
+            link.poll(0.0)
+            return [r.body["reason"] for r in store.records() if r.kind == "downlink_rejected"]
+
+        wait_for(lambda: refused() == ["unsupported_version"], 15, "major refused by the gate")
+        assert store.list_versions().get("rules") == 3 and len(applied) == 1
+        link.publish(topic, b"", retain=True)  # leave no retained rules for later tests
+        link.poll(0.2)
+    finally:
+        link.close()
+        svc.stop()
+        store.close()
+
+
+def test_local_rules_stay_strict() -> None:
+    """The config file's own ``rules`` still refuse a field they do not know (a typo must not
+    pass silently); only what central pushes is read leniently."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Rules.model_validate({"temprature": "soft"})
+    with pytest.raises(ValidationError):
+        Rules.model_validate({"colour_in": {"orange": "guard"}})
