@@ -241,9 +241,9 @@ class MqttLink:
         if self._client is not None:
             rc = self._client.loop(timeout=timeout)
             if rc != mqtt.MQTT_ERR_SUCCESS:
-                if not self.connected:
-                    self._closed_before_connack()
-                self._lost(f"rc {rc}")
+                # a close that may be a refusal of MQTT 5 is retried on the same node
+                same = not self.connected and self._closed_before_connack()
+                self._lost(f"rc {rc}", next_node=not same)
             elif not self.connected and time.monotonic() - self._dialled_at > CONNACK_TIMEOUT_S:
                 self._lost("no CONNACK")  # a hung broker must not hold us forever
         out: list[LinkEvent] = []
@@ -254,21 +254,23 @@ class MqttLink:
         self._events.clear()
         return out
 
-    def _closed_before_connack(self) -> None:
+    def _closed_before_connack(self) -> bool:
         """A 3.1.1-only broker that cannot parse an MQTT 5 CONNECT may close the connection
         without any CONNACK (RabbitMQ 3.10's MQTT plugin does): in 'auto', two such closes in
-        a row mean 3.1.1 (one could be a network glitch)."""
+        a row mean 3.1.1 (one could be a network glitch). True if this close counted."""
         if self.s.protocol != "auto" or self._proto != mqtt.MQTTv5:
-            return
+            return False
         self._silent_closes += 1
         if self._silent_closes >= 2:
             log.warning("broker closed MQTT 5 CONNECTs without a CONNACK; falling back to 3.1.1")
             self._proto = mqtt.MQTTv311
+        return True
 
-    def _lost(self, why: str) -> None:
+    def _lost(self, why: str, next_node: bool = True) -> None:
         was = self.connected
         self.connected = False
-        self.node += 1  # a clustered broker: the next node (the same one if there is one)
+        if next_node:
+            self.node += 1  # a clustered broker: the next node (the same one if there is one)
         if was and time.monotonic() - self._connected_at > 30.0:
             self._attempt = 0  # a connection that lasted resets the back-off
         self._drop()
