@@ -28,43 +28,68 @@ from edge.core.records import EventKind
 if TYPE_CHECKING:
     from edge.app.gate import Gate
 
+Frame = npt.NDArray[np.uint8]
+
 CAMERA = {"id": "corridor-3-2", "name": "3-2 6F corridor", "fps": 5.0}
+# The perimeter demo's zone (edge.tools.perimeter_demo.DEMO_ZONE, bound to 3-2-601): the floor
+# in front of door 601, where the walker in the demo's camera stops.
 ZONE = {
     "id": "door-3-2-601",
     "camera": "corridor-3-2",
     "household": "3-2-601",
-    "polygon": [[0.52, 0.42], [0.80, 0.42], [0.86, 0.97], [0.47, 0.97]],
+    "polygon": [[0.5, 0.6], [1.0, 0.6], [1.0, 1.0], [0.5, 1.0]],
     "source": "demo",
 }
-BOX = (0.58, 0.30, 0.70, 0.92)  # normalised person box of the simulated intrusion
+SIZE = (640, 480)  # the demo camera's frame, as the perimeter demo plays it
 
 
-def corridor(person: bool = False, width: int = 640, height: int = 360) -> npt.NDArray[np.uint8]:
-    """A drawn corridor with door 601 (BGR); ``person`` adds a figure standing in front of it."""
-    img = np.full((height, width, 3), (92, 96, 100), np.uint8)
+def corridor(
+    person: bool = False, width: int = SIZE[0], height: int = SIZE[1], stamp: bool = True
+) -> Frame:
+    """The demo's 6th-floor corridor of building 3 unit 2 (BGR): a wall, a floor in
+    perspective, door 602 on the left and door 601 on the right, where the walker stops.
+    ``person`` puts the demo's pedestrian (a real person cut from OpenCV's sample video)
+    in front of door 601; ``stamp`` the camera's date and time in the corner (off for the
+    perimeter's frames: its snapshots stamp their own). Every frame of the demo camera and
+    every snapshot is this scene."""
+    rng = np.random.default_rng(7)
+    wall = np.clip(rng.normal(178, 4, (height, width, 3)), 0, 255).astype(np.uint8)
+    img = np.asarray(cv2.add(wall, np.full_like(wall, (0, 6, 12))), dtype=np.uint8)
 
     def px(x: float, y: float) -> tuple[int, int]:
         return round(x * width), round(y * height)
 
-    floor = np.array([px(0, 1), px(0.3, 0.55), px(0.7, 0.55), px(1, 1)], np.int32)
-    cv2.fillPoly(img, [floor], (140, 150, 160))
-    cv2.rectangle(img, px(0.57, 0.12), px(0.75, 0.6), (40, 70, 120), -1)  # door 601
-    cv2.putText(img, "601", px(0.62, 0.22), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (230, 230, 230), 2)
-    cv2.rectangle(img, px(0.12, 0.15), px(0.28, 0.58), (60, 80, 90), -1)  # door 602
-    cv2.putText(img, "602", px(0.15, 0.25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (230, 230, 230), 2)
-    if person:
-        cx, top, bottom = (BOX[0] + BOX[2]) / 2, BOX[1], BOX[3]
-        cv2.circle(img, px(cx, top + 0.06), round(0.05 * height), (40, 40, 40), -1)
-        cv2.rectangle(
-            img, px(cx - 0.04, top + 0.12), px(cx + 0.04, bottom - 0.25), (30, 30, 150), -1
+    floor = np.array([px(0, 1), px(0, 0.62), px(1, 0.62), px(1, 1)], np.int32)
+    cv2.fillPoly(img, [floor], (128, 138, 146))
+    for i in range(1, 8):  # floor tiles, for depth
+        y = 0.62 + 0.38 * (i / 8) ** 1.4
+        cv2.line(img, px(0, y), px(1, y), (112, 120, 128), 1)
+    cv2.rectangle(img, px(0, 0.6), px(1, 0.63), (90, 96, 104), -1)  # skirting board
+    for x0, x1, label in ((0.08, 0.24, "602"), (0.74, 0.92, "601")):
+        cv2.rectangle(img, px(x0, 0.2), px(x1, 0.62), (38, 62, 110), -1)  # a brown door
+        cv2.rectangle(img, px(x0, 0.2), px(x1, 0.62), (28, 40, 70), 2)
+        cv2.circle(img, px(x0 + 0.02, 0.43), 4, (40, 180, 210), -1)  # the handle
+        cv2.rectangle(img, px(x0 + 0.03, 0.1), px(x1 - 0.03, 0.17), (235, 235, 235), -1)
+        cv2.putText(
+            img, label, px(x0 + 0.045, 0.155), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (40, 40, 40), 2
         )
-        cv2.rectangle(img, px(cx - 0.035, bottom - 0.25), px(cx + 0.035, bottom), (50, 40, 30), -1)
-    stamp = time.strftime("%H:%M:%S")
-    cv2.putText(img, stamp, px(0.02, 0.07), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
+    cv2.rectangle(img, px(0.4, 0.05), px(0.56, 0.09), (230, 240, 245), -1)  # ceiling light
+    if person:
+        from edge.tools.perimeter_demo import person_sprite
+
+        sprite = person_sprite()
+        ph, pw = sprite.shape[:2]
+        # where the perimeter demo's walker stands: in front of door 601
+        top, left = min(height - ph, int(height * 0.42)), width - pw - int(width * 0.1)
+        img[top : top + ph, left : left + pw] = sprite
+    if stamp:
+        text = time.strftime("%Y-%m-%d %H:%M:%S")
+        cv2.putText(img, text, px(0.02, 0.05), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2)
+        cv2.putText(img, text, px(0.02, 0.05), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (30, 30, 30), 1)
     return img
 
 
-def jpeg(img: npt.NDArray[np.uint8]) -> bytes:
+def jpeg(img: Frame) -> bytes:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return bytes(buf.tobytes()) if ok else b""
 
@@ -84,7 +109,6 @@ def simulate_intrusion(gate: Gate, snapshot_dir: Path) -> dict[str, Any]:
         "zone": ZONE["id"],
         "household": ZONE["household"],
         "score": 0.87,
-        "box": list(BOX),
         "snapshot": str(path),
         "started_wall": now,
         "message": "隔离户门前有人员活动（演示）",
@@ -107,6 +131,10 @@ class DemoConsole:
         gate.trust.add_visitor_issuer(visitor_key.public_key())
         ctx = console_context(
             gate,
+            # The demo's gate clock runs ahead of the wall clock (10 s a scene) and stops when
+            # the scenes end; the console's own time never runs behind it, so a guard's
+            # acknowledgement is never dated before the alert it acknowledges.
+            now=lambda: max(gate.clock.time(), time.time()),
             cameras=lambda: [dict(CAMERA)],
             camera_snapshot=lambda cam: jpeg(corridor()) if cam == CAMERA["id"] else None,
             snapshot_dir=workdir / "snapshots",  # where the demo's perimeter step writes

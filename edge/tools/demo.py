@@ -137,6 +137,7 @@ def _perimeter(gate: Gate, config: Config, base: Path, out: TextIO, wall: float)
     gate keeps working without it, and the demo says so).
     """
     from edge.app.wiring import AlertRecorder
+    from edge.tools.console_demo import corridor
     from edge.tools.perimeter_demo import run_scene
     from edge.vision.person.detector import Detector
 
@@ -152,7 +153,13 @@ def _perimeter(gate: Gate, config: Config, base: Path, out: TextIO, wall: float)
         start_wall=wall,
         household=household,
         sink=AlertRecorder(gate),
+        background=corridor(stamp=False),  # the corridor the console shows, door 601 right
     )
+    # The scene played in simulated time from ``wall``: move the gate's clock past its last
+    # frame, so nothing recorded afterwards (an acknowledgement) is dated before the alert.
+    latest = max((a.wall for a in alerts), default=wall)
+    if isinstance(gate.clock, FakeClock) and gate.clock.time() < latest:
+        gate.clock.advance(latest - gate.clock.time() + 1.0)
     new = [a for a in alerts if a.phase.value == "new"]
     out.write(f"\nperimeter camera at {household} (home quarantine), person detector on the CPU:\n")
     for a in new:

@@ -76,17 +76,26 @@ def person_sprite(scale: float = 2.0) -> Frame:
 
 
 def walking_frames(
-    width: int = 640, height: int = 480, steps: int = 14, wait: int = 25, seed: int = 0
+    width: int = 640,
+    height: int = 480,
+    steps: int = 14,
+    wait: int = 25,
+    seed: int = 0,
+    background: Frame | None = None,
 ) -> Iterator[Frame]:
     """A person walking left to right along the floor, then waiting at the right-hand door.
 
     ``steps`` frames of walking, then ``wait`` frames standing; each frame has fresh
-    sensor-like noise so the camera health checks see a live camera.
+    sensor-like noise so the camera health checks see a live camera. ``background``: the
+    scene the person walks through (e.g. the demo's drawn corridor), else a plain texture.
     """
     rng = np.random.default_rng(seed)
     person = person_sprite()
     ph, pw = person.shape[:2]
-    background = np.clip(rng.normal(150, 8, (height, width, 3)), 0, 255).astype(np.uint8)
+    if background is not None:
+        background = np.asarray(cv2.resize(background, (width, height)), dtype=np.uint8)
+    else:
+        background = np.clip(rng.normal(150, 8, (height, width, 3)), 0, 255).astype(np.uint8)
     top = min(height - ph, int(height * 0.42))
     stop = width - pw - int(width * 0.1)
     for i in range(steps + wait):
@@ -126,16 +135,21 @@ def run_scene(
     fps: float = 5.0,
     household: str | None = None,
     sink: AlertSink | None = None,
+    background: Frame | None = None,
 ) -> list[Alert]:
     """Play :func:`walking_frames` through a real :class:`CameraPipeline`; return its alerts.
 
     With ``statuses = {"3-2-501": "home_quarantine"}`` this yields one person-in-zone alert
     (with a JPEG snapshot in ``snapshot_dir``) about 3 s after the walker reaches the door;
     with "normal" it yields none. Time is simulated (no waiting): frame i is at i/fps s.
-    ``household`` rebinds the demo zone; ``sink`` also receives every alert as it happens.
+    ``household`` rebinds the demo zone (named ``door-<household>`` then, so an alert's zone
+    and household agree); ``sink`` also receives every alert as it happens; ``background``
+    is the scene (see :func:`walking_frames`).
     """
     collected = ListSink()
-    zone = DEMO_ZONE if household is None else DEMO_ZONE.model_copy(update={"household": household})
+    zone = DEMO_ZONE
+    if household is not None:
+        zone = DEMO_ZONE.model_copy(update={"household": household, "id": f"door-{household}"})
     pipe = CameraPipeline(
         DEMO_CAMERA,
         [zone],
@@ -144,7 +158,7 @@ def run_scene(
         snapshots=SnapshotStore(snapshot_dir),
     )
     wall0 = dt.datetime(2026, 1, 5, 14, 0).timestamp() if start_wall is None else start_wall
-    for i, frame in enumerate(walking_frames()):
+    for i, frame in enumerate(walking_frames(background=background)):
         now = i / fps
         pipe.process(frame, now, wall0 + now, statuses)
     return collected.alerts

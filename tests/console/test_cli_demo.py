@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from console_rig import Client
 
@@ -14,6 +16,7 @@ from edge.app.config import Config
 from edge.app.gate import Gate
 from edge.cli import main
 from edge.console.settings import ConsoleSettings
+from edge.tools.console_demo import corridor
 from edge.tools.demo import run_demo
 
 
@@ -51,13 +54,27 @@ def test_demo_prints_console_url_and_logins_and_its_alert_shows(tmp_path: Path) 
         c = Client(m.group(1))
         assert c.login("demo-guard", m.group(2)) == 200
         seen["live"] = c.api("GET", "/api/live")[1]
-        seen["snapshot"] = c.request(
-            "GET", f"/api/alerts/{seen['live']['alerts'][0]['key']}/snapshot"
-        )
+        key = seen["live"]["alerts"][0]["key"]
+        seen["snapshot"] = c.request("GET", f"/api/alerts/{key}/snapshot")
+        seen["ack"] = c.api("POST", f"/api/alerts/{key}/ack", {"note": "已通知社区"})[1]
+        seen["acked"] = c.api("GET", "/api/live")[1]["alerts"][0]
 
     config = Config().model_copy(update={"console": ConsoleSettings(port=0)})
     assert run_demo(out, config, workdir=tmp_path, after_gate=while_open) == 0
     alerts = seen["live"]["alerts"]
     assert alerts and alerts[0]["household"] == "3-2-601"
+    # the alert's zone is the household's door, not another flat's (issue 22)
+    assert alerts[0]["zone"] == "door-3-2-601"
     assert len(seen["live"]["scans"]) == 9
     assert seen["snapshot"][0] == 200 and seen["snapshot"][1][:2] == b"\xff\xd8"
+    # the snapshot is the corridor the camera sees (doors 602 and 601, the floor), not a
+    # person pasted on grey noise: it looks like the drawn scene away from the walker
+    shot = cv2.imdecode(np.frombuffer(seen["snapshot"][1], np.uint8), cv2.IMREAD_COLOR)
+    scene = corridor(width=shot.shape[1], height=shot.shape[0])
+    left = (slice(int(0.15 * shot.shape[0]), shot.shape[0]), slice(0, int(0.4 * shot.shape[1])))
+    assert float(np.abs(shot[left].astype(int) - scene[left].astype(int)).mean()) < 12.0
+    door = shot[int(0.3 * shot.shape[0]), int(0.16 * shot.shape[1])]
+    assert abs(int(door[2]) - 110) < 30 and door[2] > door[0] + 30  # door 602 is brown
+    # acknowledged after it was raised, never before
+    assert seen["ack"]["ok"] and seen["acked"]["acked_ts"] >= seen["acked"]["first_ts"]
+    assert seen["ack"]["record"]["ts"] >= alerts[0]["first_ts"]
