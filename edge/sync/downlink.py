@@ -1,15 +1,19 @@
 """Downlink handling on the gate: verify, check freshness, apply, record.
 
 Every message must carry a valid signature by a pinned central key and name the topic it came
-on. Lists go through :func:`apply_list`; commands must be fresh (expiry at most 60 s after
-signing) and carry an unused nonce; config must raise its version. Anything refused is
-recorded as a ``downlink_rejected`` record (synced to central), rate-limited so a flood of junk
-cannot fill the disk; the count of unrecorded rejects goes out with the heartbeat.
+on. Lists are stored, handed to the running gate and only then acknowledged (the
+``lists_applied`` record, in the same transaction); commands must be fresh (expiry at most 60 s
+after signing) and carry an unused nonce; config must raise its version. Anything refused —
+also a list or config the gate could not apply, or a store that cannot write
+(``store_unavailable``) — is recorded as a ``downlink_rejected`` record (synced to central),
+rate-limited so a flood of junk cannot fill the disk; the count of unrecorded rejects goes out
+with the heartbeat.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,12 +25,13 @@ from edge.core.records import (
     CommandRecordBody,
     ConfigAppliedBody,
     DownlinkRejectedBody,
+    ListsAppliedBody,
     RecordKind,
 )
 from edge.gate.credentials.trust import TrustStore
-from edge.store.sqlite import Store
+from edge.store.sqlite import Store, is_store_fault
 from edge.sync import topics
-from edge.sync.lists_apply import GateHooks, apply_list, push_to_gate
+from edge.sync.lists_apply import GateHooks, push_to_gate, store_list
 from edge.sync.payloads import AckBody, CommandBody, ConfigBody, ListBody
 from edge.sync.signing import Rejected, Verifier
 
@@ -37,6 +42,10 @@ log.addFilter(RepeatFilter(60.0))
 COMMAND_MAX_LIFE_S = 60.0  # a command may be valid for at most this long after signing
 CLOCK_SKEW_S = 30.0  # tolerated gap between central's clock and ours, s
 REJECT_RECORDS_PER_MIN = 30
+
+
+class _NotApplied(Exception):
+    """A gate hook failed while a list was being applied (rolled back, then refused)."""
 
 
 class DownlinkHandler:
@@ -74,7 +83,14 @@ class DownlinkHandler:
             if not payload:
                 return None  # a retained message being cleared
             body = self.verifier.open(topic, payload)
-            result = self._dispatch(kind, body, now)
+            try:
+                result = self._dispatch(kind, body, now)
+            except (sqlite3.DatabaseError, OSError) as exc:
+                if not is_store_fault(exc):
+                    raise
+                # not stored, so not applied: refused with the reason (the refusal record
+                # waits in memory with the rest); a retained list comes again on reconnect
+                raise Rejected("store_unavailable", str(exc)[:200]) from None
         except Rejected as exc:
             if exc.reason == "duplicate":  # not an attack, just MQTT redelivery: no record
                 self.counters["downlink_duplicate"] = self.counters.get("downlink_duplicate", 0) + 1
@@ -96,9 +112,7 @@ class DownlinkHandler:
                 if not msg.topic.endswith(f"/lists/{msg.name}"):
                     raise Rejected("wrong_topic", f"list {msg.name} on {msg.topic}")
                 self._fresh(msg.name, msg.version, msg.ts, msg.expires, now)
-                apply_list(self.store, msg, now)
-                log.info("applied list %s v%d (%s)", msg.name, msg.version, msg.mode)
-                push_to_gate(self.store, self.hooks, {msg.name}, self.base_trust)
+                self._list(msg, now)
             elif kind == "commands":
                 self._command(CommandBody.model_validate(body), now)
             elif kind == "config":
@@ -106,6 +120,36 @@ class DownlinkHandler:
         except ValidationError as exc:
             raise Rejected("malformed", str(exc.errors()[0]["msg"])[:200]) from None
         return None
+
+    def _list(self, msg: ListBody, now: float) -> None:
+        """Store the list, hand it to the gate, then acknowledge (``lists_applied`` with the
+        version the gate now runs) — all in one transaction. A gate hook that fails, or a
+        commit the disk refuses, rolls it all back and the gate gets its previous lists
+        again: nothing is acknowledged that the gate does not run."""
+        try:
+            with self.store.transaction() as db:
+                store_list(db, msg, now)  # Rejected: nothing stored, the gate untouched
+                try:
+                    # same connection: the gate is built from the stored, uncommitted list
+                    push_to_gate(self.store, self.hooks, {msg.name}, self.base_trust)
+                except Exception as exc:  # a hook of the running gate failed
+                    log.exception("list %s v%d not applied", msg.name, msg.version)
+                    raise _NotApplied(f"{type(exc).__name__}: {exc}") from exc
+                info = ListsAppliedBody(name=msg.name, version=msg.version, mode=msg.mode)
+                Store.insert_record(db, RecordKind.LISTS_APPLIED, now, info)
+        except (_NotApplied, sqlite3.DatabaseError, OSError) as exc:
+            self._restore_gate(msg.name)
+            if isinstance(exc, _NotApplied):
+                raise Rejected("apply_failed", str(exc)[:200]) from None
+            raise
+        log.info("applied list %s v%d (%s)", msg.name, msg.version, msg.mode)
+
+    def _restore_gate(self, name: str) -> None:
+        """Hand the gate the lists as committed (the failed one rolled back)."""
+        try:
+            push_to_gate(self.store, self.hooks, {name}, self.base_trust)
+        except Exception:  # the gate keeps what it had: logged, never raised into sync
+            log.exception("list %s: the gate could not be given its previous version", name)
 
     def _command(self, cmd: CommandBody, now: float) -> None:
         if cmd.expires - cmd.ts > COMMAND_MAX_LIFE_S + 1e-6:
@@ -119,7 +163,15 @@ class DownlinkHandler:
                 raise Rejected("replay", cmd.nonce)
             body = CommandRecordBody(cmd=cmd.cmd, args=cmd.args, nonce=cmd.nonce)
             Store.insert_record(db, RecordKind.COMMAND, now, body)
-        done = self.hooks.on_command(cmd.cmd, cmd.args) if self.hooks.on_command else False
+        # The nonce and the record commit first (a replay stays refused whatever happens
+        # next); a handler that then fails is recorded as a refusal with its reason.
+        try:
+            done = self.hooks.on_command(cmd.cmd, cmd.args) if self.hooks.on_command else False
+        except Exception as exc:
+            log.exception("command %s failed", cmd.cmd)
+            raise Rejected(
+                "apply_failed", f"{cmd.cmd}: {type(exc).__name__}: {exc}"[:200]
+            ) from None
         log.info("command %s %s: %s", cmd.cmd, cmd.args, "done" if done else "no handler")
 
     def _fresh(self, name: str, version: int, ts: float, expires: float | None, now: float) -> None:
@@ -142,10 +194,14 @@ class DownlinkHandler:
             if cfg.version < held:
                 raise Rejected("stale", f"config v{cfg.version} < held v{held}")
             Store.put_list(db, "_config", cfg.version, cfg.settings, now)
+            if self.hooks.on_config:  # handed over before the acknowledgement is written
+                try:
+                    self.hooks.on_config(cfg.settings)
+                except Exception as exc:
+                    log.exception("config v%d not applied", cfg.version)
+                    raise Rejected("apply_failed", f"{type(exc).__name__}: {exc}"[:200]) from None
             applied = ConfigAppliedBody(version=cfg.version)
             Store.insert_record(db, RecordKind.CONFIG_APPLIED, now, applied)
-        if self.hooks.on_config:
-            self.hooks.on_config(cfg.settings)
 
     def _reject(self, topic: str, exc: Rejected, size: int, now: float) -> None:
         self.counters["downlink_rejected"] += 1

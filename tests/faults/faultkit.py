@@ -347,3 +347,49 @@ class BlackHole:
         for conn in self._held:
             conn.close()
         self.sock.close()
+
+
+class UpWatch:
+    """A subscriber to one uplink topic of a gate (``alerts``, ``records``), as central would
+    be: every record with the wall time it arrived."""
+
+    def __init__(self, broker: Any, gate: str, kind: str) -> None:
+        from edge.sync.client import LinkSettings, MqttLink
+        from edge.tools.localbroker import PASSWORD
+
+        self.link = MqttLink(
+            LinkSettings(
+                port=broker.tls, client_id=f"watch-{kind}", username="central",
+                password=PASSWORD, tls=True, ca_file=broker.ca(), reconnect_min_s=0.1,
+                reconnect_max_s=1.0, subscriptions=(f"gate/v1/{gate}/up/{kind}",),
+            )
+        )  # fmt: skip
+        self.seen: list[tuple[float, dict[str, Any]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import json
+
+        while not self._stop.is_set():
+            for ev in self.link.poll(0.02):
+                if ev.kind == "message":
+                    at = time.time()
+                    for rec in json.loads(ev.payload)["records"]:
+                        self.seen.append((at, rec))
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.link.connected)
+
+    def find(self, alert: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(t, r) for t, r in self.seen if r.get("alert") == alert]
+
+    def kinds(self, kind: str) -> list[dict[str, Any]]:
+        return [r for _, r in self.seen if r.get("kind") == kind]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self.link.close(None)

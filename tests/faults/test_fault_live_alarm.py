@@ -9,13 +9,9 @@ the alarm altogether).
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faultkit import (
@@ -23,6 +19,7 @@ from faultkit import (
     NotifyListener,
     Pass,
     SmallDisk,
+    UpWatch,
     base_config,
     code_folder,
     every,
@@ -33,44 +30,9 @@ from needs import unavailable
 from test_fault_broker import GATE, broker  # noqa: F401 (the fixture)
 
 from edge.gate.credentials.trust import save_keypair
-from edge.sync.client import LinkSettings, MqttLink
 from edge.tools.localbroker import PASSWORD, Broker
 
 PERSON = Path(__file__).resolve().parents[2] / ".cache" / "testdata" / "messi5.jpg"
-
-
-class AlertsTopic:
-    """A subscriber to the gate's alerts topic (as central would be): every record with the
-    wall time it arrived."""
-
-    def __init__(self, mq: Broker) -> None:
-        self.link = MqttLink(
-            LinkSettings(
-                port=mq.tls, client_id="alerts-watch", username="central",
-                password=PASSWORD, tls=True, ca_file=mq.ca(), reconnect_min_s=0.1,
-                reconnect_max_s=1.0, subscriptions=(f"gate/v1/{GATE}/up/alerts",),
-            )
-        )  # fmt: skip
-        self.seen: list[tuple[float, dict[str, Any]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for ev in self.link.poll(0.02):
-                if ev.kind == "message":
-                    at = time.time()
-                    for rec in json.loads(ev.payload)["records"]:
-                        self.seen.append((at, rec))
-
-    def find(self, alert: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(t, r) for t, r in self.seen if r.get("alert") == alert]
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2.0)
-        self.link.close(None)
 
 
 def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
@@ -109,7 +71,7 @@ def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
     db = disk.path / "gate.sqlite3"
     camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
     sections = base_config(tmp_path, signed_pass, camera, db, sync=sync, perimeter=perimeter)
-    alerts = AlertsTopic(broker)
+    alerts = UpWatch(broker, GATE, "alerts")
     gate = gate_run(sections)
     try:
         notify.wait_for("READY", "1", timeout=60)
