@@ -40,6 +40,13 @@ function show(s) {
   setPair("k-next", step.zh, step.en);
   clearTimeout(idleTimer);
   idleTimer = setTimeout(idle, HOLD_MS);
+  // When the decision reached this screen (ms since the epoch): drawn now, painted at the
+  // next frame; the latency test and docs/benchmarks.md read these.
+  const seq = String(s.seq || "");
+  document.body.dataset.shownAt = String(Date.now());
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (document.body.dataset.seq === seq) document.body.dataset.paintedAt = String(Date.now());
+  }));
 }
 
 async function poll() {
