@@ -171,6 +171,7 @@ def run_detect(args: argparse.Namespace) -> int:
                 zones=regions,
                 region_px=settings.region_px,
                 overlap=settings.tile_overlap,
+                max_aspect=settings.tile_aspect,
             )
             persons = run_plan(detect, frame, todo)
             inferences = todo.inferences

@@ -109,6 +109,7 @@ def bench_strategies(
                     motion=motion,
                     region_px=s.region_px,
                     overlap=s.tile_overlap,
+                    max_aspect=s.tile_aspect,
                 )
                 start, start_cpu = time.perf_counter(), time.thread_time()
                 found = run_plan(detect, frame, todo)

@@ -264,6 +264,7 @@ class CameraPipeline:
                 motion=motion_boxes(prev_small, small, w, h),
                 region_px=d.region_px,
                 overlap=d.tile_overlap,
+                max_aspect=d.tile_aspect,
             )
             start = time.perf_counter()
             raw = run_plan(self.detect, frame, todo)

@@ -13,7 +13,8 @@ Strategies (``[detector] strategy``, ``edge-gate detect --strategy``):
 
 * ``single``: the whole frame squeezed into the model's input (the behaviour before issue 20;
   street-level cameras where people are large).
-* ``tiles``: the whole frame letterboxed, plus overlapping square tiles as the budget allows.
+* ``tiles``: overlapping tiles covering the whole frame, the finest the budget allows (plus the
+  whole frame when a run is left over).
 * ``regions``: squares around the given regions (zones, motion); without any, as ``tiles``.
 * ``auto``: ``regions`` when there are regions, else ``tiles`` — the perimeter's default.
 """
@@ -39,28 +40,39 @@ Strategy = Literal["single", "tiles", "regions", "auto"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 Rect = tuple[int, int, int, int]  # (x1, y1, x2, y2) pixels, x2/y2 exclusive
 PAD_GREY = 114  # letterbox fill: mid-grey carries no edges the model could take for a person
+#: Default widest input fed to the model unpadded (width/height or height/width). The SSD was
+#: trained on COCO photos squeezed to 300×300 (4:3 landscapes and portraits alike), and
+#: ``single`` feeds whole 16:9 frames, so it knows people squeezed that much; measured on the
+#: high-view set, 2×2 tiles of 16:9 beat square tiles 2–3× at the same runs (docs/perimeter.md).
+TILE_ASPECT = 16 / 9
 
 
-def letterbox_square(image: Frame) -> Frame:
+def letterbox_square(image: Frame, max_aspect: float = 1.0) -> Frame:
     """``image`` padded at the right or bottom to a square (its aspect ratio kept).
 
+    With ``max_aspect`` > 1 it is padded only as far as needed for its width/height (or
+    height/width) to be at most that; the model's input then squeezes it by at most as much.
     Padding only right/bottom keeps the origin, so boxes in the padded image's pixels are
     already boxes in ``image``'s pixels (clip them to it).
     """
     h, w = image.shape[:2]
-    side = max(h, w)
-    if h == w:
+    limit = max(1.0, max_aspect)
+    # A hair of tolerance: 1280/(16/9) is 720.0000000001 in floating point.
+    out_w = max(w, math.ceil(h / limit - 1e-6))
+    out_h = max(h, math.ceil(w / limit - 1e-6))
+    if (out_w, out_h) == (w, h):
         return image
-    out = np.full((side, side, 3), PAD_GREY, dtype=np.uint8)
+    out = np.full((out_h, out_w, 3), PAD_GREY, dtype=np.uint8)
     out[:h, :w] = image
     return out
 
 
-def detect_letterboxed(detect: DetectFn, image: Frame) -> list[Detection]:
-    """Detections in ``image`` fed as a square (no distortion), boxes in its pixels."""
+def detect_letterboxed(detect: DetectFn, image: Frame, max_aspect: float = 1.0) -> list[Detection]:
+    """Detections in ``image`` fed padded to at most ``max_aspect`` (1: a square, no
+    distortion), boxes in its pixels."""
     h, w = image.shape[:2]
     out = []
-    for d in detect(letterbox_square(image)):
+    for d in detect(letterbox_square(image, max_aspect)):
         x1, y1 = min(d.box[0], w), min(d.box[1], h)
         x2, y2 = min(d.box[2], w), min(d.box[3], h)
         if x2 - x1 > 1 and y2 - y1 > 1:  # a box only in the padding is nobody
@@ -68,13 +80,16 @@ def detect_letterboxed(detect: DetectFn, image: Frame) -> list[Detection]:
     return out
 
 
-def detect_in(detect: DetectFn, frame: Frame, rect: Rect) -> list[Detection]:
-    """Detections inside ``rect`` of ``frame`` (letterboxed), boxes in ``frame``'s pixels."""
+def detect_in(
+    detect: DetectFn, frame: Frame, rect: Rect, max_aspect: float = 1.0
+) -> list[Detection]:
+    """Detections inside ``rect`` of ``frame`` (letterboxed to at most ``max_aspect``), boxes
+    in ``frame``'s pixels."""
     x1, y1, x2, y2 = rect
     crop = np.ascontiguousarray(frame[y1:y2, x1:x2])
     return [
         Detection((d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1), d.score)
-        for d in detect_letterboxed(detect, crop)
+        for d in detect_letterboxed(detect, crop, max_aspect)
     ]
 
 
@@ -95,6 +110,15 @@ def square_around(
     return (x1, y1, min(width, x1 + round(sw)), min(height, y1 + round(sh)))
 
 
+def _starts(length: int, side: int, overlap: float) -> list[int]:
+    """Starts of tiles of ``side`` along ``length``, neighbours overlapping by ≥ ``overlap``."""
+    if length <= side:
+        return [0]
+    n = math.ceil((length - side) / (side * (1.0 - overlap))) + 1
+    step = (length - side) / (n - 1)
+    return [round(i * step) for i in range(n)]
+
+
 def square_tiles(width: int, height: int, side: int, overlap: float = 0.2) -> list[Rect]:
     """Overlapping squares of ``side`` px covering the whole frame, row by row.
 
@@ -102,37 +126,36 @@ def square_tiles(width: int, height: int, side: int, overlap: float = 0.2) -> li
     whole in the next; the last row/column ends exactly at the frame's edge.
     """
     side = max(1, min(side, width, height))
-
-    def starts(length: int) -> list[int]:
-        if length <= side:
-            return [0]
-        n = math.ceil((length - side) / (side * (1.0 - overlap))) + 1
-        step = (length - side) / (n - 1)
-        return [round(i * step) for i in range(n)]
-
-    return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+    xs, ys = _starts(width, side, overlap), _starts(height, side, overlap)
+    return [(x, y, x + side, y + side) for y in ys for x in xs]
 
 
-def tiling_for(width: int, height: int, count: int, overlap: float = 0.2) -> list[Rect]:
-    """The square tiling of the frame with at most ``count`` tiles whose tiles are smallest.
+def tiling_for(
+    width: int, height: int, count: int, overlap: float = 0.2, max_aspect: float = 1.0
+) -> list[Rect]:
+    """The tiling of the frame with at most ``count`` tiles whose tiles are smallest.
 
     Smaller tiles magnify small people more, so every grid of ``cols × rows ≤ count`` is
-    tried and the one needing the smallest side to cover the frame (neighbours overlapping by
-    ``overlap``) wins; [] when ``count`` < 1. A 16:9 frame with 6 tiles gets 3×2 of 0.68 the
-    frame's height rather than 2 of its full height.
+    tried and the one whose tiles have the smallest area wins (neighbours overlapping by
+    ``overlap``); [] when ``count`` < 1. A tile's width/height stays within ``max_aspect``
+    (its short side is grown when needed): 1 gives squares — a 16:9 frame with 6 tiles gets
+    3×2 of 0.68 the frame's height rather than 2 of its full height — and 16/9 lets 4 tiles
+    be 2×2 of 0.56 the frame's size, each squeezed by the model's input as the whole frame is.
     """
+    limit = max(1.0, max_aspect)
     best: tuple[float, list[Rect]] | None = None
     for cols in range(1, count + 1):
         for rows in range(1, count // cols + 1):
-            side = max(
-                width / (1.0 + (cols - 1) * (1.0 - overlap)),
-                height / (1.0 + (rows - 1) * (1.0 - overlap)),
-            )
-            if side > min(width, height) + 0.5:
-                continue  # a square cannot be taller or wider than the frame
-            tiles = square_tiles(width, height, math.ceil(side), overlap)
-            if len(tiles) <= count and (best is None or side < best[0] - 0.5):
-                best = (side, tiles)
+            tw = width / (1.0 + (cols - 1) * (1.0 - overlap))
+            th = height / (1.0 + (rows - 1) * (1.0 - overlap))
+            tw, th = max(tw, th / limit), max(th, tw / limit)
+            if tw > width + 0.5 or th > height + 0.5:
+                continue  # a tile of this shape cannot be that wide or tall in the frame
+            side_w, side_h = min(width, math.ceil(tw)), min(height, math.ceil(th))
+            xs, ys = _starts(width, side_w, overlap), _starts(height, side_h, overlap)
+            area = float(side_w * side_h)
+            if len(xs) * len(ys) <= count and (best is None or area < best[0] - 0.5):
+                best = (area, [(x, y, x + side_w, y + side_h) for y in ys for x in xs])
     return [] if best is None else best[1]
 
 
@@ -221,6 +244,7 @@ class Plan:
     rects: list[Rect] = field(default_factory=list)
     whole: bool = False  # also the letterboxed whole frame
     squeezed: bool = False  # the whole frame stretched to the model's input (``single``)
+    max_aspect: float = 1.0  # inputs are padded to at most this width/height, then squeezed
 
     @property
     def inferences(self) -> int:
@@ -237,15 +261,18 @@ def plan(
     motion: Sequence[Rect] = (),
     region_px: int = 224,
     overlap: float = 0.2,
+    max_aspect: float = TILE_ASPECT,
 ) -> Plan:
     """Which inputs a frame gets under ``strategy`` with room for ``budget`` inferences.
 
     ``zones`` (armed zones' boxes, margin included) come first — the door a household must
     not leave — then ``motion`` boxes, each covered by squares of ``region_px``; what the
     budget cannot hold is dropped, least important last; a run left over goes to the
-    letterboxed whole frame. ``tiles`` runs the finest square
-    tiling the budget holds, plus the letterboxed whole frame if a run is left over. At
-    least one inference always runs.
+    letterboxed whole frame. ``tiles`` runs the finest
+    tiling the budget holds, plus the whole frame if a run is left over. Tiles and the whole
+    frame are padded to at most ``max_aspect`` (width/height) and squeezed by the model's
+    input (1: squares, never squeezed); region squares stay squares. At least one inference
+    always runs.
     """
     budget = max(1, budget)
     if strategy == "single":
@@ -265,12 +292,12 @@ def plan(
             rects += [q for q in squares if not any(_inside(q, r) for r in rects)]
         # A run left over goes to the letterboxed whole frame: a person close to the camera
         # is larger than any region, and someone may stand still outside every zone.
-        return Plan("regions", rects, whole=len(rects) < budget)
-    tiles = tiling_for(width, height, budget, overlap)
-    if len(tiles) < 2:  # one tile is the frame's short side: the letterboxed frame is as good
-        return Plan("tiles", whole=True)
-    # The letterboxed whole frame finds people too big for a tile, when the budget has room.
-    return Plan("tiles", tiles, whole=len(tiles) < budget)
+        return Plan("regions", rects, whole=len(rects) < budget, max_aspect=max_aspect)
+    tiles = tiling_for(width, height, budget, overlap, max_aspect)
+    if len(tiles) < 2:  # one tile is (nearly) the frame: the whole frame is as good
+        return Plan("tiles", whole=True, max_aspect=max_aspect)
+    # The whole frame finds people too big for a tile, when the budget has room.
+    return Plan("tiles", tiles, whole=len(tiles) < budget, max_aspect=max_aspect)
 
 
 def _inside(inner: Rect, outer: Rect) -> bool:
@@ -288,9 +315,9 @@ def run_plan(detect: DetectFn, frame: Frame, p: Plan, nms_iou: float = 0.45) -> 
     if p.squeezed:
         found += detect(frame)
     if p.whole:
-        found += detect_letterboxed(detect, frame)
+        found += detect_letterboxed(detect, frame, p.max_aspect)
     for rect in p.rects:
-        found += detect_in(detect, frame, rect)
+        found += detect_in(detect, frame, rect, p.max_aspect)
     if p.squeezed and not p.whole and not p.rects:
         return sorted(found, key=lambda d: -d.score)  # the model's own NMS already ran
     return merge(found, nms_iou)

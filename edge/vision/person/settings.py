@@ -109,3 +109,12 @@ class DetectorSettings(Section):
     tile_overlap: float = Field(
         default=0.2, ge=0.0, le=0.5, description="overlap of neighbouring tiles, fraction"
     )
+    tile_aspect: float = Field(
+        default=16 / 9,
+        ge=1.0,
+        le=3.0,
+        description="widest tile (width/height or height/width) fed to the model without "
+        "padding; the model's square input squeezes it. 1 = square tiles, letterboxed; the "
+        "default 16/9 squeezes a tile no more than a whole 16:9 frame is, and lets 4 runs "
+        "cover a 16:9 frame with 2x2 tiles of half its size (docs/perimeter.md)",
+    )
