@@ -230,6 +230,22 @@ class Sessions:
         with self._lock:
             self._by_token.pop(token, None)
 
+    def sweep(self) -> int:
+        """Forget expired sessions nobody asks for again (run on a housekeeping timer)."""
+        now = self.clock()
+        with self._lock:
+            dead = [
+                t
+                for t, s in self._by_token.items()
+                if now - s.seen > self.idle_s or now - s.created > self.max_s
+            ]
+            for t in dead:
+                del self._by_token[t]
+        return len(dead)
+
+    def __len__(self) -> int:
+        return len(self._by_token)
+
     def set_lang(self, token: str, lang: Lang) -> None:
         with self._lock:
             s = self._by_token.get(token)
@@ -297,6 +313,23 @@ class LoginThrottle:
             if len(recent) >= self.max_failures:
                 self._locked[k] = now + self.lockout_s
                 self._fails[k] = []
+
+    def sweep(self) -> int:
+        """Forget failures older than the window and lockouts that ended; returns how many
+        keys went (run on a housekeeping timer)."""
+        now = self.clock()
+        with self._lock:
+            before = len(self._fails) + len(self._locked)
+            self._fails = {
+                k: kept
+                for k, ts in self._fails.items()
+                if (kept := [t for t in ts if now - t < self.window_s])
+            }
+            self._locked = {k: t for k, t in self._locked.items() if t > now}
+            return before - len(self._fails) - len(self._locked)
+
+    def __len__(self) -> int:
+        return len(self._fails) + len(self._locked)
 
     def succeeded(self, *keys: str) -> None:
         """The right password: forget the failures (and a lockout the reservation of this
