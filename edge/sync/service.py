@@ -3,7 +3,8 @@
 One worker thread owns the MQTT link and the send state. A row leaves the outbox only when
 central's signed ``…/down/ack`` says it stored every record up to that seq; a PUBACK only frees
 a slot in the in-flight window, and a failed PUBACK (reason ≥ 0x80, or 0x10 "no matching
-subscribers") schedules a resend. Rows unacknowledged after ``ack_timeout_s`` — and every
+subscribers") schedules a resend. Rows unacknowledged after the resend timeout (adapted to
+the measured ack round trip, between ``ack_timeout_min_s`` and ``ack_timeout_s``) — and every
 unacknowledged row after a reconnect or restart — are sent again; central drops duplicates.
 Records made since the last connect (live) go before older ones (backlog), which drain in
 batches under a records/s limit.
@@ -27,6 +28,7 @@ from edge.core.records import EventKind, GapBody, RecordKind, SnapshotBody, on_a
 from edge.gate.credentials.trust import TrustStore, load_public_key
 from edge.store.sqlite import Record, Store, is_store_fault
 from edge.sync import topics
+from edge.sync.acktimer import AckTimer
 from edge.sync.client import (
     LinkEvent,
     LinkSettings,
@@ -127,6 +129,7 @@ class SyncService:
             "batches": 0, "records_sent": 0, "puback_failures": 0, "acks": 0, "requeued": 0,
         }  # fmt: skip
         self.acked_upto = int(store.get_meta("acked_upto") or 0)
+        self._acks = AckTimer(self.s.ack_timeout_min_s, self.s.ack_timeout_s)  # resend timeout
         self.last_ack_ts: float | None = None  # when central last acknowledged, Unix s
         self.epoch = store.epoch()
         self._inflight: dict[int, list[int]] = {}  # mid → seqs in that message
@@ -204,7 +207,7 @@ class SyncService:
                     self._on_event(ev)
                 now = time.monotonic()
                 if now >= next_tick:
-                    next_tick = now + 1.0
+                    next_tick = now + min(1.0, self._acks.timeout() / 4)
                     self._requeue_stale()
                 if self.link.connected and now >= next_beat:
                     next_beat = now + self.s.heartbeat_s
@@ -224,8 +227,9 @@ class SyncService:
         self.link.close((topics.up(self.gate, "status"), status.encode()))
 
     def _requeue_stale(self) -> None:
-        n = self.store.requeue_stale(time.time() - self.s.ack_timeout_s)
+        n = self.store.requeue_stale(time.time() - self._acks.timeout())
         if n:
+            self._acks.fired()
             self.counters["requeued"] += n
             log.info("resending %d records central has not acknowledged", n)
 
@@ -236,7 +240,7 @@ class SyncService:
                 # the broker did not pass it on: try again soon, not at once (no busy loop)
                 self.counters["puback_failures"] += 1
                 self.store.mark_sent(
-                    seqs, time.time() - self.s.ack_timeout_s + RETRY_AFTER_FAILURE_S
+                    seqs, time.time() - self._acks.timeout() + RETRY_AFTER_FAILURE_S
                 )
         elif ev.kind == "message":
             ack = self.downlink.handle(ev.topic, ev.payload)
@@ -265,6 +269,7 @@ class SyncService:
         self.counters["acks"] += 1
         self.last_ack_ts = time.time()
         upto = min(ack.upto, self.store.max_seq())  # never trust an ack beyond what we made
+        self._acks.acked(upto, time.monotonic())
         if upto > self.acked_upto:
             self.store.ack_upto(upto)
             self.acked_upto = upto
@@ -392,6 +397,7 @@ class SyncService:
             self._publish_batch(topic, recs[half:], now)
             return
         self._inflight[mid] = [r.seq for r in recs]
+        self._acks.sent(self._inflight[mid], time.monotonic())
         self.counters["batches"] += 1
         self.counters["records_sent"] += len(recs)
 

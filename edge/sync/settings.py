@@ -49,7 +49,16 @@ class SyncSettings(Section):
         default=5000.0, ge=0.0, le=1e6, description="backlog drain limit, records/s (0 = none)"
     )
     ack_timeout_s: float = Field(
-        default=15.0, ge=1.0, le=3600.0, description="resend what central has not acked, s"
+        default=15.0,
+        ge=1.0,
+        le=3600.0,
+        description="resend what central has not acked after at most this, s",
+    )
+    ack_timeout_min_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=3600.0,
+        description="resend after the measured ack round trip (+4x its spread), at least this, s",
     )
     reconnect_min_s: float = Field(default=1.0, ge=0.05, le=60.0, description="back-off start, s")
     reconnect_max_s: float = Field(default=60.0, ge=1.0, le=3600.0, description="back-off cap, s")
