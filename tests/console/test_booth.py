@@ -674,3 +674,55 @@ def test_household_card_has_status_zone_and_colour_changes(env: Env) -> None:
         "colour red → green, status home_quarantine → normal"
     ]
     assert c.api("GET", "/api/households/9-9-999")[0] == 404
+
+
+def test_times_are_the_gates_not_the_browsers(tmp_path: Path, browser: Any) -> None:
+    """A phone set to New York shows the Shanghai gate's times, and a time typed into the
+    history search means the gate's time too (issue 22: dates with times in the gate's zone)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from console_rig import make_env
+
+    gate_zone = ZoneInfo("Asia/Shanghai")
+    for env in make_env(tmp_path, timezone="Asia/Shanghai"):
+        env.gate.clock_trust = None
+        passage = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
+        assert passage.record is not None and passage.decision.allow
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 768},
+            timezone_id="America/New_York",  # 13 h behind Shanghai in December
+            bypass_csp=True,
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            login(page, env, "guard1")  # English: en-GB dates, dd/mm/yyyy, hh:mm:ss
+            page.wait_for_url("**/live")
+            assert page.evaluate("new Date().getTimezoneOffset()") == 300  # really New York
+            local = datetime.fromtimestamp(passage.record.ts, gate_zone)
+            shown = f"{local:%d/%m/%Y}, {local:%H:%M:%S}"
+            elsewhere = datetime.fromtimestamp(passage.record.ts, ZoneInfo("America/New_York"))
+            item = page.locator(f'#scans li[data-seq="{passage.record.seq}"] .meta')
+            item.wait_for()
+            assert shown in item.inner_text()
+            assert f"{elsewhere:%H:%M:%S}" not in item.inner_text()
+            page.goto(env.url + "/history")
+            page.locator("body[data-loaded]").wait_for(state="attached")
+            assert shown in page.locator("#h-rows").inner_text()
+            # "since" one minute after the passage, typed as the gate's wall clock: it is gone
+            after = (local + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+            page.fill("#h-since", after)
+            page.click("#h-search")
+            page.wait_for_function("document.querySelectorAll('#h-rows tr[data-seq]').length === 0")
+            before = (local - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+            page.fill("#h-since", before)
+            page.click("#h-search")
+            page.wait_for_function("document.querySelectorAll('#h-rows tr[data-seq]').length >= 1")
+            shot(page, "history-gate-time-zone")
+            page.goto(env.url + "/health")
+            row = page.locator('tr[data-key="time_zone"]')
+            row.wait_for()
+            assert "Asia/Shanghai" in row.inner_text()
+        finally:
+            context.close()
