@@ -120,6 +120,16 @@ def run_service(config: Path, probe: Callable[[Any], Any], timeout: float = 30.0
     return result.get("value")
 
 
+def corridor_video(folder: Path, frames: int = 60) -> Path:
+    """A short MJPG recording of a corridor for the perimeter camera."""
+    path = folder / "corridor.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (320, 240))
+    for i in range(frames):
+        writer.write(np.full((240, 320, 3), 60 + i % 100, dtype=np.uint8))
+    writer.release()
+    return path
+
+
 def central_records(db: Path, kind: str) -> list[dict[str, Any]]:
     if not db.exists():
         return []
@@ -182,6 +192,21 @@ def test_booth_on_a_running_gate_with_no_browser(
                 "reconnect_max_s": 1.0,
                 "backlog_rate": 0.0,
             },
+            # a perimeter camera whose zone is armed by hand, so the detector runs
+            "perimeter": {
+                "enabled": True,
+                "snapshot_dir": str(tmp_path / "snaps"),
+                "cameras": [{"id": "cam-601", "source": str(corridor_video(tmp_path))}],
+                "zones": [
+                    {
+                        "id": "door-601",
+                        "camera": "cam-601",
+                        "household": "3-2-601",
+                        "arm": "on",
+                        "polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]],
+                    }
+                ],
+            },
             "console": {
                 "enabled": True,
                 "port": port,
@@ -239,7 +264,10 @@ def test_booth_on_a_running_gate_with_no_browser(
             return [g for g in guard if g.get("action") == "auto_escalate"]
 
         escalation = wait_for("the escalation at central", escalated, timeout=30)
-        health = client.api("GET", "/api/health")[1]
+        health = wait_for(
+            "the detector's time",
+            lambda: (h := client.api("GET", "/api/health")[1])["values"]["detector_ms"] and h,
+        )
         return {
             "visitor": visitor_rows,
             "escalation": escalation,
@@ -271,4 +299,5 @@ def test_booth_on_a_running_gate_with_no_browser(
     assert values["list_versions"]["lists"] >= 2
     assert isinstance(values["clock_trusted"], bool)
     assert values["camera_fps"] and all(isinstance(v, float) for v in values["camera_fps"].values())
+    assert isinstance(values["detector_ms"], float) and values["detector_ms"] > 0
     assert out["health"]["time_zone"] == "Asia/Shanghai"
