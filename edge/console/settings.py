@@ -58,10 +58,13 @@ class ConsoleSettings(Section):
             "HEALTH_CODE_UNAVAILABLE",
             "TEMPERATURE_UNAVAILABLE",
             "VISITOR_REGISTRATION_REQUIRED",
+            "TEMPERATURE_HIGH",
         ],
         max_length=40,
-        description="refusals a guard may overrule at the console (every reason of the refusal "
-        "must be in this list): reason codes",
+        description="of the refusals the rules profile lets a guard lift (needs_guard), those "
+        "the console offers (every reason of the refusal must be in this list): reason codes; "
+        "with the default hard temperature rule TEMPERATURE_HIGH is liftable only for a borderline "
+        "reading (profile temperature_borderline_c)",
     )
     overrule_roles: list[Literal["guard", "admin"]] = Field(
         default=["guard", "admin"], description="account roles that may overrule such a refusal"

@@ -9,6 +9,7 @@ with the adapter and offered in with :meth:`ScanSession.offer`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -239,6 +240,10 @@ class ScanSession:
                 clock_trusted=self._clock_trusted,
                 guard_confirmed=guard_confirmed,
             )
+            if borderline(self.rules, temperature_c):
+                self._decision = hold_for_guard(
+                    self._decision, Reason.TEMPERATURE_HIGH, guard_confirmed
+                )
             if self._awaits_household():
                 self._decision = hold_for_household(
                     self._decision, self.rules.visitor_confirmation, guard_confirmed
@@ -270,7 +275,30 @@ class ScanSession:
         return self._pending_online
 
 
-def hold_for_household(decision: Decision, mode: Mode, guard_confirmed: bool) -> Decision:
+def borderline(rules: Rules, temperature_c: float | None) -> bool:
+    """A reading in the profile's borderline band: under the fever threshold, at or above
+    ``temperature_borderline_c`` (a guard re-measures before the person goes in)."""
+    band = rules.temperature_borderline_c
+    return (
+        band is not None
+        and rules.temperature is not Mode.OFF
+        and temperature_c is not None
+        and not math.isnan(temperature_c)
+        and band <= temperature_c < rules.temperature_threshold_c
+    )
+
+
+def hold_for_guard(decision: Decision, why: Reason, guard_confirmed: bool) -> Decision:
+    """``decision`` with a refusal ``why`` that a guard's confirmation lifts (pure)."""
+    return hold_for_household(decision, Mode.GUARD, guard_confirmed, why)
+
+
+def hold_for_household(
+    decision: Decision,
+    mode: Mode,
+    guard_confirmed: bool,
+    why: Reason = Reason.VISITOR_REGISTRATION_REQUIRED,
+) -> Decision:
     """``decision`` for a visitor whose household has not confirmed the visit yet (pure).
 
     ``guard``: refused with VISITOR_REGISTRATION_REQUIRED, which a guard's confirmation
@@ -278,7 +306,6 @@ def hold_for_household(decision: Decision, mode: Mode, guard_confirmed: bool) ->
     flagged; ``off``: unchanged. A refusal for other reasons keeps them, and stays one a
     guard cannot lift if it was.
     """
-    why = Reason.VISITOR_REGISTRATION_REQUIRED
     if mode is Mode.OFF:
         return decision
     if mode is Mode.SOFT:

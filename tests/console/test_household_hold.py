@@ -65,3 +65,48 @@ def test_unconfirmed_visitor_follows_the_profile(
     again.scan(text, now)
     d2 = again.decide(ListsSnapshot(), now)
     assert d2 is not None and d2.allow and Reason.VISITOR_REGISTRATION_REQUIRED not in d2.flags
+
+
+def _resident(now: int) -> tuple[TrustStore, str]:
+    from edge.gate.credentials import passes
+    from edge.gate.credentials.verified import Role
+
+    key = Ed25519PrivateKey.generate()
+    trust = TrustStore()
+    trust.add_pass_issuer(key.public_key())
+    body = passes.PassBody("P-T1", "h-T1", "3", "1", "103", Role.RESIDENT, now - 60, now + 3600)
+    return trust, passes.issue(body, key)
+
+
+@pytest.mark.parametrize(
+    ("reading", "allow", "needs_guard"),
+    [
+        (36.6, True, False),
+        (37.1, False, True),  # borderline: a guard re-measures and may let them through
+        (37.3, False, False),  # a fever: the hard rule, no guard lifts it
+        (38.5, False, False),
+    ],
+)
+def test_borderline_temperature_is_a_guards_call(
+    reading: float, allow: bool, needs_guard: bool
+) -> None:
+    now = int(time.time())
+    trust, text = _resident(now)
+    rules = Rules(temperature_borderline_c=37.0)  # threshold 37.3, temperature hard
+    s = ScanSession(rules, trust, now, Direction.IN)
+    s.scan(text, now)
+    d = s.decide(ListsSnapshot(), now, temperature_c=reading)
+    assert d is not None and (d.allow, d.needs_guard) == (allow, needs_guard)
+    if not allow:
+        assert Reason.TEMPERATURE_HIGH in d.reasons
+    confirmed = s.confirm(ListsSnapshot(), now)
+    assert confirmed is not None and confirmed.allow is (allow or needs_guard)
+    if needs_guard:
+        assert {Reason.TEMPERATURE_HIGH, Reason.GUARD_CONFIRMED} <= set(confirmed.flags)
+
+
+def test_borderline_band_must_be_below_the_threshold() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must be below temperature_threshold_c"):
+        Rules(temperature_borderline_c=37.5)

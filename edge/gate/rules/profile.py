@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.gate.credentials.verified import Role
 from edge.gate.rules.lists import ColourClass
@@ -122,6 +122,14 @@ class Rules(BaseModel):
     temperature_threshold_c: float = Field(
         default=37.3, ge=35.0, le=42.0, description="fever threshold, °C (reading ≥ refuses)"
     )
+    temperature_borderline_c: float | None = Field(
+        default=None,
+        ge=35.0,
+        le=42.0,
+        description="a reading at or above this, but under temperature_threshold_c, is "
+        "borderline: refused (TEMPERATURE_HIGH) until a guard re-measures and lets the person "
+        "through; empty = no borderline band, °C",
+    )
     # resident colour classes (分色) and household status
     colour_in: dict[ColourClass, Mode] = Field(
         default_factory=lambda: dict(DEFAULT_COLOUR_IN), description="colour class → entry rule"
@@ -160,3 +168,13 @@ class Rules(BaseModel):
         default=False,
         description="registered visitors may also enter a sealed area (封控区)",
     )
+
+    @model_validator(mode="after")
+    def _band_below_threshold(self) -> Rules:
+        band = self.temperature_borderline_c
+        if band is not None and band >= self.temperature_threshold_c:
+            raise ValueError(
+                f"temperature_borderline_c ({band}) must be below temperature_threshold_c "
+                f"({self.temperature_threshold_c})"
+            )
+        return self
