@@ -726,3 +726,33 @@ def test_times_are_the_gates_not_the_browsers(tmp_path: Path, browser: Any) -> N
             assert "Asia/Shanghai" in row.inner_text()
         finally:
             context.close()
+
+
+def test_guard_records_the_households_confirmation_of_a_visitor(env: Env, vpage: Any) -> None:
+    page, size = vpage
+    env.gate.clock_trust = None  # this container has no NTP; the pass check needs a clock
+    login(page, env, "zhguard")
+    page.wait_for_url("**/live")
+    page.goto(env.url + "/visitors")
+    page.wait_for_function("document.querySelector('#v-commitment p').textContent.length > 20")
+    page.check("#v-needs-confirm")  # the household must say yes first (by phone)
+    _register(page, "visitor", "3-1-103")
+    page.locator("[data-testid=visitor-pass]").wait_for(state="visible")
+    text = page.locator("#pass-qr").get_attribute("data-pass")
+    assert text
+    row = page.locator("#v-recent li").first
+    row.locator(".v-confirm").wait_for()
+    assert "等待住户确认" in row.inner_text()
+    refused = env.gate.process_text(text)  # at the gate before the household said yes
+    assert refused.decision.reasons == (Reason.VISITOR_REGISTRATION_REQUIRED,)
+    assert refused.decision.needs_guard
+    shot(page, f"visitor-awaiting-{size}", full=True)
+    row.locator(".v-confirm").click()
+    page.wait_for_function(
+        "document.querySelector('#v-recent li .confirm-state').textContent.includes('zhguard')"
+    )
+    [rec] = [r for r in env.guard_records() if r["action"] == "visitor_confirm"]
+    assert rec["user"] == "zhguard" and rec["household"] == "3-1-103"
+    shot(page, f"visitor-confirmed-{size}", full=True)
+    env.gate.door.tick()
+    assert env.gate.process_text(text).decision.allow
