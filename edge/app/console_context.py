@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.app.gate import Gate
 from edge.console.context import HEALTH_KEYS, ConsoleContext
-from edge.console.visitors import VisitorHolds
+from edge.console.holds import VisitorHolds
 from edge.console.zones import ZoneBook
 from edge.gate.credentials.trust import ed25519_kid, load_private_key, save_keypair
 from edge.gate.rules.lists import ListsSnapshot

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edge.console.holds import VisitorHolds
 from edge.core.events import EventBus
 from edge.gate.rules.lists import ListsSnapshot
 from edge.store.sqlite import Store
-
-if TYPE_CHECKING:
-    from edge.console.visitors import VisitorHolds
 
 #: Keys of the Health page, in display order. Values: None = not available (not wired yet).
 HEALTH_KEYS = (
@@ -49,8 +47,6 @@ def _nothing() -> None:
 
 
 def _holds() -> VisitorHolds:
-    from edge.console.visitors import VisitorHolds
-
     return VisitorHolds()
 
 

@@ -18,6 +18,7 @@ import segno
 
 from edge.console.actions import Answer, refuse, say
 from edge.console.auth import User
+from edge.console.holds import SCAN_BACK
 from edge.core.records import EventKind, GuardBody, RecordKind, VisitorBody
 from edge.gate.credentials.visitor import (
     VisitorPassError,
@@ -47,45 +48,6 @@ FEVER_C = 37.3  # a reading at or above this is a fever: no registration, °C
 MAX_HOURS = 24  # the visitor key's own limit (passes.VISITOR_MAX_S)
 _HOUSEHOLD = re.compile(r"^([A-Za-z0-9]{1,8})-([A-Za-z0-9]{1,8})-([A-Za-z0-9]{1,8})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
-
-
-SCAN_BACK = 5000  # records looked at for today's registrations and confirmations
-
-
-class VisitorHolds:
-    """Visitor passes awaiting their household's confirmation (registered with
-    ``needs_confirmation``; a ``visitor_confirm`` guard record lifts the hold). The gate asks
-    :meth:`held` for every visitor pass it decides; the profile's ``visitor_confirmation``
-    says what a held pass gets. Thread-safe; rebuilt from the store at start."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[str, float] = {}  # pass id -> valid until, Unix seconds
-
-    @classmethod
-    def load(cls, store: Store, now: float) -> VisitorHolds:
-        holds = cls()
-        hi = store.max_seq()
-        for r in store.records(after_seq=max(0, hi - SCAN_BACK), limit=SCAN_BACK):
-            pid = r.body.get("pass_id")
-            if r.kind == RecordKind.VISITOR and r.body.get("needs_confirmation") and pid:
-                if float(r.body.get("valid_until") or 0) > now:
-                    holds.hold(str(pid), float(r.body["valid_until"]))
-            elif r.kind == RecordKind.GUARD and r.body.get("action") == "visitor_confirm" and pid:
-                holds.release(str(pid))
-        return holds
-
-    def hold(self, pass_id: str, until: float) -> None:
-        with self._lock:
-            self._held[pass_id] = until
-
-    def release(self, pass_id: str) -> bool:
-        with self._lock:
-            return self._held.pop(pass_id, None) is not None
-
-    def held(self, pass_id: str) -> bool:
-        with self._lock:
-            return pass_id in self._held
 
 
 def commitment() -> dict[str, str]:

@@ -582,7 +582,7 @@ def test_visitor_awaiting_household_confirmation_is_refused_until_a_guard_record
 def test_visitor_holds_survive_a_console_restart(env: Env) -> None:
     from console_rig import Client
 
-    from edge.console.visitors import VisitorHolds
+    from edge.console.holds import VisitorHolds
 
     c = Client(env.url)
     assert c.login("guard1") == 200
