@@ -41,6 +41,22 @@ ZONE = {
     "source": "demo",
 }
 SIZE = (640, 480)  # the demo camera's frame, as the perimeter demo plays it
+SPRITE = (96, 212)  # the perimeter demo's pedestrian at its scale ×2: width, height, px
+
+
+def _person_at(width: int, height: int) -> tuple[int, int]:
+    """Top-left corner of the pedestrian standing at door 601 (where the walker stops)."""
+    return width - SPRITE[0] - int(width * 0.1), min(height - SPRITE[1], int(height * 0.42))
+
+
+_LEFT, _TOP = _person_at(*SIZE)
+# normalised person box of the simulated intrusion: x0, y0, x1, y1
+BOX = (
+    _LEFT / SIZE[0],
+    _TOP / SIZE[1],
+    (_LEFT + SPRITE[0]) / SIZE[0],
+    (_TOP + SPRITE[1]) / SIZE[1],
+)
 
 
 def corridor(
@@ -79,8 +95,7 @@ def corridor(
 
         sprite = person_sprite()
         ph, pw = sprite.shape[:2]
-        # where the perimeter demo's walker stands: in front of door 601
-        top, left = min(height - ph, int(height * 0.42)), width - pw - int(width * 0.1)
+        left, top = _person_at(width, height)  # where the walker stops: at door 601
         img[top : top + ph, left : left + pw] = sprite
     if stamp:
         text = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -109,6 +124,7 @@ def simulate_intrusion(gate: Gate, snapshot_dir: Path) -> dict[str, Any]:
         "zone": ZONE["id"],
         "household": ZONE["household"],
         "score": 0.87,
+        "box": list(BOX),
         "snapshot": str(path),
         "started_wall": now,
         "message": "隔离户门前有人员活动（演示）",
