@@ -17,9 +17,11 @@ derived once from the machine's own inference time (the fastest of a few warm ru
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,17 @@ from edge.vision.person.regions import (
     run_plan,
 )
 from edge.vision.person.settings import DetectorSettings
+
+
+@dataclass
+class _Acc:
+    """One strategy's measurements over a set."""
+
+    times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    runs: list[int] = field(default_factory=list)
+    scored: list[tuple[Sequence[Detection], Sequence[Box]]] = field(default_factory=list)
+    persons: int = 0
 
 
 def _motion_like(truth: Sequence[Box], width: int, height: int) -> list[Rect]:
@@ -92,14 +105,13 @@ def bench_strategies(
 
     rows: list[dict[str, Any]] = []
     for set_name, frames in sets:
-        for strategy in strategies:
-            times: list[float] = []
-            cpu: list[float] = []
-            runs: list[int] = []
-            scored: list[tuple[Sequence[Detection], Sequence[Box]]] = []
-            persons = 0
-            for frame, truth in frames:
-                h, w = frame.shape[:2]
+        # Strategies take turns on each frame (interleaved), so a burst of load from other
+        # processes on a shared machine hits them alike instead of skewing one.
+        acc = {k: _Acc() for k in strategies}
+        for frame, truth in frames:
+            h, w = frame.shape[:2]
+            for strategy in strategies:
+                a = acc[strategy]
                 motion = _motion_like(truth, w, h) if strategy == "regions" and truth else []
                 todo = plan(
                     strategy,
@@ -113,24 +125,26 @@ def bench_strategies(
                 )
                 start, start_cpu = time.perf_counter(), time.thread_time()
                 found = run_plan(detect, frame, todo)
-                times.append((time.perf_counter() - start) * 1000.0)
-                cpu.append((time.thread_time() - start_cpu) * 1000.0)
-                runs.append(todo.inferences)
-                persons += sum(d.score >= s.min_score for d in found)
+                a.times.append((time.perf_counter() - start) * 1000.0)
+                a.cpu.append((time.thread_time() - start_cpu) * 1000.0)
+                a.runs.append(todo.inferences)
+                a.persons += sum(d.score >= s.min_score for d in found)
                 if truth is not None:
-                    scored.append((found, truth))
+                    a.scored.append((found, truth))
+        for strategy in strategies:
+            a = acc[strategy]
             row: dict[str, Any] = {
                 "set": set_name,
                 "strategy": strategy,
                 "frames": len(frames),
-                "median_ms": round(statistics.median(times), 1),
-                "p95_ms": round(float(np.percentile(times, 95)), 1),
-                "cpu_median_ms": round(statistics.median(cpu), 1),
-                "inferences": round(statistics.mean(runs), 2),
-                "persons_found": persons,
+                "median_ms": round(statistics.median(a.times), 1),
+                "p95_ms": round(float(np.percentile(a.times, 95)), 1),
+                "cpu_median_ms": round(statistics.median(a.cpu), 1),
+                "inferences": round(statistics.mean(a.runs), 2),
+                "persons_found": a.persons,
             }
-            if scored:
-                score = evaluate(scored, threshold=s.min_score)
+            if a.scored:
+                score = evaluate(a.scored, threshold=s.min_score)
                 row |= {
                     "recall": round(score.recall, 3),
                     "ap": round(score.ap, 3),
@@ -140,6 +154,7 @@ def bench_strategies(
             rows.append(row)
     return {
         "machine": cpu_name(),
+        "load_avg": [round(v, 2) for v in os.getloadavg()],  # the machine may be shared
         "budget_ms": budget_ms,
         "inference_ms": round(per_inference, 2),
         "inferences_per_frame": count,
@@ -151,7 +166,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [
         f"{result.get('machine', '?')}; budget {result.get('budget_ms')} ms, "
         f"{result.get('inference_ms')} ms per inference here; "
-        f"{result.get('inferences_per_frame')} inference(s) per frame",
+        f"{result.get('inferences_per_frame')} inference(s) per frame; "
+        f"load average {result.get('load_avg')}",
         f"{'set':20} {'strategy':8} {'median ms':>9} {'p95 ms':>7} {'cpu ms':>6} {'runs':>5} "
         f"{'recall':>6} {'AP':>6} {'people':>6} {'false':>5}",
     ]

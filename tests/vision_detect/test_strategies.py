@@ -27,6 +27,8 @@ from edge.vision.person.regions import (
     detect_letterboxed,
     letterbox_square,
     motion_boxes,
+    motion_fraction,
+    motion_probe,
     plan,
     run_plan,
     square_around,
@@ -276,6 +278,47 @@ def test_person_walking_into_an_armed_zone_from_a_high_view_raises_exactly_one_a
     assert new[0].snapshot is not None and new[0].snapshot.exists()
     # The old path (whole frame squeezed into 300×300) does not see him at all.
     assert play("single").of(AlertKind.PERSON_IN_ZONE) == []
+
+
+def test_motion_gate_wakes_for_a_small_far_person_walking_into_an_armed_zone(
+    detector: Detector, sprites: list, tmp_path: Path
+) -> None:
+    """The default motion_threshold must see a 60–95 px person walk in a 1280×720 corridor.
+
+    ``max_skip_s`` is set far beyond the scene, so only motion can run the detector after the
+    first frame: before the finer, zone-scaled motion gate the walk changed 0–0.2 % of the
+    64×48 thumbnail (below the default 0.2 %), detection never ran again and no alert came.
+    """
+    frames, polygon = walking_scene(sprites[0])
+    zone = DEMO_ZONE.model_copy(update={"polygon": polygon})
+    camera = DEMO_CAMERA.model_copy(update={"max_skip_s": 60.0})
+    assert camera.motion_threshold == PerimeterCameraSettings().motion_threshold  # the default
+    sink = ListSink()
+    pipe = CameraPipeline(camera, [zone], detector.detect, sink, snapshots=SnapshotStore(tmp_path))
+    walking = 16  # walking_scene's steps; then he waits at the door
+    for i, frame in enumerate(frames):
+        pipe.process(frame, i / 5.0, WALL0 + i / 5.0, QUARANTINED)
+        if i == walking:
+            ran_while_walking = pipe.inferences
+    assert ran_while_walking >= walking - 2, "every step of the walk is motion"
+    new = sink.of(AlertKind.PERSON_IN_ZONE, AlertPhase.NEW)
+    assert len(new) == 1 and len(sink.of(AlertKind.PERSON_IN_ZONE)) == 1
+    assert len({t for a in sink.alerts for t in a.track_ids}) == 1  # one person, one track
+    # Standing still at the door with sensor noise is no motion: the gate skips frames again.
+    assert pipe.skipped >= len(frames) - walking - 3
+
+
+def test_motion_fraction_counts_change_within_an_area() -> None:
+    before = np.full((720, 1280, 3), 150, np.uint8)
+    after = before.copy()
+    after[500:540, 900:914] = 20  # a far person, 40×14 px: 0.06 % of the picture
+    prev, cur = motion_probe(before), motion_probe(after)
+    assert cur.shape == (90, 160)
+    whole = motion_fraction(prev, cur)
+    zone = motion_fraction(prev, cur, [(800, 400, 1100, 700)], (1280, 720))
+    assert 0 < whole < 0.002 < zone and zone > 5 * whole
+    assert motion_fraction(prev, cur, [(0, 0, 300, 300)], (1280, 720)) == whole  # elsewhere
+    assert motion_fraction(None, cur) == 1.0
 
 
 def test_camera_overrides_strategy_and_budget() -> None:

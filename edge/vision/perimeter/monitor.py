@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.core.clock import Clock, SystemClock
-from edge.vision.camera.health import CameraHealth, HealthReport, thumbnail
+from edge.vision.camera.health import CameraHealth, HealthReport
 from edge.vision.camera.settings import PerimeterCameraSettings
 from edge.vision.geometry import Detection, bottom_centre, point_in_polygon
 from edge.vision.perimeter.alerts import (
@@ -38,7 +38,16 @@ from edge.vision.perimeter.settings import PerimeterSettings, ZoneSettings
 from edge.vision.perimeter.tracker import IouTracker
 from edge.vision.perimeter.zones import ZoneOccupancy, exemption, is_armed
 from edge.vision.person.detector import DetectorStatus
-from edge.vision.person.regions import Budget, Plan, Rect, motion_boxes, plan, run_plan
+from edge.vision.person.regions import (
+    Budget,
+    Plan,
+    Rect,
+    motion_boxes,
+    motion_fraction,
+    motion_probe,
+    plan,
+    run_plan,
+)
 from edge.vision.person.settings import DetectorSettings
 from edge.vision.person.tiles import detect_tiled
 
@@ -240,8 +249,12 @@ class CameraPipeline:
             self._last_detections = []
             self._prev_small = None  # motion history would be stale when detection resumes
             return []
-        small = thumbnail(frame)
-        moved = changed_fraction(self._prev_small, small)
+        h, w = frame.shape[:2]
+        small = motion_probe(frame)
+        # Armed zones count on their own: a small far person is a few ‰ of the picture but a
+        # sizeable part of the zone he walks into (issue 20).
+        areas = [self._zone_rect(z, w, h) for z in focus]
+        moved = motion_fraction(self._prev_small, small, areas, (w, h))
         prev_small, self._prev_small = self._prev_small, small
         still = moved < self.camera.motion_threshold
         if still and now - self._last_inference < self.camera.max_skip_s:
@@ -250,7 +263,6 @@ class CameraPipeline:
             return self._last_detections
         self._last_inference = now
         self.inferences += 1
-        h, w = frame.shape[:2]
         if self.camera.tiles > 1:  # the per-camera N×N grid of before issue 20, kept as set
             raw = detect_tiled(self.detect, frame, self.camera.tiles)
         else:

@@ -183,6 +183,54 @@ def merge_boxes(rects: Sequence[Rect], gap: int = 0) -> list[Rect]:
     return [(r[0], r[1], r[2], r[3]) for r in out]
 
 
+#: Width of the grey picture the motion gate compares, px (its height keeps the frame's
+#: aspect). The camera-health thumbnail (64×48) is too coarse for people seen from high up: a
+#: 60–95 px person walking across a 1280×720 corridor changed 0–0.2 % of it, below the
+#: default ``motion_threshold`` of 0.2 %, so detection ran only every ``max_skip_s``; at 160×90
+#: the same walk changes 0.2–0.4 %, and far more of an armed zone's region.
+MOTION_PROBE_WIDTH = 160
+MOTION_PIXEL_DELTA = 25  # grey levels: a pixel "changed" above this (sensor noise stays below)
+
+
+def motion_probe(frame: Frame) -> Frame:
+    """The small grey picture the motion gate compares: ``MOTION_PROBE_WIDTH`` wide, the
+    frame's aspect kept (a 16:9 frame gives 160×90)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    h, w = grey.shape[:2]
+    size = (MOTION_PROBE_WIDTH, max(1, round(MOTION_PROBE_WIDTH * h / max(1, w))))
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def motion_fraction(
+    prev: Frame | None,
+    cur: Frame,
+    areas: Sequence[Rect] = (),
+    frame_size: tuple[int, int] | None = None,
+) -> float:
+    """How much moved between two probes: the largest changed fraction of the whole picture
+    and of each of ``areas`` (pixel boxes of a ``frame_size`` = (width, height) frame, e.g.
+    armed zones with their margin); 1.0 without history.
+
+    Measured against an area rather than the whole picture, a small far person walking into
+    a zone is a sizeable change, so one ``motion_threshold`` suits near and far people.
+    """
+    if prev is None or prev.shape != cur.shape:
+        return 1.0
+    a = cv2.GaussianBlur(prev, (5, 5), 0)
+    b = cv2.GaussianBlur(cur, (5, 5), 0)
+    changed = cv2.absdiff(a, b) > MOTION_PIXEL_DELTA
+    best = float(changed.mean())
+    if areas and frame_size is not None:
+        ph, pw = cur.shape[:2]
+        sx, sy = pw / max(1, frame_size[0]), ph / max(1, frame_size[1])
+        for x1, y1, x2, y2 in areas:
+            cx1, cy1 = max(0, int(x1 * sx)), max(0, int(y1 * sy))
+            cx2, cy2 = min(pw, math.ceil(x2 * sx)), min(ph, math.ceil(y2 * sy))
+            if cx2 > cx1 and cy2 > cy1:
+                best = max(best, float(changed[cy1:cy2, cx1:cx2].mean()))
+    return best
+
+
 def motion_boxes(
     prev: Frame | None, cur: Frame, width: int, height: int, delta: int = 25, min_area: int = 4
 ) -> list[Rect]:
