@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.app.config import Config
 from edge.app.gate import Gate
@@ -65,6 +65,8 @@ class Runtime:
     metrics: GateMetrics
     camera_fps: Callable[[], dict[str, float]]
     started: dict[str, Component] = field(default_factory=dict)
+    # every supervised part's {"name", "state", "restarts", "problem"} (the console shows it)
+    workers: Callable[[], list[dict[str, Any]]] = list
 
 
 # A factory returns None when its component is not configured (or not enabled).

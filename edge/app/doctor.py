@@ -19,10 +19,13 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from edge.app.config import Config, ConfigError, load_config
 from edge.app.feeds import open_camera
@@ -34,6 +37,8 @@ Status = Literal["ok", "warn", "fail", "skip"]
 CAMERA_TIMEOUT_S = 8.0  # time for a camera to deliver its first frames, s
 CAMERA_FRAMES = 3  # frames a camera must deliver to pass
 BROKER_TIMEOUT_S = 3.0  # TCP connect and TLS handshake, s
+METRICS_TIMEOUT_S = 2.0  # the running service's /metrics, s
+MAX_METRICS_BYTES = 4 << 20  # more than any gate's metrics page
 EARLIEST_SANE_TIME = 1_767_225_600.0  # 2026-01-01: a Pi without RTC that booted unsynced is older
 
 
@@ -378,12 +383,65 @@ def check_store(config: Config) -> Check:
     )
 
 
+def service_workers(config: Config) -> list[dict[str, Any]] | None:
+    """The running service's supervised parts as its ``/metrics`` reports them
+    (``{"name", "state", "restarts"}``); None when metrics are off or nothing answers."""
+    m = config.metrics
+    if not m.enabled:
+        return None
+    host = "127.0.0.1" if m.host in ("0.0.0.0", "", "::") else m.host
+    url = f"http://{host}:{m.port}/metrics"
+    try:
+        # no proxy: the service is on this machine whatever http_proxy says
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=METRICS_TIMEOUT_S) as reply:
+            text = reply.read(MAX_METRICS_BYTES).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return None
+    rows: dict[str, dict[str, Any]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name = sample.labels.get("worker")
+            if name is None:
+                continue
+            row = rows.setdefault(name, {"name": name, "state": "", "restarts": 0})
+            if sample.name == "edge_gate_worker_state" and sample.value == 1:
+                row["state"] = sample.labels.get("state", "")
+            elif sample.name == "edge_gate_worker_restarts_total":
+                row["restarts"] = int(sample.value)
+    return list(rows.values())
+
+
+def check_service(config: Config, workers: list[dict[str, Any]] | None = None) -> Check:
+    """What the running gate says about its own parts (workers, components, cameras)."""
+    if workers is None:
+        workers = service_workers(config)
+    if workers is None:
+        why = "[metrics] disabled" if not config.metrics.enabled else "no answer"
+        return Check("service", "skip", f"running service not reachable ({why})")
+    if not workers:
+        return Check("service", "skip", "the service reports no parts (an older edge-gate?)")
+    bad = [w for w in workers if w["state"] != "running"]
+    restarts = sum(int(w["restarts"]) for w in workers if not w["name"].startswith("camera "))
+    summary = f"{len(workers) - len(bad)}/{len(workers)} parts running, {restarts} restart(s)"
+    if not bad:
+        return Check("service", "ok", summary)
+    detail = summary + ": " + ", ".join(f"{w['name']} {w['state']}" for w in bad)
+    return Check(
+        "service",
+        "warn",
+        detail,
+        "the gate runs on without them; see systemctl status edge-gate (STATUS line) and "
+        "journalctl -u edge-gate -p warning for why",
+    )
+
+
 def run_checks(path: Path | None) -> list[Check]:
     """Every check, in the order a technician would fix them."""
     first, config = check_config(path)
     checks = [first]
     names = ["keys", "clock", "picamera2", "camera gate", "gpio", "model", "broker", "disk"]
-    names.append("store")
+    names += ["store", "service"]
     if config is None:
         # The clock does not depend on the config: worth knowing while fixing the file.
         rest = [Check(n, "skip", "config is invalid") for n in names if n != "clock"]
@@ -398,6 +456,7 @@ def run_checks(path: Path | None) -> list[Check]:
         lambda: [check_broker(config)],
         lambda: [check_disk(config)],
         lambda: [check_store(config)],
+        lambda: [check_service(config)],
     ]
     for name, step in zip(names, steps, strict=True):
         try:
@@ -426,4 +485,4 @@ def as_table(checks: list[Check]) -> str:
     return "\n".join([*lines, "", verdict])
 
 
-__all__ = ["Check", "as_json", "as_table", "fit_to_run", "run_checks"]
+__all__ = ["Check", "as_json", "as_table", "fit_to_run", "run_checks", "service_workers"]

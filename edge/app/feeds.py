@@ -83,6 +83,7 @@ class FeedState:
     fps: float  # frames per second over the last few seconds
     age_s: float | None  # seconds since the newest frame; None before the first
     problem: str  # "" when alive
+    reconnects: int = 0  # successful reopens after a failure
 
 
 class CameraFeed:
@@ -117,7 +118,9 @@ class CameraFeed:
                 problem = h.last_error or "disconnected"
             else:
                 problem = f"no frame for {h.last_frame_age_s or 0.0:.0f} s"
-        return FeedState(self.name, h.healthy, h.frames, h.fps, h.last_frame_age_s, problem)
+        return FeedState(
+            self.name, h.healthy, h.frames, h.fps, h.last_frame_age_s, problem, h.reconnects
+        )
 
 
 __all__ = ["CameraFeed", "FeedState", "PacedSource", "open_camera"]

@@ -11,9 +11,12 @@ reason code (a fixed vocabulary), cameras are named by their config name.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from edge.core.events import Event, EventBus
 from edge.core.records import EventKind
@@ -79,6 +82,12 @@ class GateMetrics:
             "edge_gate_config_reloads", "Config reloads by result", ["result"], registry=r
         )
 
+    def watch_workers(self, states: Callable[[], list[dict[str, Any]]]) -> None:
+        """Export each supervised part's state and restarts, read at every scrape from
+        ``states()`` (``{"name", "state", "restarts", ...}`` dicts, see
+        :meth:`edge.app.service.Service.worker_states`)."""
+        self.registry.register(_WorkerCollector(states))
+
     def attach(self, events: EventBus) -> None:
         """Count every ``access`` event the gate publishes (called on the gate's thread)."""
         events.on(self._on_event)
@@ -89,6 +98,46 @@ class GateMetrics:
         reasons = event.data.get("reasons") or []
         outcome = "allow" if event.data.get("allow") else "deny"
         self.scans.labels(outcome=outcome, reason=str(reasons[0]) if reasons else "none").inc()
+
+
+# Every state a part can report (one gauge sample each: 1 for the current one, 0 otherwise).
+WORKER_STATES = (
+    "running", "backoff", "stalled", "stopped", "degraded", "failed", "reconnecting",
+)  # fmt: skip
+
+
+class _WorkerCollector(Collector):
+    """``edge_gate_worker_state{worker, state}`` and ``edge_gate_worker_restarts_total``."""
+
+    def __init__(self, states: Callable[[], list[dict[str, Any]]]) -> None:
+        self._states = states
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # read at scrape time only: nothing is known at registration
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            rows = self._states()
+        except Exception:  # a scrape must not fail because one part could not be read
+            log.exception("metrics: worker states not available")
+            rows = []
+        state = GaugeMetricFamily(
+            "edge_gate_worker_state",
+            "1 for the state each supervised part is in (worker, component, camera), else 0",
+            labels=["worker", "state"],
+        )
+        restarts = CounterMetricFamily(
+            "edge_gate_worker_restarts",
+            "Times each supervised part failed and was started again",
+            labels=["worker"],
+        )
+        for row in rows:
+            name, current = str(row.get("name", "")), str(row.get("state", ""))
+            for s in WORKER_STATES if current in WORKER_STATES else (*WORKER_STATES, current):
+                state.add_metric([name, s], 1.0 if s == current else 0.0)
+            restarts.add_metric([name], float(row.get("restarts") or 0))
+        yield state
+        yield restarts
 
 
 class MetricsServer:
@@ -106,4 +155,4 @@ class MetricsServer:
         self._thread.join(2.0)
 
 
-__all__ = ["GateMetrics", "MetricsServer"]
+__all__ = ["WORKER_STATES", "GateMetrics", "MetricsServer"]

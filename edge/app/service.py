@@ -42,7 +42,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from edge.app.components import Component, Runtime, restart_failed, start_components
+from edge.app.components import (
+    Component,
+    FailedComponent,
+    Runtime,
+    restart_failed,
+    start_components,
+)
 from edge.app.config import Config, ConfigError, load_config
 from edge.app.feeds import CameraFeed, FeedState, Opener, open_camera
 from edge.app.gate import Gate, build_gate
@@ -74,6 +80,7 @@ HEALTH_EVERY_S = 0.1  # health evaluation period, s
 METRICS_EVERY_S = 5.0  # outbox/camera gauges refresh period, s
 FIRST_RETENTION_S = 60.0  # first retention run this long after start, s
 FLUSH_EVERY_S = 1.0  # how often records waiting for the disk are tried again, s
+SWEEP_EVERY_S = 60.0  # expired console sessions and login-throttle entries forgotten, s
 DOOR_LOOP_LATE_S = 1.0  # the door's loop beats every few ms: silent this long = stuck, s
 MAIN_STALL_S = 30.0  # the frame loop silent this long is stuck (a step may wait ~5 s), s
 MB = 1 << 20
@@ -204,17 +211,21 @@ class Service:
             )
         self.gate.events.on(self._count_scan)
         self.metrics.attach(self.gate.events)
+        self.metrics.watch_workers(self.worker_states)
         self._start_metrics()
         self.feeds = camera_feeds(self.config, self._opener)
         for feed in self.feeds:
             feed.start()
-        runtime = Runtime(self.config, self.gate, self.metrics, self.camera_fps)
+        runtime = Runtime(
+            self.config, self.gate, self.metrics, self.camera_fps, workers=self.worker_states
+        )
         self.runtime = runtime
         self.components = start_components(runtime, FACTORIES)
         self.workers = [
             *probes,
             Worker("store writer", self.flush_store, FLUSH_EVERY_S),
             Worker("component restarts", self.restart_components, 5.0, first_after_s=5.0),
+            Worker("sweep", self.sweep, SWEEP_EVERY_S, first_after_s=SWEEP_EVERY_S),
             Worker(
                 "housekeeping",
                 self.run_retention_step,
@@ -412,6 +423,13 @@ class Service:
             head = "running DEGRADED"
         else:
             head = "running"
+        restarted = [
+            f"{w['name']} {w['restarts']}"
+            for w in self.worker_states()
+            if w["restarts"] and not w["name"].startswith("camera ")  # cameras: their fps
+        ]
+        if restarted:
+            facts += "; restarts: " + ", ".join(restarted)
         text = f"{head}: gate {c.gate.id} ({c.gate.direction.value}); {facts}"
         if cams:
             text += f"; cameras {cams}"
@@ -487,6 +505,52 @@ class Service:
         if self.runtime is not None:
             # one assignment: the frame loop reads whichever list is current
             self.components = restart_failed(self.runtime, FACTORIES, self.components)
+
+    def sweep(self) -> None:
+        """Forget what expired in memory: console sessions, login-throttle entries (the
+        sweep worker's step), so a long-running gate's maps never grow without bound."""
+        for component in self.components:
+            sweep = getattr(component, "sweep", None)
+            if sweep is not None:
+                gone = sweep()
+                if gone:
+                    log.debug("%s: %d expired entries forgotten", component.name, gone)
+
+    def worker_states(self) -> list[dict[str, Any]]:
+        """Every supervised part with its state, restarts and problem (console Health page,
+        ``/metrics``, ``doctor``): workers, optional components and entrance cameras."""
+        out: list[dict[str, Any]] = []
+        for w in self.workers:
+            st = w.state()
+            out.append(
+                {
+                    "name": st.name,
+                    "state": st.state,
+                    "restarts": st.failures,
+                    "problem": w.problem(),
+                }
+            )
+        for c in self.components:
+            problem = c.problem()
+            failed = isinstance(c, FailedComponent)
+            out.append(
+                {
+                    "name": c.name,
+                    "state": "failed" if failed else ("degraded" if problem else "running"),
+                    "restarts": c.attempts if isinstance(c, FailedComponent) else 0,
+                    "problem": problem,
+                }
+            )
+        for f in self._feed_states():
+            out.append(
+                {
+                    "name": f"camera {f.name}",
+                    "state": "running" if f.alive else "reconnecting",
+                    "restarts": f.reconnects,
+                    "problem": "" if f.alive else f.problem,
+                }
+            )
+        return out
 
     def flush_store(self) -> None:
         """Write the records that waited for the disk (the store writer's step)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.app.components import Factory, Runtime
-from edge.app.console_context import console_context
+from edge.app.console_context import console_context, worker_rows
 from edge.app.gate import Gate
 from edge.core.records import AlertBody, EventKind, RecordKind
 from edge.store.sqlite import is_store_fault
@@ -181,6 +181,11 @@ class ConsoleComponent:
     def problem(self) -> str:
         return ""
 
+    def sweep(self) -> int:
+        """Forget expired sessions and stale login-throttle entries; returns how many."""
+        console = self.server.console
+        return int(console.sessions.sweep()) + int(console.throttle.sweep())
+
     def close(self) -> None:
         self.server.stop()
 
@@ -205,6 +210,7 @@ def start_console(rt: Runtime) -> ConsoleComponent | None:
             "list_versions": {"lists": gate.lists.version},
             "clock_trusted": gate.clock_trusted(gate.clock.time()),
             "camera_fps": rt.camera_fps(),
+            "workers": worker_rows(rt.workers()),
             "detector_ms": next(iter(perimeter.last_ms), None)
             if isinstance(perimeter := rt.started.get("perimeter"), PerimeterComponent)
             else None,

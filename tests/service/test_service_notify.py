@@ -102,11 +102,31 @@ def test_start_failure_exits_for_a_restart(
     make_config: Callable[..., Path],
     gate_process: Callable[..., GateProcess],
     notify: NotifyListener,
+    tmp_path: Path,
 ) -> None:
-    # A store that cannot be created (nothing can be made under /proc, not even by root).
-    gate = gate_process(make_config(store={"path": "/proc/edge-gate-test/gate.sqlite3"}))
+    # A camera that never delivers a first frame within startup_timeout_s: systemd retries.
+    config = make_config(
+        camera={"source": str(tmp_path / "no-such-folder")}, service={"startup_timeout_s": 2.0}
+    )
+    gate = gate_process(config)
     status, err = gate.wait()
     assert status == EXIT_STARTUP, err
     notify.drain(0.1)
     assert any(f.get("STATUS", "").startswith("start failed") for _, f in notify.messages)
     assert not any("READY" in f for _, f in notify.messages)
+
+
+def test_a_store_that_cannot_be_created_still_starts_degraded(
+    make_config: Callable[..., Path],
+    gate_process: Callable[..., GateProcess],
+    notify: NotifyListener,
+) -> None:
+    # Nothing can be made under /proc, not even by root. Before issue 16: exit 1 at start
+    # (a restart loop with the door dead); now the door works and records wait in memory.
+    gate = gate_process(make_config(store={"path": "/proc/edge-gate-test/gate.sqlite3"}))
+    notify.wait_for("READY", "1")
+    status = notify.wait_for("STATUS", "store not writable")["STATUS"]
+    assert status.startswith("running DEGRADED") and "cannot open" in status
+    code, err = gate.stop()
+    assert code == 0, err
+    assert "Traceback" not in err
