@@ -183,6 +183,7 @@ def test_scan_events_never_carry_health_details(client: Client, env: Env) -> Non
         "sentence_en",
         "household",
         "direction",
+        "needs_guard",  # whether a guard may lift the refusal: the profile, not health
     }
     assert scan["sentence_en"] == outcome.decision.sentence("en") != ""
 
