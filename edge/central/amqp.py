@@ -35,6 +35,9 @@ from edge.core.errors import InputError
 from edge.sync import topics
 
 log = logging.getLogger(__name__)
+# pika logs every lost socket as an ERROR with a traceback (and each step at INFO); every
+# failure reaches this module as an exception, which says it in one line
+logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 EXCHANGE = "amq.topic"  # where RabbitMQ's MQTT plugin publishes (its mqtt.exchange default)
 QUEUE = "edge-gate.uplink"
@@ -177,7 +180,7 @@ class AmqpReceiver:
                     db = self._consume(conn, db)
                 except lost as exc:
                     # unacknowledged deliveries go back to the queue (to the other receivers)
-                    log.warning("AMQP connection lost (%s); reconnecting", exc or type(exc))
+                    log.warning("AMQP connection lost (%r); reconnecting", exc)
                     self.node += 1
                 finally:
                     if self.metrics:

@@ -171,6 +171,8 @@ def test_a_broker_node_and_a_receiver_killed_mid_run_lose_nothing(
         codes = [r.stop() for r in receivers]
     logs = "".join(r.log.read_text(errors="replace") for r in receivers)
     assert codes[0] == 0 and codes[2] == 0 and codes[1] == -9, (codes, logs[-3000:])
+    first = receivers[0].log.read_text(errors="replace")  # it was on the killed node
+    assert "AMQP connection lost" in first and first.count("AMQP: consuming") >= 2, first
     assert made == dict.fromkeys(GATES, BACKLOG + LIVE)
     central = CentralDB(db)
     try:
