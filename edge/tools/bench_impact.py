@@ -5,12 +5,15 @@
 alternating blocks: alone, then while a :class:`PerimeterService` runs N cameras, and again.
 The cameras play vtest.avi at their default 5 fps, motion-gated, each with one zone whose
 household is under home quarantine, so every due frame is a detection, sharing the default
-1-thread detector as the service does. Nothing is pinned, as on the device; alternating the
-blocks makes load from other processes hit both alike.
+1-thread detector as the service does, with the default ``[detector] strategy`` and budget.
+Nothing is pinned, as on the device; alternating the blocks makes load from other processes
+hit both alike. The load average before and after and each block's p95 are reported, so a
+reader can tell a noisy run from a real difference.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -23,6 +26,19 @@ import numpy as np
 from edge.tools.bench_pipeline import DISTINCT, bench_passes, measure_frames
 
 DEFAULT_VIDEO = Path(".cache/testdata/vtest.avi")
+
+
+class _Counted:
+    """The detector's ``detect``, counting model runs (a frame of ``tiles``/``regions`` is
+    several)."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+        self.runs = 0
+
+    def __call__(self, frame: Any) -> Any:
+        self.runs += 1
+        return self.detector.detect(frame)
 
 
 def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
@@ -43,10 +59,10 @@ def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
     isolated = {f"1-1-{101 + i}": "home_quarantine" for i in range(cameras)}
     return PerimeterService(
         settings,
-        detector.detect,
+        detector,
         ListSink(),
         lambda: isolated,
-        detector_status=lambda: detector.status,
+        detector_status=lambda: detector.detector.status,
     )
 
 
@@ -85,12 +101,14 @@ def bench_door_impact(
     texts, trust = bench_passes(min(frames, DISTINCT))
     alone: list[dict[str, Any]] = []
     loaded: list[dict[str, Any]] = []
-    inferences, busy_s = 0, 0.0
+    inferences, model_runs, busy_s = 0, 0, 0.0
+    load_before = [round(v, 2) for v in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="edge-impact-") as tmp:
         work = Path(tmp)
         for _ in range(blocks):
             alone.append(measure_frames(*size, texts, frames, trust, work, keep=True))
-            service = _service(cameras, video, work / "snapshots", detector)
+            counted = _Counted(detector)
+            service = _service(cameras, video, work / "snapshots", counted)
             started = time.perf_counter()
             service.start()
             time.sleep(1.0)  # cameras open and reach their steady rate before timing
@@ -98,6 +116,7 @@ def bench_door_impact(
             service.stop()
             busy_s += time.perf_counter() - started
             inferences += sum(p.inferences for p in service.pipelines.values())
+            model_runs += counted.runs
     a, b = _stats(alone), _stats(loaded)
     return {
         "machine": machine(),
@@ -112,6 +131,23 @@ def bench_door_impact(
         "p95_change_pct": round(100 * (b["p95_ms"] / a["p95_ms"] - 1), 1),
         "detector_inferences": inferences,
         "inferences_per_s": round(inferences / busy_s, 1) if busy_s else 0.0,
+        "strategy": detector.settings.strategy,
+        "model_runs": model_runs,
+        "model_runs_per_s": round(model_runs / busy_s, 1) if busy_s else 0.0,
+        "block_p95_ms": {
+            "alone": [_stats([r])["p95_ms"] for r in alone],
+            "with_cameras": [_stats([r])["p95_ms"] for r in loaded],
+        },
+        # Each block with cameras against the block alone just before it: load from other
+        # processes drifts over a run, so neighbours are the fairer pairs (median of pairs).
+        "paired_p95_change_pct": round(
+            statistics.median(
+                100 * (_stats([w])["p95_ms"] / _stats([a])["p95_ms"] - 1)
+                for a, w in zip(alone, loaded, strict=True)
+            ),
+            1,
+        ),
+        "load_avg": {"before": load_before, "after": [round(v, 2) for v in os.getloadavg()]},
     }
 
 
@@ -128,5 +164,12 @@ def format_impact(result: dict[str, Any]) -> str:
             f"change: p50 {result['p50_change_pct']:+.1f} %  p95 {result['p95_change_pct']:+.1f} %"
             f"  ({result['detector_inferences']} detections,"
             f" {result['inferences_per_s']}/s while the cameras ran)",
+            f"strategy {result.get('strategy')}: {result.get('model_runs')} model runs"
+            f" ({result.get('model_runs_per_s')}/s)",
+            f"p95 per block: alone {result['block_p95_ms']['alone']},"
+            f" with cameras {result['block_p95_ms']['with_cameras']}"
+            f" (median change of neighbouring pairs {result['paired_p95_change_pct']:+.1f} %)",
+            f"load average (1, 5, 15 min) before {result['load_avg']['before']},"
+            f" after {result['load_avg']['after']}",
         ]
     )
