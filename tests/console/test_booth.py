@@ -756,3 +756,25 @@ def test_guard_records_the_households_confirmation_of_a_visitor(env: Env, vpage:
     shot(page, f"visitor-confirmed-{size}", full=True)
     env.gate.door.tick()
     assert env.gate.process_text(text).decision.allow
+
+
+def test_health_page_lists_workers_and_components(env: Env, page: Any) -> None:
+    from edge.app.console_context import health_provider
+
+    rows = [
+        {"name": "store writer", "state": "running", "restarts": 0, "problem": ""},
+        {"name": "sync", "state": "degraded", "restarts": 0, "problem": "not connected"},
+        {"name": "housekeeping", "state": "backoff", "restarts": 3, "problem": "disk full"},
+    ]
+    env.ctx.health = health_provider(env.gate, workers=lambda: rows)
+    login(page, env, "guard1")
+    page.wait_for_url("**/live")
+    page.goto(env.url + "/health")
+    table = page.locator("[data-testid=workers]")
+    table.wait_for()
+    assert table.locator("tr[data-worker]").count() == 3
+    failing = table.locator('tr[data-worker="housekeeping"]')
+    assert "failing, retrying" in failing.inner_text() and "disk full" in failing.inner_text()
+    assert "3" in failing.inner_text()
+    assert "not connected" in table.locator('tr[data-worker="sync"]').inner_text()
+    shot(page, "health-workers")

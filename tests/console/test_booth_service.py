@@ -7,7 +7,7 @@ file, camera folder, sync to a real mosquitto and the console), with no browser 
   unacknowledged for ``[console] escalate_after_s`` escalates (a guard record on MQTT) by
   itself — no page polls;
 * the Health page's values are real after a sync: broker, last sync, clock, camera fps,
-  workers.
+  detector time and the service's workers and components.
 """
 
 from __future__ import annotations
@@ -301,3 +301,8 @@ def test_booth_on_a_running_gate_with_no_browser(
     assert values["camera_fps"] and all(isinstance(v, float) for v in values["camera_fps"].values())
     assert isinstance(values["detector_ms"], float) and values["detector_ms"] > 0
     assert out["health"]["time_zone"] == "Asia/Shanghai"
+    # the service's supervised parts, as the Health page's table shows them
+    workers = {w["name"]: w for w in values["workers"]}
+    assert {"store writer", "sync", "console", "perimeter"} <= set(workers)
+    assert workers["sync"]["state"] == "running" and workers["sync"]["problem"] == ""
+    assert all(set(w) == {"name", "state", "restarts", "problem"} for w in workers.values())
