@@ -445,7 +445,7 @@ def test_guard_lets_through_an_overrulable_refusal_and_the_record_names_them(
     assert refused.decision.needs_guard  # the profile's rule, not the console's list
     seq = refused.record.seq
     prompt = page.locator(f'#scans li[data-seq="{seq}"] .decide')
-    prompt.wait_for(timeout=2000)
+    prompt.wait_for()  # the page default (10 s): a loaded CI box
     shot(page, f"guard-decision-{size}")
     prompt.locator("input").fill("额温枪未测到，改用水银体温计 36.6")
     prompt.locator(".decide-allow").click()
@@ -461,7 +461,7 @@ def test_guard_lets_through_an_overrulable_refusal_and_the_record_names_them(
     again = env.gate.process_text(_pass(GREEN_HOUSEHOLD))
     assert again.record is not None
     row = page.locator(f'#scans li[data-seq="{again.record.seq}"] .decide')
-    row.wait_for(timeout=2000)
+    row.wait_for()
     grants = len([r for r in env.gate.store.records() if r.kind == "door"])
     row.locator(".decide-deny").click()
     page.locator(f'#scans li[data-seq="{again.record.seq}"] .msg.ok').wait_for()
