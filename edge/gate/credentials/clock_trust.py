@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ SYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 PROBE_TIMEOUT_S = 2.0
 PROBE_EVERY_S = 30.0  # monotonic seconds between NTP probes
 PERSIST_EVERY_S = 600.0  # wall seconds between floor writes (SD cards wear out)
+# A floor this process wrote a moment ago may be a little after the "now" another thread read
+# just before it (or NTP slews back a second): below it by less than this is not a clock that
+# went back to a stale boot time, s.
+FLOOR_SLACK_S = 60.0
 
 
 def system_ntp_synchronized() -> bool | None:
@@ -85,6 +90,9 @@ class ClockTrust:
         self._ntp: bool | None = None
         self._probed_at: float | None = None
         self._written_at = self._persisted
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._on_disk = self._persisted
 
     def _read_floor(self) -> float:
         try:
@@ -97,22 +105,41 @@ class ClockTrust:
         return max(self._release, self._persisted)
 
     def status(self, now: float, monotonic: float) -> ClockStatus:
-        """Trust verdict at wall time ``now``; persists a new floor when trusted."""
-        if self._probed_at is None or monotonic - self._probed_at >= PROBE_EVERY_S:
-            self._ntp = self._probe()
-            self._probed_at = monotonic
-        floor = self.floor
-        if now < floor:
+        """Trust verdict at wall time ``now``; persists a new floor when trusted.
+
+        Called from several threads (decisions, health, console): the state is read and
+        claimed under a lock, the probe and the floor write run outside it, by one caller."""
+        with self._lock:
+            probe = self._probed_at is None or monotonic - self._probed_at >= PROBE_EVERY_S
+            if probe:
+                self._probed_at = monotonic
+        if probe:
+            answer = self._probe()
+            with self._lock:
+                self._ntp = answer
+        with self._lock:
+            ntp, floor = self._ntp, self.floor
+            write = now > floor and now - self._written_at >= PERSIST_EVERY_S
+            if write and (ntp is True or not self._require_ntp):
+                self._written_at = now  # claimed: no other thread writes the same floor
+            else:
+                write = False
+        if now < floor - (FLOOR_SLACK_S if floor > self._release else 0.0):
             reason = f"clock {iso_utc(now)} is before the floor {iso_utc(floor)}"
-            return ClockStatus(False, self._ntp, floor, now, reason)
-        if self._require_ntp and self._ntp is not True:
-            state = "unknown" if self._ntp is None else "not synchronised"
-            return ClockStatus(False, self._ntp, floor, now, f"NTP {state}")
-        if now - self._written_at >= PERSIST_EVERY_S:
+            return ClockStatus(False, ntp, floor, now, reason)
+        if self._require_ntp and ntp is not True:
+            state = "unknown" if ntp is None else "not synchronised"
+            return ClockStatus(False, ntp, floor, now, f"NTP {state}")
+        if write:
             self._persist(now)
-        return ClockStatus(True, self._ntp, floor, now, "NTP synchronised")
+        return ClockStatus(True, ntp, floor, now, "NTP synchronised")
 
     def _persist(self, now: float) -> None:
+        with self._write_lock:  # one writer of the temporary file at a time
+            if now > self._on_disk:
+                self._write(now)
+
+    def _write(self, now: float) -> None:
         tmp = self._path.with_suffix(".tmp")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,4 +150,6 @@ class ClockTrust:
         except OSError as exc:
             log.warning("cannot persist the clock floor to %s: %s", self._path, exc)
             return
-        self._persisted = self._written_at = now
+        self._on_disk = now
+        with self._lock:
+            self._persisted = max(self._persisted, now)

@@ -366,17 +366,20 @@ class PerimeterService:
             )
             for cam in settings.cameras
         }
+        # armed by hand (console thread, sync thread) and read by every camera thread
         self._manual: dict[str, bool] = {}
+        self._manual_lock = threading.Lock()
         self._latest: dict[str, npt.NDArray[Any]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def arm_by_hand(self, zone_id: str, armed: bool | None) -> None:
         """A guard arms (True) or disarms (False) a zone; None returns it to automatic."""
-        if armed is None:
-            self._manual.pop(zone_id, None)
-        else:
-            self._manual[zone_id] = armed
+        with self._manual_lock:
+            if armed is None:
+                self._manual.pop(zone_id, None)
+            else:
+                self._manual[zone_id] = armed
 
     def latest_jpeg(self, camera_id: str, quality: int = 80) -> bytes | None:
         """The camera's newest frame as JPEG (for the guard console), or None before one."""
@@ -387,8 +390,9 @@ class PerimeterService:
         return bytes(buf.tobytes()) if ok else None
 
     def manual_arming(self) -> dict[str, bool]:
-        """Zones armed (True) or disarmed (False) by hand, by zone id."""
-        return dict(self._manual)
+        """Zones armed (True) or disarmed (False) by hand, by zone id (a copy)."""
+        with self._manual_lock:
+            return dict(self._manual)
 
     def check_detector(self) -> list[Alert]:
         """Raise or end the detector-unavailable alert from the detector's current status."""
@@ -464,7 +468,7 @@ class PerimeterService:
                         now,
                         wall,
                         self.statuses(),
-                        dict(self._manual),
+                        self.manual_arming(),
                     )
                 except Exception:  # never let one bad frame kill the camera thread
                     log.exception("camera %s: frame processing failed", cam.id)
