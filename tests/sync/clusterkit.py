@@ -60,6 +60,9 @@ class RabbitCluster:
 
     folder: Path
     size: int = 3
+    # where a gate's QoS 1 session lives: quorum survives the loss of its node (classic is
+    # RabbitMQ's default; docs/cluster.md says what it does when the node dies)
+    session_queues: str = "quorum"
     nodes: list[Node] = field(default_factory=list)
     epmd_port: int = 0
     epmd: subprocess.Popen[bytes] | None = None
@@ -91,7 +94,7 @@ class RabbitCluster:
                     f"listeners.tcp.1 = 127.0.0.1:{n.amqp}",
                     f"mqtt.listeners.tcp.1 = 127.0.0.1:{n.mqtt}",
                     # a gate's QoS 1 session queue survives the loss of the node it was on
-                    "mqtt.durable_queue_type = quorum",
+                    f"mqtt.durable_queue_type = {self.session_queues}",
                     "mqtt.allow_anonymous = true",
                     "mqtt.vhost = /",
                     "mqtt.exchange = amq.topic",
