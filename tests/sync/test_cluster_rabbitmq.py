@@ -5,6 +5,8 @@ mid-run: every gate fails over and drains, and PostgreSQL holds every record exa
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ GATES = ("gate-c1", "gate-c2", "gate-c3", "gate-c4")
 BACKLOG = 1500  # records each gate holds when it starts
 LIVE = 1000  # records each gate makes while the cluster loses a node
 LIVE_RATE = 200.0  # records/s per gate
+CENTRAL = Path(sys.executable).parent / "edge-gate-central"
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +189,42 @@ def test_a_broker_node_and_a_receiver_killed_mid_run_lose_nothing(
         f"{len(GATES)} gates x {BACKLOG + LIVE} records through 3 nodes into PostgreSQL: "
         f"node and receiver killed at {killed_at:.1f} s, all drained at {drained:.1f} s"
     )
+
+
+def test_an_amqp_receiver_whose_consumer_dies_exits_non_zero(
+    central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    """A database it cannot open kills the consumer: the process says so and exits 1, so its
+    supervisor restarts it (no broker needed: the database is opened first)."""
+    bad = tmp_path / "not-a-dir"
+    bad.write_text("a file where the database's folder should be")
+    key = central_key[1].with_name("central.key")
+    res = subprocess.run(
+        [str(CENTRAL), "--transport", "amqp", "--amqp-url", "amqp://127.0.0.1:9/%2F",
+         "--db", str(bad / "central.sqlite3"), "--sign-key", str(key)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "consumer died" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "--transport amqp needs --amqp-url"),
+        (["--amqp-url", "http://127.0.0.1:5672/"], "is not an amqp:// or amqps:// URL"),
+        (["--amqp-url", "amqp://127.0.0.1:5672/", "--lists", "."], "--lists needs"),
+        (["--amqp-url", "amqp://127.0.0.1:5672/", "--prefetch", "0"], "--prefetch 0"),
+    ],
+)
+def test_bad_amqp_arguments_are_refused_with_a_reason(
+    central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path, args: list[str], says: str
+) -> None:
+    key = central_key[1].with_name("central.key")
+    res = subprocess.run(
+        [str(CENTRAL), "--transport", "amqp", "--db", str(tmp_path / "c.sqlite3"),
+         "--sign-key", str(key), *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert says in res.stderr
