@@ -178,6 +178,8 @@ class GateRun:
     notify: NotifyListener
     logfile: Path
     watchdog_usec: int = 1_000_000
+    # run through this first (e.g. ``unshare -m sh -c '…; exec "$0" "$@"'``): same pid
+    prefix: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -187,7 +189,7 @@ class GateRun:
         env.pop("INVOCATION_ID", None)
         self._out = self.logfile.open("wb")
         self.proc = subprocess.Popen(
-            [str(EDGE_GATE), "run", "--config", str(self.config)],
+            [*self.prefix, str(EDGE_GATE), "run", "--config", str(self.config)],
             env=env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
