@@ -42,10 +42,20 @@ _RECORDS_PG = (
 # A wrong clock must not create partitions without bound: days are clamped to this range.
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2099, 12, 31)
+# A flush's records are copied (COPY, formatted in C by psycopg) into a temporary table of the
+# connection, then inserted in one statement: nothing at or below the gate's contig, nothing
+# whose (gate, seq) is stored already under any day (a look-up in each partition's index).
+_INCOMING = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming (gate TEXT, seq BIGINT, id TEXT, kind TEXT, "
+    "ts DOUBLE PRECISION, body TEXT, received_at DOUBLE PRECISION, day DATE) "
+    "ON COMMIT DELETE ROWS"
+)
 _INSERT_PG = (
     "INSERT INTO records (gate, seq, id, kind, ts, body, received_at, day) "
-    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], "
-    "%s::float8[], %s::text[], %s::float8[], %s::date[]) ON CONFLICT DO NOTHING RETURNING kind"
+    "SELECT k.gate, k.seq, k.id, k.kind, k.ts, k.body, k.received_at, k.day FROM incoming k "
+    "LEFT JOIN gates g ON g.gate = k.gate WHERE k.seq > COALESCE(g.contig, 0) "
+    "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.gate = k.gate AND r.seq = k.seq) "
+    "ON CONFLICT DO NOTHING RETURNING kind"
 )
 
 
@@ -102,6 +112,7 @@ class CentralDB:
             self.conn.execute("PRAGMA busy_timeout=10000")
             blob = "BLOB"
         self._days: set[dt.date] = set()  # partitions known to exist
+        self._incoming_used = False
         if self.postgres:
             # Receivers started together on a fresh database would race on CREATE TABLE IF NOT
             # EXISTS (UniqueViolation on pg_type): one of them at a time sets the schema up.
@@ -112,6 +123,8 @@ class CentralDB:
             self._x(_RECORDS_SQLITE)
         for stmt in _SCHEMA:
             self._x(stmt.replace("{blob}", blob))
+        if self.postgres:
+            self._x(_INCOMING)  # this connection's own
         self.commit()  # also ends the advisory lock's transaction
         if self.postgres:
             today = dt.datetime.now(dt.UTC).date()
@@ -185,6 +198,7 @@ class CentralDB:
 
     def commit(self) -> None:
         self.conn.commit()
+        self._incoming_used = False  # emptied by the commit (ON COMMIT DELETE ROWS)
 
     def close(self) -> None:
         self.conn.close()
@@ -214,7 +228,8 @@ class CentralDB:
         for gate, items in by_gate.items():
             if not items:
                 continue
-            fresh = self._not_stored(gate, items)
+            # PostgreSQL checks contig and stored seqs inside the insert itself
+            fresh = {it.seq for it in items} if self.postgres else self._not_stored(gate, items)
             for it in items:
                 if it.seq not in fresh:
                     continue
@@ -229,8 +244,14 @@ class CentralDB:
         if self.postgres:
             days = [record_day(float(r[4])) for r in rows]
             self.ensure_days(days)  # normally known already (the caller ensures them first)
-            cols = [list(c) for c in zip(*rows, strict=True)]
-            new = [str(r[0]) for r in self.conn.execute(_INSERT_PG, (*cols, days)).fetchall()]
+            with self.conn.cursor() as cur:
+                if self._incoming_used:  # a second insert in this transaction
+                    cur.execute("TRUNCATE incoming")
+                self._incoming_used = True
+                with cur.copy("COPY incoming FROM STDIN") as copy:
+                    for row, day in zip(rows, days, strict=True):
+                        copy.write_row((*row, day))
+                new = [str(r[0]) for r in cur.execute(_INSERT_PG).fetchall()]
         else:  # one writer: what _not_stored found missing is what gets inserted
             self._many(
                 "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
@@ -243,22 +264,18 @@ class CentralDB:
         return kinds
 
     def _not_stored(self, gate: str, items: Sequence[RecordItem]) -> set[int]:
-        """The seqs of ``items`` this database does not hold yet. Nothing at or below the
-        gate's ``contig`` is stored again (true also after its day's partition was dropped);
-        above it, stored seqs are looked up whatever their day."""
+        """The seqs of ``items`` this (SQLite) database does not hold yet: nothing at or below
+        the gate's ``contig``, nothing stored already."""
         row = self._x("SELECT contig FROM gates WHERE gate=?", (gate,)).fetchone()
         contig = int(row[0]) if row else 0
         want = sorted({it.seq for it in items if it.seq > contig})
         if not want:
             return set()
-        args: tuple[Any, ...]
-        if self.postgres:
-            sql, args = "SELECT seq FROM records WHERE gate = ? AND seq = ANY(?)", (gate, want)
-        else:
-            sql = "SELECT seq FROM records WHERE gate = ? AND seq BETWEEN ? AND ?"
-            args = (gate, want[0], want[-1])
-        have = {int(r[0]) for r in self._x(sql, args).fetchall()}
-        return set(want) - have
+        have = self._x(
+            "SELECT seq FROM records WHERE gate = ? AND seq BETWEEN ? AND ?",
+            (gate, want[0], want[-1]),
+        ).fetchall()
+        return set(want) - {int(r[0]) for r in have}
 
     def epoch_of(self, gate: str) -> str | None:
         row = self._x("SELECT epoch FROM gates WHERE gate=?", (gate,)).fetchone()

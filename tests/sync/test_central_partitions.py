@@ -190,3 +190,19 @@ def test_an_unpartitioned_database_is_migrated_by_new_receivers_nothing_lost(
     assert {partition_name(d) for d in old_days} <= set(partitions(url))
     today = dt.datetime.now(dt.UTC).date()
     assert partition_name(today) in partitions(url)
+
+
+def test_two_inserts_in_one_transaction_store_each_record_once(postgres_url: str) -> None:
+    """A flush inserts twice when a gate's epoch changes within it: the second insert does not
+    see the first one's rows again (the connection's staging table is emptied between)."""
+    url = fresh_database(postgres_url)
+    db = CentralDB(url)
+    try:
+        assert db.store_many({"g": items([1, 2], T0)}, 1.0) == {"access": 2}
+        assert db.store_many({"h": items([1], T0)}, 1.0) == {"access": 1}
+        db.commit()
+        assert db.store_many({"g": items([3], T0)}, 1.0) == {"access": 1}
+        db.commit()
+        assert (db.seqs("g"), db.seqs("h")) == ([1, 2, 3], [1])
+    finally:
+        db.close()
