@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from faultkit import (
     GateRun,
     NotifyListener,
@@ -245,3 +246,58 @@ def test_a_fifo_at_the_database_path_is_refused_and_never_opened(
     assert gate.stop() == 0
     assert time.monotonic() - t0 < 5.0
     assert "Traceback" not in gate.log()
+
+
+@pytest.mark.parametrize(
+    ("policy", "direction", "opens"),
+    [("exit_only", "in", False), ("exit_only", "out", True), ("locked", "out", False)],
+)
+def test_when_not_durable_policy_decides_which_doors_open_on_a_full_disk(
+    policy: str,
+    direction: str,
+    opens: bool,
+    tmp_path: Path,
+    signed_pass: Pass,
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """``[store] when_not_durable``: ``exit_only`` refuses entries (not exits) and ``locked``
+    every pass while records wait in memory; once they are written passes open again."""
+    disk = small_disk(2048)
+    store = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 10, 20))  # a pass a second
+    sections = base_config(
+        tmp_path,
+        signed_pass,
+        camera,
+        store,
+        store={"when_not_durable": policy},
+        gate={"id": "fault-gate", "direction": direction},
+    )
+    gate = gate_run(sections)
+    notify.wait_for("READY", "1")
+    wait_until("a first decision", lambda: decisions(gate.log()), gate=gate)
+    assert decisions(gate.log())[0][0] == "ALLOW"
+    filler = disk.fill()
+    notify.wait_for("STATUS", "store not writable", timeout=40)
+    full_from = len(decisions(gate.log()))
+    wait_until("3 decisions on the full disk", lambda: len(decisions(gate.log())) >= full_from + 3)
+    filler.unlink()
+    wait_until("the store writable", lambda: "store not writable" not in notify.status(), gate=gate)
+    freed_from = len(decisions(gate.log()))
+    wait_until("2 decisions after", lambda: len(decisions(gate.log())) >= freed_from + 2, gate=gate)
+    assert gate.stop() == 0
+    log = gate.log()
+    verdicts = [v for v, _, _ in decisions(log)]
+    expected = "ALLOW" if opens else "DENY"
+    assert verdicts[full_from:freed_from] and set(verdicts[full_from:freed_from]) == {expected}
+    assert set(verdicts[freed_from:]) == {"ALLOW"}
+    refused = [
+        body["reasons"]
+        for _, kind, body in read_records(store)
+        if kind == "access" and not body["allow"]
+    ]
+    assert all("RECORDS_NOT_DURABLE" in r for r in refused) and bool(refused) != opens
+    pulse_lengths = pulses(log)
+    assert pulse_lengths and all(pulse_kept(x) for x in pulse_lengths), pulse_lengths
