@@ -173,8 +173,11 @@ def snapshot_from_store(store: Store) -> ListsSnapshot:
 
 
 def trust_from_store(store: Store, base: TrustStore | None = None) -> TrustStore:
-    """Configured pass issuer keys plus the ones pushed in the ``trust`` list."""
-    out = TrustStore({k: list(v) for k, v in (base.pass_issuers if base else {}).items()})
+    """Everything the config trusts plus the pass issuer keys pushed in the ``trust`` list.
+
+    Built on a copy of the base, so the health-code signers, CRLs and the booth's visitor key
+    survive every push and a push never leaks into the base."""
+    out = base.copy() if base else TrustStore()
     held = store.get_list("trust")
     for text in held[1] if held else []:
         out.add_pass_issuer(_trust_key(text))

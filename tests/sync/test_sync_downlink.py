@@ -182,3 +182,38 @@ def test_config_versioned_and_handed_to_the_app(tmp_path: Path) -> None:
     assert rejected(store) == ["stale"]
     assert [r.body["version"] for r in store.records() if r.kind == "config_applied"] == [2, 3]
     store.close()
+
+
+def test_a_trust_push_keeps_every_configured_key(tmp_path: Path) -> None:
+    """A pushed trust list adds pass issuers; the health-code signers (DSC, SHC keys and
+    CRLs), revoked pass ids and the booth's visitor key from the config stay trusted."""
+    from edge.gate.credentials.dsc import Dsc
+    from edge.gate.credentials.jwks import Crl
+
+    configured = Ed25519PrivateKey.generate().public_key()
+    visitor = Ed25519PrivateKey.generate().public_key()
+    dsc = Dsc(kid=b"dsc-kid1", key=Ed25519PrivateKey.generate().public_key())  # type: ignore[arg-type]
+    base = TrustStore()
+    base.add_pass_issuer(configured)
+    base.add_visitor_issuer(visitor)
+    base.add_dsc(dsc)
+    base.shc_crls["https://issuer.example"] = Crl(kid="k1", ctr=1, rids={"r1": None})
+    base.revoked_pass_ids.add("P-9")
+    store = Store(tmp_path / "gate.sqlite3")
+    hooks = Hooks()
+    handler = DownlinkHandler(
+        store, Verifier([KEY.public_key()], 64 * 1024), hooks.gate_hooks(), base_trust=base
+    )
+    pushed = Ed25519PrivateKey.generate().public_key()
+    raw = pushed.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    spec = {"name": "trust", "version": 1, "mode": "full", "data": [base64.b64encode(raw).decode()]}
+    handler.handle(*list_message(KEY, spec))
+    got = hooks.trust[-1]
+    assert got.pass_issuer_keys(ed25519_kid(pushed)) and got.pass_issuer_keys(
+        ed25519_kid(configured)
+    )
+    assert got.visitor_issuer_keys(ed25519_kid(visitor))
+    assert got.dsc_candidates(b"dsc-kid1") == [dsc]
+    assert "https://issuer.example" in got.shc_crls and "P-9" in got.revoked_pass_ids
+    # the gate's own trust is not changed under it: the push builds a new store
+    assert not base.pass_issuer_keys(ed25519_kid(pushed))

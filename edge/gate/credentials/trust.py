@@ -64,6 +64,18 @@ class TrustStore:
     # validity (passes.VISITOR_MAX_S); anything else they sign is refused KEY_USAGE_MISMATCH.
     visitor_issuers: dict[bytes, list[Ed25519PublicKey]] = field(default_factory=dict)
 
+    def copy(self) -> TrustStore:
+        """An independent copy (the maps copied, the keys shared): a pushed trust list is
+        added to a copy of the configured trust, never to the store the gate is using."""
+        return TrustStore(
+            pass_issuers={k: list(v) for k, v in self.pass_issuers.items()},
+            dscs={k: list(v) for k, v in self.dscs.items()},
+            shc_keys={k: list(v) for k, v in self.shc_keys.items()},
+            shc_crls=dict(self.shc_crls),
+            revoked_pass_ids=set(self.revoked_pass_ids),
+            visitor_issuers={k: list(v) for k, v in self.visitor_issuers.items()},
+        )
+
     def add_pass_issuer(self, key: Ed25519PublicKey) -> bytes:
         kid = ed25519_kid(key)
         self.pass_issuers.setdefault(kid, []).append(key)
