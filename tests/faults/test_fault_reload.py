@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,20 +25,18 @@ from faultkit import (
     Pass,
     base_config,
     code_folder,
+    decisions,
     every,
     wait_until,
 )
-from gpiozero.pins.mock import MockFactory
-from test_fault_door import camera_on_demand, serving
+from test_fault_broker import GATE, broker  # noqa: F401 (the fixture)
 
-from edge.app.notify import Notifier
-from edge.app.service import Service
 from edge.central.publisher import list_message
 from edge.gate.credentials import passes
+from edge.gate.credentials.trust import save_keypair
 from edge.gate.credentials.verified import Role
-from edge.sync.downlink import DownlinkHandler
-from edge.sync.lists_apply import GateHooks
-from edge.sync.signing import Verifier
+from edge.sync.client import LinkSettings, MqttLink
+from edge.tools.localbroker import PASSWORD, Broker
 
 
 def test_sighup_with_a_fifo_as_lists_file_is_refused_and_never_blocks(
@@ -68,55 +65,65 @@ def test_sighup_with_a_fifo_as_lists_file_is_refused_and_never_blocks(
 
 
 def test_sighup_keeps_a_key_the_central_platform_pushed(
-    tmp_path: Path, signed_pass: Pass, restore_signals: None
+    tmp_path: Path,
+    signed_pass: Pass,
+    broker: Broker,  # noqa: F811
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
 ) -> None:
+    """The real service, its sync on real mosquitto: central pushes an issuer key the config
+    file does not know, a pass signed by it opens, SIGHUP, and it still opens."""
     central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
     pushed = Ed25519PrivateKey.generate()  # an issuer the config file does not know
     now = int(time.time())
     body = passes.PassBody("P-9", "h-9", "3", "2", "501", Role.RESIDENT, now - DAY, now + DAY, None)
-    text = passes.issue(body, pushed)
-    db = tmp_path / "gate.sqlite3"
-    sections = base_config(tmp_path, signed_pass, tmp_path, db)
-    sections["camera"] = {"source": "injected"}
-    config = write_config(tmp_path / "gate.toml", sections)
-    show = threading.Event()
-    service = Service(
-        config, Notifier({}), pin_factory=MockFactory(), opener=camera_on_demand(show, text)
+    camera = code_folder(tmp_path / "cam", every(passes.issue(body, pushed), 20, 40))
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    sync = {
+        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
+        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
+        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+    }  # fmt: skip
+    sections = base_config(tmp_path, signed_pass, camera, tmp_path / "gate.sqlite3", sync=sync)
+    gate = gate_run(sections)
+    notify.wait_for("READY", "1")
+    wait_until("a refusal: the key is unknown", lambda: decisions(gate.log()), gate=gate)
+    assert decisions(gate.log())[0][:2] == ("DENY", "UNKNOWN_KEY")
+    raw = pushed.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    verdicts: list[bool] = []
+    spec = {"gate": GATE, "name": "trust", "version": 1, "mode": "full"}
+    publish(broker, *list_message(central, {**spec, "data": [base64.b64encode(raw).decode()]}))
+    wait_until(
+        "a decision with the pushed key",
+        lambda: any(v == "ALLOW" for v, _, _ in decisions(gate.log())),
+        gate=gate,
+    )
+    gate.send(signal.SIGHUP)
+    wait_until("the reload", lambda: "reload: new config applied" in gate.log(), gate=gate)
+    after = len(decisions(gate.log()))
+    wait_until("2 decisions after", lambda: len(decisions(gate.log())) >= after + 2, gate=gate)
+    assert gate.stop() == 0
+    log = gate.log()
+    assert "kept what the central platform pushed" in log
+    assert {v for v, _, _ in decisions(log)[after:]} == {"ALLOW"}, "the pushed key must survive"
 
-    def drive() -> None:
-        try:
-            mark = time.monotonic()
-            wait_until("the gate", lambda: serving(service, mark))
-            gate = service.gate
-            assert gate is not None
-            gate.events.on(
-                lambda e: verdicts.append(bool(e.data["allow"])) if e.kind == "access" else None
-            )
-            # What the sync component does with a signed trust push: store it, hand it over.
-            hooks = GateHooks(on_trust=lambda t: setattr(gate, "trust", t))
-            handler = DownlinkHandler(gate.store, Verifier([central.public_key()], 65536), hooks)
-            raw = pushed.public_key().public_bytes(
-                serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            )
-            spec = {"name": "trust", "version": 1, "mode": "full"}
-            handler.handle(
-                *list_message(central, {**spec, "data": [base64.b64encode(raw).decode()]})
-            )
-            show.set()
-            wait_until("a decision with the pushed key", lambda: len(verdicts) >= 1)
-            service.request_reload()
-            wait_until("the reload", lambda: service.last_reload is not None)
-            time.sleep(0.5)  # the code leaves the view: the next showing is a new appearance
-            show.set()
-            wait_until("a decision after the reload", lambda: len(verdicts) >= 2)
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)
 
-    helper = threading.Thread(target=drive)
-    helper.start()
-    assert service.run() == 0
-    helper.join()
-    assert service.last_reload is not None and service.last_reload.applied
-    assert verdicts == [True, True], "the pushed key must survive SIGHUP"
+def publish(mq: Broker, topic: str, payload: bytes) -> None:
+    """Publish as central (QoS 1) and give the broker a moment to pass it on."""
+    link = MqttLink(
+        LinkSettings(
+            port=mq.tls, client_id="central-push", username="central", password=PASSWORD,
+            tls=True, ca_file=mq.ca(), reconnect_min_s=0.1,
+        )
+    )  # fmt: skip
+    try:
+        wait_until("the central link", lambda: (link.poll(0.05), link.connected)[1], timeout=10)
+        link.publish(topic, payload)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            link.poll(0.05)
+    finally:
+        link.close(None)
