@@ -20,6 +20,7 @@ from edge.app.outcome import Outcome, access_body, scan_body
 from edge.core.clock import Clock, SystemClock
 from edge.core.events import EventBus
 from edge.core.records import DoorBody, EventKind, RecordKind
+from edge.gate.colour_watch import REBUILD_RECORDS, ColourWatch
 from edge.gate.credentials import passes
 from edge.gate.credentials.clock_trust import ClockTrust
 from edge.gate.credentials.regional import HealthCodeClient, client_from_settings
@@ -88,6 +89,14 @@ class Gate:
         self._session_code: Code | None = None
         self.deduper = Deduper.from_settings(config.scanner)
         self.door.listeners.append(self._on_door_event)
+        # The last health-code colour each resident showed, rebuilt from the newest records:
+        # a scan showing another colour warns the guards (access events carry no colour).
+        self.colours = ColourWatch()
+        try:
+            recent = store.records(max(0, store.max_seq() - REBUILD_RECORDS), REBUILD_RECORDS)
+            self.colours.learn(r.body for r in recent if r.kind == RecordKind.ACCESS)
+        except Exception:  # a store that cannot be read only starts the memory empty
+            log.exception("could not read the last health-code colours from the store")
 
     def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
         """Every door event becomes a record and a live event for the guard. The store never
@@ -251,6 +260,10 @@ class Gate:
             direction=direction.value,
             needs_guard=decision.needs_guard,  # a refusal the profile lets a guard lift
         )
+        change = self.colours.scan(creds)
+        if change is not None:  # one alert record and event, the console's colour_change shape
+            alert = self.store.append(RecordKind.ALERT, now, change.alert(self.config.gate.id, now))
+            self.events.publish(EventKind.ALERT, now, seq=alert.seq, **change.event())
         if decision.guard_alert:
             self.events.publish(
                 EventKind.GUARD_ALERT,
