@@ -83,7 +83,11 @@ class AlertRow:
     def group(self) -> tuple[str, ...] | None:
         """What makes two alert ids one event: type, camera, zone, household (None: never)."""
         kind = self.data.get("type", self.data.get("alert"))
-        if kind is None or kind == "colour_change":  # each change is its own warning
+        if kind == "colour_change" and self.data.get("source") == "scan":
+            # a resident whose code flips at the gate again and again is one warning (×N)
+            holder = self.data.get("holder")
+            return None if holder is None else (str(kind), "scan", str(holder))
+        if kind is None or kind == "colour_change":  # each change of the lists is its own
             return None
         keys = ("camera", "zone", "household")
         return (str(kind), *(str(self.data.get(k)) for k in keys))

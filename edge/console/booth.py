@@ -151,9 +151,10 @@ def attention(board: Board, now: float) -> dict[str, Any]:
     """The unacknowledged alerts, newest first, with what a banner needs (no snapshots)."""
     rows = board.unacked()
     keep = ("type", "alert", "household", "zone", "camera", "message", "message_en", "phase")
+    keep_colour = ("source", "from", "to")  # a colour change: seen at a scan or in the lists
     alerts = [
         {
-            **{k: r.data.get(k) for k in keep if r.data.get(k) is not None},
+            **{k: r.data.get(k) for k in (*keep, *keep_colour) if r.data.get(k) is not None},
             "key": r.key,
             "first_ts": r.first_ts,
             "last_ts": r.last_ts,
