@@ -142,6 +142,8 @@ def test_the_sweep_worker_empties_expired_sessions_and_throttle_entries(
             wait_until("the sweep", lambda: len(console.sessions) == 1, timeout=10)
             seen["after"] = (len(console.sessions), len(console.throttle))
             seen["kept"] = console.sessions.get(kept.token) is not None
+            rows = console.ctx.health()["workers"]  # the console's Health page
+            seen["health"] = {r["name"]: r["state"] for r in rows}
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -152,6 +154,8 @@ def test_the_sweep_worker_empties_expired_sessions_and_throttle_entries(
     assert seen["before"][0] == 200 and seen["before"][1] >= 200, seen
     assert seen["after"] == (1, 0), seen
     assert seen["kept"]
+    assert seen["health"]["sweep"] == "running" and seen["health"]["console"] == "running"
+    assert seen["health"]["store writer"] == "running"
 
 
 def _console(service: Service) -> Any:
