@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,13 +25,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from console_rig import PASSWORDS, Client, colour_map
+from console_rig import OUTPUT, PASSWORDS, Client, colour_map
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
+from needs import unavailable
 
 from edge.app.config import Config
 from edge.app.console_context import console_context
 from edge.app.gate import Gate, build_gate
+from edge.central.receiver import Receiver
 from edge.console import ConsoleServer
 from edge.console.board import SCAN_FIELDS, Board
 from edge.console.booth import attention
@@ -36,12 +42,19 @@ from edge.core.events import Event
 from edge.core.records import EventKind
 from edge.gate.credentials import passes
 from edge.gate.credentials.settings import ClockSettings, HealthOnlineSettings
+from edge.gate.credentials.trust import save_keypair
 from edge.gate.credentials.verified import Role
 from edge.gate.rules.profile import Mode, Rules
+from edge.gate.settings import GateSettings
 from edge.store.settings import StoreSettings
+from edge.sync.client import LinkSettings
+from edge.sync.service import SyncService
+from edge.sync.settings import SyncSettings
 from edge.tools.demo import demo_trust
+from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker
 from edge.tools.render import render_frame
 
+GATE = "gate-colour"
 HEALTH_CODE = "HC:zhang-san-0001"  # the resident's own 健康码: the platform says its colour
 HOUSEHOLD = ("3", "1", "103")  # colour_map(): a green, normal household
 
@@ -76,23 +89,28 @@ def platform() -> Iterator[str]:
     thread.join()
 
 
-def config(tmp: Path, platform: str) -> Config:
+def config(tmp: Path, platform: str, sync: SyncSettings | None = None) -> Config:
     health = HealthOnlineSettings(
         enabled=True, endpoint=platform, timeout_s=2.0, cache_ttl_s=0.0, code_prefixes=["HC:"]
     )
     return Config().model_copy(
         update={
+            "gate": GateSettings(id=GATE),
             "store": StoreSettings(path=tmp / "gate.sqlite3"),
             "health": health,
             "clock": ClockSettings(check="off"),  # no NTP in the test machine
             "rules": Rules(health_code=Mode.HARD),  # the health code must be green to enter
+            **({"sync": sync} if sync is not None else {}),
         }
     )
 
 
-def gate_for(tmp: Path, platform: str) -> Gate:
+def gate_for(tmp: Path, platform: str, sync: SyncSettings | None = None) -> Gate:
     return build_gate(
-        config(tmp, platform), trust=demo_trust(), lists=colour_map(), pin_factory=MockFactory()
+        config(tmp, platform, sync),
+        trust=demo_trust(),
+        lists=colour_map(),
+        pin_factory=MockFactory(),
     )
 
 
@@ -160,7 +178,7 @@ def test_a_scan_showing_another_colour_warns_once(rig: tuple[Gate, Client]) -> N
     assert not walk.visit("yellow")  # refused at the door (health code must be green) …
     [record] = colour_alerts(gate)  # … and one warning, with the change and no other detail
     assert record["reason"] == "scan: colour green → yellow"
-    assert record["household"] == "3-1-103" and record["gate"] == gate.config.gate.id
+    assert record["household"] == "3-1-103" and record["gate"] == GATE
     _, attention = client.api("GET", "/api/attention")
     assert attention["count"] == 1
     [row] = attention["alerts"]
@@ -230,3 +248,102 @@ def test_board_groups_scan_changes_per_resident_and_keeps_list_changes_apart() -
     assert rows == {"s1": 2, "s3": 1, "l1": 1, "l2": 1}
     row = board.alert("s2")
     assert row is not None and row.key == "s1" and row.data["to"] == "green"  # the latest
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    if not os.path.exists(MOSQUITTO):
+        unavailable("mosquitto is not installed (make bootstrap installs it)")
+    # not under pytest's tmp_path: mosquitto must be able to read its files there
+    folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
+    b = Broker(folder, gates=(GATE,))
+    b.setup()
+    b.start()
+    yield b
+    b.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def central_alerts(db: Path) -> list[dict[str, Any]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT body FROM records WHERE gate = ? AND kind = 'alert' ORDER BY seq", (GATE,)
+        ).fetchall()
+    return [json.loads(body) for (body,) in rows]
+
+
+def test_the_scan_warning_reaches_the_central_over_mqtt(
+    tmp_path: Path, platform: str, broker: Broker
+) -> None:
+    """The gate's uplink to a real mosquitto and the reference central receiver."""
+    central_key = Ed25519PrivateKey.generate()
+    save_keypair(central_key, tmp_path / "central.key", tmp_path / "central.pub")
+    (tmp_path / "gate.pw").write_text(PASSWORD)
+    sync = SyncSettings.model_validate(
+        {
+            "enabled": True, "port": broker.tls, "tls": True, "ca_file": broker.ca(),
+            "username": GATE, "password_file": tmp_path / "gate.pw",
+            "central_keys": [tmp_path / "central.pub"], "reconnect_min_s": 0.1,
+            "reconnect_max_s": 1.0, "backlog_rate": 0.0,
+        }
+    )  # fmt: skip
+    link = LinkSettings(
+        port=broker.tls, client_id="central-colour", username="central", password=PASSWORD,
+        tls=True, ca_file=broker.ca(), reconnect_min_s=0.1, reconnect_max_s=1.0,
+    )  # fmt: skip
+    central = tmp_path / "central.sqlite3"
+    receiver = Receiver(str(central), link, central_key)
+    receiver.start()
+    assert receiver.ready.wait(10)
+    gate = gate_for(tmp_path, platform, sync)
+    uplink = SyncService(gate.config.sync, GATE, gate.store, gate.events)
+    uplink.start()
+    try:
+        walk = Walk(gate)
+        walk.visit("green")
+        walk.visit("red")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not central_alerts(central):
+            time.sleep(0.1)
+        [alert] = central_alerts(central)
+        assert alert["alert"] == "colour_change" and alert["reason"] == "scan: colour green → red"
+        assert alert["household"] == "3-1-103" and "holder" not in alert
+    finally:
+        uplink.stop()
+        receiver.stop()
+        gate.close()
+
+
+def test_browser_shows_the_scan_warning_on_another_page(
+    rig: tuple[Gate, Client], browser: Any
+) -> None:
+    """One walk-through at the booth PC's size: the guard is on the colour map."""
+    gate, client = rig
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(client.base + "/login")
+        page.fill("#username", "guard1")
+        page.fill("#password", PASSWORDS["guard1"])
+        page.click("#login-btn")
+        page.wait_for_url("**/live")
+        page.click('nav a[data-nav="households"]')
+        page.locator("body[data-stream=open]").wait_for()
+        page.wait_for_function("document.body.dataset.unacked === '0'")
+        walk = Walk(gate)
+        walk.visit("green")
+        walk.visit("yellow")
+        page.locator("[data-testid=alert-badge]").wait_for(state="visible", timeout=5000)
+        page.wait_for_function("document.title.startsWith('(1) ')")
+        banner = page.locator("[data-testid=attention]").inner_text()
+        assert "showed yellow (last time green)" in banner and "3-1-103" in banner
+        shots = Path(__file__).resolve().parents[2] / (
+            "docs/console" if os.environ.get("EDGE_UPDATE_SCREENSHOTS") == "1" else OUTPUT
+        )
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "colour-change-scan-desktop.png"))
+    finally:
+        context.close()
