@@ -105,4 +105,7 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    Path(sys.argv[1] if len(sys.argv) > 1 else "examples/edge-gate.toml").write_text(render())
+    out = sys.argv[1] if len(sys.argv) > 1 else "examples/edge-gate.toml"
+    if out.startswith("-"):  # `--help` once wrote a file named "--help"
+        sys.exit(__doc__)
+    Path(out).write_text(render())
