@@ -350,6 +350,34 @@ def test_camera_overrides_strategy_and_budget() -> None:
     assert all(h == w for h, w in seen), "every input the model got was square"
 
 
+@pytest.mark.parametrize(("aspect", "shape"), [(16 / 9, (400, 712)), (1.0, (712, 712))])
+def test_tile_aspect_reaches_the_camera_pipeline(aspect: float, shape: tuple[int, int]) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def record(frame: np.ndarray) -> list[Detection]:
+        seen.append(frame.shape[:2])
+        return []
+
+    camera = PerimeterCameraSettings(
+        id="corridor-3-2", source="x", motion_threshold=0.0, strategy="tiles", budget_ms=48.0
+    )
+    detection = DetectorSettings(tile_aspect=aspect)
+    pipe = CameraPipeline(camera, [DEMO_ZONE], record, ListSink(), detection=detection)
+    frame = np.random.default_rng(1).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    pipe.process(frame, 0.0, WALL0, QUARANTINED)
+    # 48 ms at the assumed 12 ms a run: 4 tiles, each fed to the model as cut (16:9) or padded
+    assert pipe.last_plan is not None and pipe.last_plan.inferences == 4
+    assert seen == [shape] * 4
+
+
+def test_tile_aspect_outside_its_range_is_refused() -> None:
+    from pydantic import ValidationError
+
+    for bad in (0.5, 3.5):
+        with pytest.raises(ValidationError, match="tile_aspect"):
+            DetectorSettings(tile_aspect=bad)
+
+
 def _detect_cli(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
     assert cli_main(["detect", "--json", *args]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -57,9 +57,10 @@ def letterbox_square(image: Frame, max_aspect: float = 1.0) -> Frame:
     """
     h, w = image.shape[:2]
     limit = max(1.0, max_aspect)
-    # A hair of tolerance: 1280/(16/9) is 720.0000000001 in floating point.
-    out_w = max(w, math.ceil(h / limit - 1e-6))
+    out_w = max(w, math.ceil(h / limit - 1e-6))  # 1280/(16/9) is 720.0000000001
     out_h = max(h, math.ceil(w / limit - 1e-6))
+    if out_w - w <= 1 and out_h - h <= 1:  # a tile rounded up by a pixel: nothing to pad
+        return image
     if (out_w, out_h) == (w, h):
         return image
     out = np.full((out_h, out_w, 3), PAD_GREY, dtype=np.uint8)
