@@ -11,6 +11,7 @@ Order matters: sync first (the console shows its state), the console last.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -149,8 +150,16 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
 
     sync = rt.started.get("sync")
     snapshots = sync.service.add_snapshot if isinstance(sync, SyncComponent) else None
+    try:
+        zoned = merge_console_zones(settings, rt.gate.store)  # zones drawn by guards, too
+    except (sqlite3.DatabaseError, OSError) as exc:
+        if not is_store_fault(exc):
+            raise
+        # the alarms matter more than the guards' drawings: watch the configured zones
+        log.warning("perimeter: console zones not read (%s); configured zones only", exc)
+        zoned = settings
     service = PerimeterService(
-        merge_console_zones(settings, rt.gate.store),  # zones drawn by guards, too
+        zoned,
         detect,
         AlertRecorder(rt.gate, snapshots),
         lambda: rt.gate.lists.statuses(),

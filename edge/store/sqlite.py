@@ -156,6 +156,16 @@ def refuse_special_file(path: Path) -> None:
         raise NotARegularFile(errno.EINVAL, f"{path} is {kind}, not a regular file: not opened")
 
 
+def _holds_data(path: Path) -> bool:
+    """Whether ``path`` is a regular file with bytes in it (SQLite takes an empty file for an
+    empty database: what a full disk leaves behind when the first write fails)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size > 0
+
+
 def open_read_only(path: Path) -> sqlite3.Connection:
     """A connection that never writes, nor creates a file, next to ``path``.
 
@@ -280,6 +290,7 @@ class Store:
         # not a regular file): an empty in-memory database answers the reads, every record
         # waits in memory and :meth:`flush` tries the file again.
         self._stand_in = False
+        self._epoch = ""  # chosen while the stand-in ran, written when the file is made
         if read_only:
             self._db = open_read_only(self.path)
             self._last_seq = 0
@@ -412,6 +423,27 @@ class Store:
         )
         return db
 
+    def _keep_epoch(self) -> bool:
+        """Write the epoch chosen while the file could not be made (the caller holds the
+        lock); False while the disk still refuses."""
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)", (self._epoch,)
+                )
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if not is_store_fault(exc):
+                raise
+            self._note_fault(exc)
+            return False
+        held = self.get_meta("epoch")
+        if held != self._epoch:  # someone made the file meanwhile: its own id stands
+            log.error(
+                "store: %s holds epoch %s; batches so far said %s", self.path, held, self._epoch
+            )
+        self._epoch = ""
+        return True
+
     def _sequence(self) -> int:
         """The highest seq ever handed out (AUTOINCREMENT never reuses one)."""
         with self._lock:
@@ -434,13 +466,14 @@ class Store:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def _atomic(self) -> Iterator[sqlite3.Connection]:
+    def _atomic(self, volatile: bool = False) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on error; the caller holds the lock.
 
         A failed COMMIT (disk full) is rolled back too. SQLite may already have rolled back
         by itself (SQLITE_FULL, SQLITE_IOERR): then there is nothing to roll back, and the
-        original error is the one raised."""
-        if self._stand_in:  # nothing may believe it wrote to the file
+        original error is the one raised. On the stand-in only ``volatile`` state (send
+        times, acks: rebuilt anyway) may be written; nothing durable may believe it was."""
+        if self._stand_in and not volatile:
             raise sqlite3.OperationalError(self.fault or f"{self.path} is not open")
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -469,7 +502,7 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA synchronous=OFF")
             try:
-                with self._atomic() as db:
+                with self._atomic(volatile=True) as db:
                     yield db
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
@@ -589,6 +622,8 @@ class Store:
         written = 0
         with self._lock:
             if self._stand_in and not self._reopen():
+                return 0
+            if self._epoch and not self._keep_epoch():
                 return 0
             while self._pending:
                 p = self._pending[0]
@@ -746,7 +781,14 @@ class Store:
         self._listeners.append(listener)
 
     def epoch(self) -> str:
-        """Random id of this database, made once: central tells a reinstalled gate apart."""
+        """Random id of this database, made once: central tells a reinstalled gate apart.
+
+        While a file that does not exist yet cannot be made (disk full), the id is chosen
+        now and written into the file when it is made, so sync (and live alarms) can run."""
+        with self._lock:
+            if self._epoch or (self._stand_in and not _holds_data(self.path)):
+                self._epoch = self._epoch or uuid.uuid4().hex
+                return self._epoch
         with self.transaction() as db:
             new = uuid.uuid4().hex
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)", (new,))

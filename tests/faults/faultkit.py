@@ -367,6 +367,7 @@ class UpWatch:
             )
         )  # fmt: skip
         self.seen: list[tuple[float, dict[str, Any]]] = []
+        self.epochs: set[str] = set()  # the database ids the batches named
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -378,7 +379,9 @@ class UpWatch:
             for ev in self.link.poll(0.02):
                 if ev.kind == "message":
                     at = time.time()
-                    for rec in json.loads(ev.payload)["records"]:
+                    batch = json.loads(ev.payload)
+                    self.epochs.add(str(batch.get("epoch")))
+                    for rec in batch["records"]:
                         self.seen.append((at, rec))
 
     @property

@@ -108,12 +108,73 @@ def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
 def _rows(db: Path) -> list[tuple[int, str]]:
     import sqlite3
 
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.OperationalError:  # no file yet
+        return []
     try:
         return [(int(s), str(i)) for s, i in con.execute("SELECT seq, id FROM records")]
+    except sqlite3.OperationalError:  # not made yet (the empty file a full disk leaves)
+        return []
     finally:
         con.close()
 
 
 def _ids(db: Path) -> set[str]:
     return {i for _, i in _rows(db)}
+
+
+def test_alarms_reach_mqtt_while_the_database_could_never_be_made(
+    tmp_path: Path,
+    signed_pass: Pass,
+    broker: Broker,  # noqa: F811
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """The disk is full before the gate ever made its database: sync still starts (the
+    database's id is chosen now, written when the file is made), so a perimeter alarm
+    (camera_offline) is on MQTT at once; its record follows when space returns."""
+    central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    sync = {
+        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
+        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
+        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+    }  # fmt: skip
+    perimeter = {
+        "enabled": True,
+        "snapshot_dir": str(tmp_path / "snaps"),
+        "cameras": [{"id": "cam-501", "source": str(tmp_path / "unplugged.jpg")}],
+    }
+    disk = small_disk(1024)
+    filler = disk.fill()
+    db = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    sections = base_config(tmp_path, signed_pass, camera, db, sync=sync, perimeter=perimeter)
+    alerts = UpWatch(broker, GATE, "alerts")
+    gate = gate_run(sections)
+    try:
+        notify.wait_for("READY", "1", timeout=60)
+        notify.wait_for("STATUS", "store not writable")
+        _, record = wait_until(
+            "camera_offline on MQTT", lambda: alerts.find("camera_offline"), 60, gate=gate
+        )[0]
+        assert record["id"] not in _ids(db)
+        filler.unlink()
+        wait_until("the alarm record in the store", lambda: record["id"] in _ids(db), 30, gate=gate)
+        assert next(s for s, i in _rows(db) if i == record["id"]) == record["seq"]
+        assert gate.stop() == 0
+        assert "Traceback" not in gate.log()
+        import sqlite3
+
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            epoch = con.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
+        finally:
+            con.close()
+        assert alerts.epochs == {epoch}, "the live batches named the database made later"
+    finally:
+        alerts.close()
