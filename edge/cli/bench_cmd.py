@@ -80,6 +80,21 @@ def run_detect(args: argparse.Namespace) -> int:
         raise UsageError(f"--budget-ms must be positive, got {args.budget_ms}")
     if args.inferences is not None and not 1 <= args.inferences <= 64:
         raise UsageError(f"--inferences must be 1..64, got {args.inferences}")
+    from pydantic import ValidationError
+
+    from edge.vision.person.settings import DetectorSettings
+
+    shape: dict[str, float] = {}
+    if args.tile_aspect is not None:
+        shape["tile_aspect"] = args.tile_aspect
+    if args.tile_overlap is not None:
+        shape["tile_overlap"] = args.tile_overlap
+    try:
+        settings = DetectorSettings(threads=1, **shape)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise UsageError(
+            f"--tile-aspect must be 1..3 and --tile-overlap 0..0.5 ({exc.errors()[0]['msg']})"
+        ) from None
     result: dict[str, Any] = (
         {"results": []} if args.skip_models else detector.bench(video=args.video)
     )
@@ -90,6 +105,7 @@ def run_detect(args: argparse.Namespace) -> int:
         budget_ms=args.budget_ms,
         vtest_count=args.frames,
         limit=args.limit,
+        settings=settings,
         inferences=args.inferences,
     )
     result["strategies"] = strategies
@@ -178,5 +194,19 @@ def register(sub: Any) -> None:
     )
     d.add_argument(
         "--skip-models", action="store_true", help="only the strategies, not the model table"
+    )
+    d.add_argument(
+        "--tile-aspect",
+        type=float,
+        default=None,
+        metavar="A",
+        help="widest tile fed unpadded, 1..3 (default [detector] tile_aspect, 16/9; 1 = squares)",
+    )
+    d.add_argument(
+        "--tile-overlap",
+        type=float,
+        default=None,
+        metavar="F",
+        help="overlap of neighbouring tiles, 0..0.5 (default [detector] tile_overlap, 0.2)",
     )
     d.set_defaults(handler=run_detect)

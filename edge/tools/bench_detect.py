@@ -155,6 +155,8 @@ def bench_strategies(
     return {
         "machine": cpu_name(),
         "load_avg": [round(v, 2) for v in os.getloadavg()],  # the machine may be shared
+        "tile_aspect": round(s.tile_aspect, 3),
+        "tile_overlap": s.tile_overlap,
         "budget_ms": budget_ms,
         "inference_ms": round(per_inference, 2),
         "inferences_per_frame": count,

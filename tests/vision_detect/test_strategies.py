@@ -403,6 +403,23 @@ def test_detect_cli_strategy_and_region(highview: Path, capsys: pytest.CaptureFi
     assert exc.value.code == 2 and "empty or negative box" in capsys.readouterr().err
 
 
+def test_bench_detect_measures_a_tile_shape(
+    highview: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["bench", "detect", "--json", "--skip-models", "--inferences", "4", "--limit", "1"]
+    base += ["--set", str(highview), "--video", str(highview / "none.avi"), "--strategy", "tiles"]
+    runs = {}
+    for aspect in ("1", "1.7777778"):
+        assert cli_main([*base, "--tile-aspect", aspect, "--tile-overlap", "0.1"]) == 0
+        result = json.loads(capsys.readouterr().out)["strategies"]
+        assert result["tile_overlap"] == 0.1
+        runs[result["tile_aspect"]] = result["results"]
+    assert set(runs) == {1.0, 1.778}
+    assert all(r["inferences"] == 4 for rows in runs.values() for r in rows)
+    assert cli_main([*base, "--tile-aspect", "0.5"]) == 2
+    assert "--tile-aspect" in capsys.readouterr().err
+
+
 def test_bench_detect_reports_ms_and_recall_per_strategy(
     highview: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
