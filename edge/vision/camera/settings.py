@@ -56,7 +56,8 @@ class PerimeterCameraSettings(Section):
         default=0.002,
         ge=0.0,
         le=1.0,
-        description="fraction of pixels that must change to run detection; 0 = always detect",
+        description="fraction of the picture, or of an armed zone's region, that must change "
+        "to run detection; 0 = always detect",
     )
     tiles: int = Field(
         default=1,
