@@ -108,6 +108,50 @@ def run_group(broker: Broker, pub: Path, key: Path, db: str, tmp_path: Path, kil
     return Run(drained, drained - RUN_S, recovery, made, codes, resent)
 
 
+BURST = 1500  # records waiting in each gate's outbox (the burst runs)
+
+
+def run_burst(broker: Broker, pub: Path, key: Path, db: str, tmp_path: Path, kill: bool) -> Run:
+    """Three receivers, three gates each with BURST records already waiting and nothing made
+    after: with ``kill``, one receiver is frozen and SIGKILLed once a third is stored, so
+    what it held is lost near the end, with no later batch behind it to reveal the gap."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    receivers = [ReceiverProcess(broker, key, db, i, tmp_path / f"r{i}.log") for i in range(3)]
+    stores: list[Store] = []
+    services: list[SyncService] = []
+    try:
+        wait_for(lambda: _tables_exist(db), 30, "the schema set up by one of the receivers")
+        time.sleep(1.0)
+        for gate in GATES:
+            store = Store(tmp_path / f"{gate}.sqlite3")
+            generate(store, gate, BURST, alert_every=100)
+            stores.append(store)
+        start = time.monotonic()
+        for gate, store in zip(GATES, stores, strict=True):
+            cfg = gate_config(
+                broker, pub, gate, tmp_path / f"{gate}-cfg", batch_max=50, ack_timeout_s=15.0
+            )
+            svc = service_for(cfg, store)
+            svc.start()
+            services.append(svc)
+        if kill:
+            wait_for(lambda: _stored(db) >= BURST, 60, "a third stored")
+            receivers[1].proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            receivers[1].kill()
+        wait_for(lambda: all(s.outbox_depth() == 0 for s in stores), 120, "every gate drained")
+        drained = time.monotonic() - start
+        made = {g: s.max_seq() for g, s in zip(GATES, stores, strict=True)}
+        resent = sum(svc.counters["requeued"] for svc in services)
+    finally:
+        for svc in services:
+            svc.stop()
+        for store in stores:
+            store.close()
+        codes = [r.stop() for r in receivers]
+    return Run(drained, 0.0, None, made, codes, resent)
+
+
 def _caught_up(db: str, made: dict[str, int]) -> bool:
     """Central holds every gate's records up to ``made`` without a gap (its contig)."""
     import psycopg
@@ -174,6 +218,33 @@ def test_receivers_started_together_then_one_killed_mid_run_lose_nothing(
     assert killed.recovery is not None and killed.recovery < 7.5, killed
     # every gate drained within 1.5x the time of the run without the kill
     assert killed.drained <= 1.5 * calm.drained, (calm, killed)
+
+
+def test_a_receiver_killed_late_in_a_burst_costs_about_a_second_not_the_ack_timeout(
+    broker: Broker,
+    central_key: tuple[Ed25519PrivateKey, Path],
+    central_private: Path,
+    postgres_url: str,
+    tmp_path: Path,
+) -> None:
+    """The batches a dead receiver took with it near the end of a burst have no later batch
+    behind them, so no receiver sees a gap: only the gate's resend timeout brings them back.
+    It adapts to the ack round trip, so they come back about a second late, not after the
+    configured 15 s."""
+    calm_db = fresh_database(postgres_url)
+    calm = run_burst(broker, central_key[1], central_private, calm_db, tmp_path / "a", False)
+    assert calm.codes == [0, 0, 0]
+    _check_exactly_once(calm_db, calm.made)
+    killed_db = fresh_database(postgres_url)
+    killed = run_burst(broker, central_key[1], central_private, killed_db, tmp_path / "b", True)
+    assert killed.codes[1] == -signal.SIGKILL and killed.codes[0] == killed.codes[2] == 0
+    _check_exactly_once(killed_db, killed.made)
+    print(
+        f"\nburst of {len(GATES)} x {BURST}: drained calm {calm.drained:.1f} s, one receiver "
+        f"killed {killed.drained:.1f} s; records resent {killed.resent}"
+    )
+    assert killed.resent > 0
+    assert killed.drained <= calm.drained + 5.0, (calm, killed)  # the fixed timeout: +15 s
 
 
 def test_a_receiver_whose_consumer_dies_exits_non_zero(
