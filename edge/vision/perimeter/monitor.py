@@ -305,7 +305,9 @@ def _open_opencv(spec: str) -> FrameSourceLike:
 
 
 def _lower_priority(nice: int) -> None:
-    """Give the calling thread Linux niceness ``nice`` (0..19), so the door thread wins the CPU.
+    """Add ``nice`` to the calling thread's Linux niceness (capped at 19), so the door thread
+    wins the CPU. Relative, not absolute: in a process started at niceness 10 (a unit's
+    ``Nice=``), an absolute 10 would leave the cameras level with the door.
 
     On Linux ``setpriority`` with a thread id affects that thread only; with 1 onnxruntime
     thread the inference runs on this thread and so inherits it. Raising niceness needs no
@@ -314,7 +316,8 @@ def _lower_priority(nice: int) -> None:
     if nice <= 0:
         return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
     except (OSError, AttributeError) as exc:
         log.debug("cannot lower camera thread priority: %s", exc)
 

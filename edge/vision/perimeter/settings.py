@@ -127,8 +127,8 @@ class PerimeterSettings(Section):
         default=10,
         ge=0,
         le=19,
-        description="Linux niceness of the camera threads (0..19): the door's own work wins "
-        "the CPU when both want it",
+        description="Linux niceness added to the camera threads' (0..19, capped at 19): the "
+        "door's own work wins the CPU when both want it",
     )
     cameras: list[PerimeterCameraSettings] = Field(default=[], description="[[perimeter.cameras]]")
     zones: list[ZoneSettings] = Field(default=[], description="[[perimeter.zones]]")
