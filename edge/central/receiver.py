@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_S = 0.02  # longest a received message waits for its batch commit, s
 FLUSH_MAX = 200  # messages per commit
+GAP_CHECK_S = 0.5  # how often gaps without later traffic are looked at, s
 
 
 def _waits_for_blob(db: CentralDB, gate: str, r: RecordItem) -> bool:
@@ -142,6 +143,28 @@ class Ingest:
         if self.metrics:
             self.metrics.committed()
         return [ack_message(self.key, g, upto, resend, epoch) for g, upto, resend, epoch in acks]
+
+    def overdue(self, db: CentralDB) -> list[tuple[str, bytes]]:
+        """Acks naming the gaps that have lasted ``gap_wait_s`` at gates this receiver saw a
+        gap at, also when no later batch of theirs arrives (a receiver of the group died with
+        the gate's last batches: only this brings them back before the gate's own timeout).
+        Call it every second or so; publish what it returns."""
+        now = time.monotonic()
+        due = [
+            g
+            for g, since in self._gap_since.items()
+            if now - since >= self.gap_wait_s
+            and now - self._last_resend.get(g, 0.0) >= self.gap_wait_s
+        ]
+        acks = []
+        for gate in sorted(due):
+            db.lock_gate(gate)
+            contig, gaps = db.advance(gate)
+            resend = self._resend(db, gate, gaps)
+            if resend:
+                acks.append(ack_message(self.key, gate, contig, resend, db.epoch_of(gate)))
+        db.commit()
+        return acks
 
     def _refuse(self, db: CentralDB, gate: str, reason: str) -> None:
         db.note(gate, "rejected")
@@ -272,6 +295,7 @@ class Receiver:
         pending: list[LinkEvent] = []
         first = 0.0
         next_lists = 0.0
+        next_gaps = 0.0
         try:
             while not self._stop.is_set():
                 evs = link.poll(0.0 if pending else FLUSH_S)
@@ -291,6 +315,9 @@ class Receiver:
                 if pending and (due or len(pending) >= FLUSH_MAX):
                     db = self._safe_flush(db, link, pending)
                     pending = []
+                if link.connected and time.monotonic() >= next_gaps:
+                    next_gaps = time.monotonic() + GAP_CHECK_S
+                    db = self._safe(db, link, self.ingest.overdue, "gap check")
                 if self.lists and link.connected and time.monotonic() >= next_lists:
                     next_lists = time.monotonic() + 5.0
                     for topic, payload in self.lists.changed():
@@ -306,11 +333,27 @@ class Receiver:
     def _safe_flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> CentralDB:
         """Flush; on a database error nothing is acked (the gates resend) and the connection
         is reopened. Returns the connection to use next."""
+        return self._safe(
+            db,
+            link,
+            lambda d: self.ingest.store_batch(d, [(ev.topic, ev.payload) for ev in evs]),
+            f"batch of {len(evs)} messages",
+        )
+
+    def _safe(
+        self,
+        db: CentralDB,
+        link: MqttLink,
+        work: Callable[[CentralDB], list[tuple[str, bytes]]],
+        what: str,
+    ) -> CentralDB:
+        """Run ``work`` and publish the acks it returns; on a database error nothing is acked
+        (the gates resend) and the connection is reopened. Returns the connection to use."""
         try:
-            self._flush(db, link, evs)
+            self._publish_acks(link, work(db))
             return db
         except Exception:
-            log.exception("batch of %d messages not stored; gates will resend it", len(evs))
+            log.exception("%s not stored; gates will resend it", what)
             if self.metrics:
                 self.metrics.failed.inc()
         with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
@@ -323,8 +366,7 @@ class Receiver:
                 self._stop.wait(2.0)
         return db
 
-    def _flush(self, db: CentralDB, link: MqttLink, evs: list[LinkEvent]) -> None:
-        acks = self.ingest.store_batch(db, [(ev.topic, ev.payload) for ev in evs])
+    def _publish_acks(self, link: MqttLink, acks: list[tuple[str, bytes]]) -> None:
         for topic, payload in acks:
             try:
                 link.publish(topic, payload)

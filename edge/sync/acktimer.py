@@ -5,10 +5,11 @@ A batch that central stored is acknowledged within about one round trip (publish
 receiver commit → signed ack). A batch lost on the way — a receiver of the group killed with
 messages in flight, a broker that acknowledged and then lost them — is never acknowledged, and
 waiting a fixed ``ack_timeout_s`` (15 s) for it stretches every drain after such a loss. So the
-timeout follows the round trip: ``srtt + 4 × rttvar``, never below ``ack_timeout_min_s`` nor
-above ``ack_timeout_s``. Round trips are measured on first sends only (Karn: an ack after a
-resend cannot tell which send it answers), and each timeout that fires doubles the next one
-until an ack arrives again, so a central that is down is not flooded with resends.
+timeout follows the round trip: ``srtt + 4 × rttvar`` (3 s before anything was measured),
+never below ``ack_timeout_min_s`` nor above ``ack_timeout_s``. Round trips are measured on
+first sends only (Karn: an ack after a resend cannot tell which send it answers), and each
+timeout that fires doubles the next one until an ack arrives again, so a central that is down
+is not flooded with resends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections import OrderedDict
 ALPHA = 0.125  # RFC 6298 gains
 BETA = 0.25
 MAX_TRACKED = 4096  # first-sent batches remembered for round-trip samples
+INITIAL_S = 3.0  # the timeout before anything was measured (RFC 2988's initial RTO)
 
 
 class AckTimer:
@@ -63,12 +65,16 @@ class AckTimer:
         self.backoff = 1.0
 
     def fired(self) -> None:
-        """The timeout resent something: wait twice as long next time (until an ack)."""
+        """The timeout resent something: wait twice as long next time (until an ack). The
+        batches sent before are no clean samples any more: acks are cumulative, so theirs
+        waited for the lost one."""
         self.backoff = min(self.backoff * 2.0, 64.0)
+        self._first.clear()
 
     def timeout(self) -> float:
         """Seconds after which an unacknowledged record is sent again."""
-        if self.srtt is None:
-            return self.ceiling_s  # nothing measured yet: the configured timeout
-        rto = (self.srtt + 4.0 * self.rttvar) * self.backoff
+        # nothing measured yet (a gate whose first batches were all lost): 3 s, doubled by
+        # each timeout that fires, never above the configured one
+        base = INITIAL_S if self.srtt is None else self.srtt + 4.0 * self.rttvar
+        rto = base * self.backoff
         return min(self.ceiling_s, max(self.floor_s, rto))

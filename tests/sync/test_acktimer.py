@@ -1,5 +1,5 @@
-"""The gate's resend timeout follows the measured ack round trip (RFC 6298 style): the
-configured ``ack_timeout_s`` before anything is measured, ``srtt + 4 rttvar`` within
+"""The gate's resend timeout follows the measured ack round trip (RFC 6298 style): 3 s
+(at most ``ack_timeout_s``) before anything is measured, ``srtt + 4 rttvar`` within
 [``ack_timeout_min_s``, ``ack_timeout_s``] after, doubled by each timeout that fires until an
 ack arrives, and never sampled from a resent batch (Karn)."""
 
@@ -10,7 +10,8 @@ from edge.sync.acktimer import AckTimer
 
 def test_the_timeout_follows_the_round_trip_within_its_bounds() -> None:
     t = AckTimer(floor_s=1.0, ceiling_s=15.0)
-    assert t.timeout() == 15.0  # nothing measured yet
+    assert t.timeout() == 3.0  # nothing measured yet
+    assert AckTimer(floor_s=1.0, ceiling_s=2.0).timeout() == 2.0
     now = 100.0
     for top in range(50, 1050, 50):  # batches of 50, each acked 0.2 s after it was sent
         t.sent(list(range(top - 49, top + 1)), now)
@@ -48,5 +49,10 @@ def test_resends_give_no_samples() -> None:
     assert t.srtt == 5.1  # measured from the first send only (conservative), not 0.1 s
     t.sent([2, 3], 6.0)  # a resend of acked seqs adds nothing
     t.acked(3, 9.0)
+    assert t.srtt == 5.1
+    t.sent([4], 10.0)
+    t.fired()  # the batches sent before a timeout fired: their acks waited for the lost one
+    t.sent([4], 11.0)
+    t.acked(4, 11.5)
     assert t.srtt == 5.1
     assert t.timeout() == 15.0  # 5.1 + 4 × 2.55, capped

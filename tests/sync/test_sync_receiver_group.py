@@ -267,14 +267,24 @@ def test_a_receiver_whose_consumer_dies_exits_non_zero(
 
 @pytest.fixture(autouse=True)
 def _no_stray_receivers() -> Iterator[None]:
-    before = set(os.listdir("/proc"))
     yield
+    # only this test process's own children: other work on the machine may run receivers
     stray = [
         p
-        for p in set(os.listdir("/proc")) - before
-        if p.isdigit() and "edge-gate-central" in _cmdline(p)
+        for p in os.listdir("/proc")
+        if p.isdigit() and _parent(p) == os.getpid() and "edge-gate-central" in _cmdline(p)
     ]
     assert not stray, f"receivers left running: {stray}"
+
+
+def _parent(pid: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
 
 
 def _cmdline(pid: str) -> str:
