@@ -92,10 +92,10 @@ def _amqp_receiver(
 
     if not args.amqp_url:
         raise CentralUsageError("--transport amqp needs --amqp-url URL (one per broker node)")
-    if args.lists is not None:  # retained messages are MQTT's, and each node keeps its own
-        raise CentralUsageError(
-            "--lists needs --transport mqtt; on a cluster run `central publish FILE` against "
-            "every node's MQTT port (docs/cluster.md)"
+    if args.lists is not None:  # retained MQTT messages: RabbitMQ 3.10 does not give them
+        raise CentralUsageError(  # to a gate's wildcard subscription (docs/cluster.md)
+            "--lists needs --transport mqtt; on a RabbitMQ cluster publish lists with "
+            "`central publish FILE` (docs/cluster.md)"
         )
     if not 1 <= args.prefetch <= 65535:
         raise CentralUsageError(f"--prefetch {args.prefetch}: 1 to 65535 deliveries")
