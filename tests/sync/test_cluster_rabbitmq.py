@@ -5,6 +5,7 @@ mid-run: every gate fails over and drains, and PostgreSQL holds every record exa
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -115,6 +116,60 @@ def test_a_gate_in_auto_mode_speaks_311_to_rabbitmq_and_gets_central_acks(
         assert central.seqs("gate-c0") == list(range(1, 121))
     finally:
         central.close()
+
+
+def _publish(cluster: RabbitCluster, key: Path, spec: Path, node: int) -> None:
+    res = subprocess.run(
+        [str(CENTRAL), "publish", str(spec), "--port", str(cluster.nodes[node].mqtt),
+         "--sign-key", str(key), "--timeout", "30"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_lists_reach_gates_through_their_sessions_not_retained_messages(
+    cluster: RabbitCluster, central_key: tuple[Ed25519PrivateKey, Path], tmp_path: Path
+) -> None:
+    """What docs/cluster.md tells operators, on the real cluster: RabbitMQ 3.10 gives a
+    retained message only to a subscription of that exact topic (and keeps it on one node),
+    while a gate subscribes to ``fleet/v1/down/#`` — so a gate that connects after a list was
+    published does not get it; but a gate whose persistent session exists gets every list
+    published while it was away, whichever node it comes back to; and a list addressed to a
+    new gate reaches it once it has connected."""
+    key = central_key[1].with_name("central.key")
+    fleet_list = tmp_path / "households.json"
+    fleet_list.write_text(
+        json.dumps({"name": "households", "version": 1, "mode": "full", "data": {}})
+    )
+    stores = {g: Store(tmp_path / f"{g}.sqlite3") for g in ("gate-c5", "gate-c6")}
+    services: list[SyncService] = []
+
+    def start(gate: str, home: int) -> SyncService:
+        cfg = gate_config(cluster, central_key[1], gate, home, tmp_path / f"{gate}-{home}")
+        svc = service_for(cfg, stores[gate])
+        svc.start()
+        services.append(svc)
+        wait_for(lambda: svc.link.connected, 30, f"{gate} connected to node {home + 1}")
+        return svc
+
+    try:
+        start("gate-c5", 0).stop()  # its session (a quorum queue) now exists; it is away
+        _publish(cluster, key, fleet_list, 1)  # retained, on node 2
+        start("gate-c6", 1)  # a new gate, on the very node holding the retained copy
+        time.sleep(2.0)  # a retained message comes right after SUBSCRIBE: none came
+        assert stores["gate-c6"].list_versions() == {}
+        start("gate-c5", 2)  # back, on node 3: its session kept the list for it
+        wait_for(lambda: stores["gate-c5"].list_versions() == {"households": 1}, 30, "queued list")
+        own = tmp_path / "households-c6.json"
+        own.write_text(json.dumps({"gate": "gate-c6", "name": "households", "version": 1,
+                                   "mode": "full", "data": {}}))  # fmt: skip
+        _publish(cluster, key, own, 0)
+        wait_for(lambda: stores["gate-c6"].list_versions() == {"households": 1}, 30, "its own list")
+    finally:
+        for svc in services:
+            svc.stop()
+        for store in stores.values():
+            store.close()
 
 
 def test_a_broker_node_and_a_receiver_killed_mid_run_lose_nothing(
