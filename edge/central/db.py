@@ -223,7 +223,9 @@ class CentralDB:
         """Insert records of several gates in one statement, ignoring (gate, seq) already
         stored; returns the new rows per record kind. The body is kept as sent, also for a
         kind this version does not know (a newer gate's). On PostgreSQL the caller holds the
-        gates' locks (:meth:`lock_gate`), so the look-up of stored seqs cannot race."""
+        gates' locks (:meth:`lock_gate`), so the look-up of stored seqs cannot race, and has
+        made the records' days first (:meth:`ensure_days`): a missing one is made here, which
+        commits the transaction so far and with it those locks."""
         rows: list[tuple[Any, ...]] = []
         for gate, items in by_gate.items():
             if not items:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from synckit import ReceiverProcess, fresh_database, gate_config, service_for, wait_for
 
@@ -204,5 +205,36 @@ def test_two_inserts_in_one_transaction_store_each_record_once(postgres_url: str
         assert db.store_many({"g": items([3], T0)}, 1.0) == {"access": 1}
         db.commit()
         assert (db.seqs("g"), db.seqs("h")) == ([1, 2, 3], [1])
+    finally:
+        db.close()
+
+
+def test_retention_drops_a_day_and_a_late_record_makes_it_again(postgres_url: str) -> None:
+    """Retention is dropping a day's partition; what was acked stays refused (contig), a
+    late record above contig fails on the connection that thought the day existed (not
+    acked, the gate resends) and is stored by a reopened one, which makes the day again."""
+    url = fresh_database(postgres_url)
+    db = CentralDB(url)
+    try:
+        db.ensure_gate("g")
+        db.store_records("g", items([1, 2], T0), 1.0)
+        db.commit()
+        db.advance("g")
+        db.commit()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP TABLE {partition_name(record_day(T0))}")
+        assert db.seqs("g") == []
+        assert db.store_records("g", items([1, 2], T0), 2.0) == 0  # at or below contig
+        db.commit()
+        with pytest.raises(psycopg.Error):
+            db.store_records("g", items([3], T0), 2.0)
+        db.conn.rollback()
+    finally:
+        db.close()
+    db = CentralDB(url)  # the receiver reopens its connection after a failed flush
+    try:
+        assert db.store_records("g", items([3], T0), 3.0) == 1
+        db.commit()
+        assert db.seqs("g") == [3]
     finally:
         db.close()
