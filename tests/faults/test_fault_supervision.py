@@ -78,7 +78,7 @@ def test_worker_states_in_metrics_doctor_and_status(
     try:
         notify.wait_for("READY", "1")
         status = notify.wait_for("STATUS", "console")["STATUS"]
-        assert "DEGRADED" in status
+        assert "DEGRADED" in status and "restarts: console 1" in status, status
         samples = scrape(metrics_port)
 
         def state(worker: str, s: str) -> float | None:
