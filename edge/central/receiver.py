@@ -137,6 +137,9 @@ class Ingest:
         db.commit()
         acks = []
         for gate in sorted(touched):
+            # the commit released the gate locks: without them this update of ``gates`` rows
+            # can meet another receiver's insert, which moves ``top`` in no set order (deadlock)
+            db.lock_gate(gate)
             contig, gaps = db.advance(gate)
             acks.append((gate, contig, self._resend(db, gate, gaps), db.epoch_of(gate)))
         db.commit()  # acks go out only after the records are on disk
