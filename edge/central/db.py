@@ -42,21 +42,31 @@ _RECORDS_PG = (
 # A wrong clock must not create partitions without bound: days are clamped to this range.
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2099, 12, 31)
-# A flush's records are copied (COPY, formatted in C by psycopg) into a temporary table of the
-# connection, then inserted in one statement: nothing at or below the gate's contig, nothing
-# whose (gate, seq) is stored already under any day (a look-up in each partition's index).
-_INCOMING = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming (gate TEXT, seq BIGINT, id TEXT, kind TEXT, "
-    "ts DOUBLE PRECISION, body TEXT, received_at DOUBLE PRECISION, day DATE) "
-    "ON COMMIT DELETE ROWS"
-)
+# One statement per flush: the rows as binary arrays (formatted in C by psycopg), nothing at or
+# below the gate's contig, and a seq at or below the highest one stored for the gate (``top``)
+# looked up in every partition's index first — whatever its day. ``top`` moves in the same
+# statement, so the next flush of any receiver sees it (they hold the gate's lock).
 _INSERT_PG = (
-    "INSERT INTO records (gate, seq, id, kind, ts, body, received_at, day) "
-    "SELECT k.gate, k.seq, k.id, k.kind, k.ts, k.body, k.received_at, k.day FROM incoming k "
+    "WITH k AS (SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], "
+    "%b::float8[], %b::text[], %b::float8[], %b::date[]) "
+    "AS k(gate, seq, id, kind, ts, body, received_at, day)), "
+    "ins AS (INSERT INTO records (gate, seq, id, kind, ts, body, received_at, day) "
+    "SELECT k.gate, k.seq, k.id, k.kind, k.ts, k.body, k.received_at, k.day FROM k "
     "LEFT JOIN gates g ON g.gate = k.gate WHERE k.seq > COALESCE(g.contig, 0) "
-    "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.gate = k.gate AND r.seq = k.seq) "
-    "ON CONFLICT DO NOTHING RETURNING kind"
+    "AND (k.seq > COALESCE(g.top, 0) "
+    "OR NOT EXISTS (SELECT 1 FROM records r WHERE r.gate = k.gate AND r.seq = k.seq)) "
+    "ON CONFLICT DO NOTHING RETURNING gate, seq, kind), "
+    "up AS (UPDATE gates SET top = GREATEST(gates.top, m.top) "
+    "FROM (SELECT gate, max(seq) AS top FROM ins GROUP BY gate) m WHERE gates.gate = m.gate) "
+    "SELECT kind FROM ins"
 )
+# gates.top (PostgreSQL): highest seq stored per gate; added to a database of an earlier
+# version, it starts at what that version stored
+_GATES_TOP = [
+    "ALTER TABLE gates ADD COLUMN top BIGINT NOT NULL DEFAULT 0",
+    "UPDATE gates SET top = m.top FROM (SELECT gate, max(seq) AS top FROM records "
+    "GROUP BY gate) m WHERE gates.gate = m.gate",
+]
 
 
 # record_day in SQL (the migration of an unpartitioned table)
@@ -112,7 +122,6 @@ class CentralDB:
             self.conn.execute("PRAGMA busy_timeout=10000")
             blob = "BLOB"
         self._days: set[dt.date] = set()  # partitions known to exist
-        self._incoming_used = False
         if self.postgres:
             # Receivers started together on a fresh database would race on CREATE TABLE IF NOT
             # EXISTS (UniqueViolation on pg_type): one of them at a time sets the schema up.
@@ -123,8 +132,15 @@ class CentralDB:
             self._x(_RECORDS_SQLITE)
         for stmt in _SCHEMA:
             self._x(stmt.replace("{blob}", blob))
-        if self.postgres:
-            self._x(_INCOMING)  # this connection's own
+        if (
+            self.postgres
+            and not self._x(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'gates' AND column_name = 'top'"
+            ).fetchone()
+        ):
+            for stmt in _GATES_TOP:
+                self._x(stmt)
         self.commit()  # also ends the advisory lock's transaction
         if self.postgres:
             today = dt.datetime.now(dt.UTC).date()
@@ -198,7 +214,6 @@ class CentralDB:
 
     def commit(self) -> None:
         self.conn.commit()
-        self._incoming_used = False  # emptied by the commit (ON COMMIT DELETE ROWS)
 
     def close(self) -> None:
         self.conn.close()
@@ -246,14 +261,8 @@ class CentralDB:
         if self.postgres:
             days = [record_day(float(r[4])) for r in rows]
             self.ensure_days(days)  # normally known already (the caller ensures them first)
-            with self.conn.cursor() as cur:
-                if self._incoming_used:  # a second insert in this transaction
-                    cur.execute("TRUNCATE incoming")
-                self._incoming_used = True
-                with cur.copy("COPY incoming FROM STDIN") as copy:
-                    for row, day in zip(rows, days, strict=True):
-                        copy.write_row((*row, day))
-                new = [str(r[0]) for r in cur.execute(_INSERT_PG).fetchall()]
+            cols = [list(c) for c in zip(*rows, strict=True)]
+            new = [str(r[0]) for r in self.conn.execute(_INSERT_PG, (*cols, days)).fetchall()]
         else:  # one writer: what _not_stored found missing is what gets inserted
             self._many(
                 "INSERT INTO records (gate, seq, id, kind, ts, body, received_at) "
@@ -313,6 +322,8 @@ class CentralDB:
             (gate, current, archive, time.time()),
         )
         self._x("UPDATE gates SET epoch=?, contig=0 WHERE gate=?", (epoch, gate))
+        if self.postgres:  # the new database's seqs start again at 1
+            self._x("UPDATE gates SET top=0 WHERE gate=?", (gate,))
         return True
 
     def store_blob(self, gate: str, sid: str, data: bytes, now: float) -> None:

@@ -159,8 +159,8 @@ def bench_inserts(
 ) -> dict[str, Any]:
     """Rows/s of the receiver's insert step on a real PostgreSQL, before (one INSERT per row,
     psycopg's ``executemany``, per message, into the unpartitioned table of the earlier
-    version) and after (:meth:`CentralDB.store_many`: one multi-row ``INSERT … SELECT unnest``
-    per flush into the day-partitioned table, with its look-up of stored seqs). Both commit
+    version) and after (:meth:`CentralDB.store_many`: one ``INSERT … SELECT FROM unnest`` of
+    binary arrays per flush into the day-partitioned table, with its dedupe). Both commit
     once per flush (``fsync`` as the server has it). The two alternate round by round (the
     order swapped each round) on the same data, each in a fresh database of its own, so the
     machine's load hits both alike. ``days`` partitions exist in the partitioned table (a
