@@ -13,7 +13,7 @@ gates' signed acks are published to ``amq.topic`` under the routing key of each 
 ack topic (the gate receives them over MQTT), and only then are the deliveries acknowledged.
 A crash anywhere in between redelivers them; the database keeps one row per (gate, seq).
 
-pika (the RabbitMQ team's Python client) is imported only here and only when a receiver
+pika (the Python client RabbitMQ's own tutorials use) is imported only here and only when a receiver
 runs: ``pip install 'edge-gate[central-cluster]'``.
 """
 
