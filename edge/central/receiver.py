@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 FLUSH_S = 0.02  # longest a received message waits for its batch commit, s
 FLUSH_MAX = 200  # messages per commit
 GAP_CHECK_S = 0.5  # how often gaps without later traffic are looked at, s
+_KINDS = frozenset(k.value for k in RecordKind)
 
 
 def _waits_for_blob(db: CentralDB, gate: str, r: RecordItem) -> bool:
@@ -206,7 +207,9 @@ class Ingest:
         if self.metrics:
             self.metrics.duplicates.inc(total - new)
             for k, n in kinds.items():
-                self.metrics.records.labels(kind=k).inc(n)
+                # a kind this version does not know is "other": a gate cannot grow the
+                # receiver's label sets without bound
+                self.metrics.records.labels(kind=k if k in _KINDS else "other").inc(n)
         pending.clear()
 
     def _resend(

@@ -130,3 +130,42 @@ def test_the_metrics_port_is_checked(central_private: Path, tmp_path: Path) -> N
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 2 and "--metrics-port 70000" in out.stderr
+
+
+def test_store_batch_counts_kinds_and_keeps_unknown_ones_under_other(tmp_path: Path) -> None:
+    """The transport-independent half of a receiver: (topic, payload) in, signed acks out
+    after the commit; a record kind this version does not know is stored as it came and
+    counted under ``other`` (a gate cannot grow the receiver's label sets)."""
+    import json
+
+    from edge.central.db import CentralDB
+    from edge.central.receiver import Ingest
+    from edge.sync import topics
+    from edge.sync.signing import Verifier
+
+    key = Ed25519PrivateKey.generate()
+    metrics = ReceiverMetrics()
+    ingest = Ingest(key, metrics=metrics)
+    db = CentralDB(str(tmp_path / "c.sqlite3"))
+    kinds = ["access", "parcel-1", "parcel-2", "door"]
+    records = [{"seq": i + 1, "id": f"r{i}", "kind": k, "ts": 1.7e9} for i, k in enumerate(kinds)]
+    batch = {"v": 1, "gate": "gate-m", "sent_at": 1.7e9, "records": records}
+    try:
+        acks = ingest.store_batch(
+            db, [(topics.up("gate-m", "records"), json.dumps(batch).encode())]
+        )
+        assert db.seqs("gate-m") == [1, 2, 3, 4]
+    finally:
+        db.close()
+    [(topic, payload)] = acks
+    assert Verifier([key.public_key()]).open(topic, payload)["upto"] == 4
+    m = samples(generate_text(metrics))
+    assert m['edge_central_records_stored_total{kind="other"}'] == 2
+    assert m['edge_central_records_stored_total{kind="access"}'] == 1
+    assert not any("parcel" in name for name in m)
+
+
+def generate_text(metrics: ReceiverMetrics) -> str:
+    from prometheus_client.exposition import generate_latest
+
+    return generate_latest(metrics.registry).decode()
