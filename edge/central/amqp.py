@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.central.db import CentralDB
 from edge.central.metrics import ReceiverMetrics
-from edge.central.receiver import Ingest
+from edge.central.receiver import GAP_CHECK_S, Ingest
 from edge.core.errors import InputError
 from edge.sync import topics
 
@@ -222,6 +222,7 @@ class AmqpReceiver:
             self.metrics.connected.set(1)
         self.ready.set()
         first = 0.0
+        next_gaps = time.monotonic() + GAP_CHECK_S
         while not self._stop.is_set():
             before = len(pending)
             conn.process_data_events(time_limit=0 if pending else self.s.flush_s)
@@ -232,13 +233,32 @@ class AmqpReceiver:
             if pending and (due or len(pending) >= self.s.prefetch):
                 db = self._flush(ch, db, pending)
                 pending.clear()
+            if time.monotonic() >= next_gaps:
+                # a gap that lasted, with no later batch of that gate to carry the request
+                next_gaps = time.monotonic() + GAP_CHECK_S
+                db = self._gap_check(ch, db)
         return db
+
+    def _gap_check(self, ch: Any, db: CentralDB) -> CentralDB:
+        try:
+            acks = self.ingest.overdue(db)
+        except Exception:
+            log.exception("gap check failed")
+            return self._reopen(db)
+        self._publish_acks(ch, acks)
+        return db
+
+    def _publish_acks(self, ch: Any, acks: list[tuple[str, bytes]]) -> None:
+        props = _pika().BasicProperties(delivery_mode=2)
+        for topic, payload in acks:
+            ch.basic_publish(EXCHANGE, routing_key(topic), payload, props)
+            if self.metrics:
+                self.metrics.acks.inc()
 
     def _flush(self, ch: Any, db: CentralDB, pending: list[tuple[int, str, bytes]]) -> CentralDB:
         """Store, publish the acks, acknowledge the deliveries — in that order. On a database
         error the deliveries go back to the queue and the connection to the database is
         reopened; returns the connection to use next."""
-        pika = _pika()
         last = pending[-1][0]
         try:
             acks = self.ingest.store_batch(db, [(t, b) for _tag, t, b in pending])
@@ -248,11 +268,7 @@ class AmqpReceiver:
                 self.metrics.failed.inc()
             ch.basic_nack(last, multiple=True, requeue=True)
             return self._reopen(db)
-        props = pika.BasicProperties(delivery_mode=2)
-        for topic, payload in acks:
-            ch.basic_publish(EXCHANGE, routing_key(topic), payload, props)
-            if self.metrics:
-                self.metrics.acks.inc()
+        self._publish_acks(ch, acks)
         ch.basic_ack(last, multiple=True)
         return db
 
