@@ -156,6 +156,33 @@ def refuse_special_file(path: Path) -> None:
         raise NotARegularFile(errno.EINVAL, f"{path} is {kind}, not a regular file: not opened")
 
 
+def _top_seq(path: Path) -> int:
+    """The highest seq a database file ever handed out, read without writing; 0 if unknown."""
+    if not _holds_data(path):
+        return 0
+    try:
+        db = open_read_only(path)
+        try:
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+            top = db.execute("SELECT MAX(seq) FROM records").fetchone()
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, OSError):
+        return 0
+    return max(int(row[0]) if row else 0, int(top[0] or 0))
+
+
+def _reserve_seqs(db: sqlite3.Connection, upto: int) -> None:
+    """Make AUTOINCREMENT hand out seqs above ``upto`` (inside the caller's transaction)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone() is None:
+        return  # a file being made: its migrations have not created the records table yet
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+    if row is None:
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('records', ?)", (upto,))
+    elif int(row[0]) < upto:
+        db.execute("UPDATE sqlite_sequence SET seq=? WHERE name='records'", (upto,))
+
+
 def _holds_data(path: Path) -> bool:
     """Whether ``path`` is a regular file with bytes in it (SQLite takes an empty file for an
     empty database: what a full disk leaves behind when the first write fails)."""
@@ -291,6 +318,7 @@ class Store:
         # waits in memory and :meth:`flush` tries the file again.
         self._stand_in = False
         self._epoch = ""  # chosen while the stand-in ran, written when the file is made
+        self._file_top = 0  # the highest seq of a file that could not be opened
         if read_only:
             self._db = open_read_only(self.path)
             self._last_seq = 0
@@ -340,6 +368,9 @@ class Store:
         self._db = stand_in
         self._stand_in = True
         self.fault = why
+        # Records made meanwhile are numbered after the file's own, read without writing, so
+        # they keep their seq (and a live alarm's) when the file opens later.
+        self._file_top = _top_seq(self.path)
 
     def _reopen(self) -> bool:
         """Try the file again (the caller holds the lock); True once it is open."""
@@ -446,6 +477,8 @@ class Store:
 
     def _sequence(self) -> int:
         """The highest seq ever handed out (AUTOINCREMENT never reuses one)."""
+        if self._stand_in:
+            return self._file_top
         with self._lock:
             row = self._db.execute(
                 "SELECT seq FROM sqlite_sequence WHERE name='records'"
@@ -491,6 +524,10 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic transaction, durable when it returns (synchronous=FULL)."""
         with self._lock, self._atomic() as db:
+            if self._pending:
+                # Seqs up to _last_seq belong to records waiting in memory (logged, perhaps
+                # published live): a record written now goes after them, never in their place.
+                _reserve_seqs(db, self._last_seq)
             yield db
         for listener in self._listeners:
             listener()  # wakes the sync sender: must be quick and never raise

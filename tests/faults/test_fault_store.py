@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,9 @@ from faultkit import (
     read_records,
     wait_until,
 )
+
+from edge.core.records import AlertBody, RecordKind
+from edge.store.sqlite import Store
 
 
 def test_disk_full_keeps_deciding_and_writes_every_record_in_order_when_space_returns(
@@ -301,3 +305,64 @@ def test_when_not_durable_policy_decides_which_doors_open_on_a_full_disk(
     assert all("RECORDS_NOT_DURABLE" in r for r in refused) and bool(refused) != opens
     pulse_lengths = pulses(log)
     assert pulse_lengths and all(pulse_kept(x) for x in pulse_lengths), pulse_lengths
+
+
+def test_a_record_written_while_others_wait_goes_after_them(
+    small_disk: Callable[[int], SmallDisk],
+) -> None:
+    """Records waiting in memory own their seqs (logged, alarms among them published live):
+    a transaction that succeeds before the writer caught up (a downlink's ``lists_applied``)
+    gets the next seq after them. Before: it took the first waiting record's seq, and that
+    record was written under another one (central, holding the live alarm under the old seq,
+    would have dropped the new record there as a duplicate)."""
+    disk = small_disk(2048)
+    db = disk.path / "gate.sqlite3"
+    store = Store(db)
+    try:
+        for i in range(2):
+            store.append(RecordKind.ALERT, time.time(), AlertBody(alert="test", reason=f"ok {i}"))
+        filler = disk.fill()
+        waiting = [
+            store.append(RecordKind.ALERT, time.time(), AlertBody(alert="test", reason=f"w {i}"))
+            for i in range(3)
+        ]
+        assert not store.durable and [r.seq for r in waiting] == [3, 4, 5]
+        filler.unlink()
+        with store.transaction() as tx:
+            body = AlertBody(alert="test", reason="direct")
+            direct = Store.insert_record(tx, RecordKind.ALERT, time.time(), body)
+        assert direct.seq == 6
+        assert store.flush() == 3 and store.durable
+    finally:
+        store.close()
+    stored = {b["reason"]: seq for seq, _, b in read_records(db)}
+    assert stored == {"ok 0": 1, "ok 1": 2, "w 0": 3, "w 1": 4, "w 2": 5, "direct": 6}
+
+
+def test_records_made_on_a_read_only_filesystem_follow_the_files_own(
+    small_disk: Callable[[int], SmallDisk],
+) -> None:
+    """A database that exists but cannot be opened for writing (read-only mount) at start:
+    its top seq is read without writing, and records made meanwhile continue from it, so
+    none is renumbered when the filesystem takes writes again."""
+    disk = small_disk(2048)
+    db = disk.path / "gate.sqlite3"
+    store = Store(db)
+    for i in range(4):
+        store.append(RecordKind.ALERT, time.time(), AlertBody(alert="test", reason=f"old {i}"))
+    store.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(disk.path)], check=True)
+    store = Store(db, check=True)
+    try:
+        assert not store.opened and "cannot open" in store.fault
+        made = [
+            store.append(RecordKind.ALERT, time.time(), AlertBody(alert="test", reason=f"new {i}"))
+            for i in range(2)
+        ]
+        assert [r.seq for r in made] == [5, 6]
+        subprocess.run(["mount", "-o", "remount,rw", str(disk.path)], check=True)
+        assert store.flush() == 2 and store.opened and store.durable
+    finally:
+        store.close()
+    stored = {b["reason"]: seq for seq, _, b in read_records(db)}
+    assert stored == {f"old {i}": i + 1 for i in range(4)} | {"new 0": 5, "new 1": 6}
