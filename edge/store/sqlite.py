@@ -172,6 +172,19 @@ def _top_seq(path: Path) -> int:
     return max(int(row[0]) if row else 0, int(top[0] or 0))
 
 
+def _file_epoch(path: Path) -> str:
+    """The database id stored in ``path``, read without writing; "" if it cannot be read."""
+    try:
+        db = open_read_only(path)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, OSError):
+        return ""
+    return str(row[0]) if row else ""
+
+
 def _reserve_seqs(db: sqlite3.Connection, upto: int) -> None:
     """Make AUTOINCREMENT hand out seqs above ``upto`` (inside the caller's transaction)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone() is None:
@@ -823,6 +836,10 @@ class Store:
         While a file that does not exist yet cannot be made (disk full), the id is chosen
         now and written into the file when it is made, so sync (and live alarms) can run."""
         with self._lock:
+            if not self._epoch and self._stand_in and _holds_data(self.path):
+                # a file with records that cannot be opened for writing (read-only card):
+                # its own id, read without writing, so central sees the same install
+                self._epoch = _file_epoch(self.path)
             if self._epoch or (self._stand_in and not _holds_data(self.path)):
                 self._epoch = self._epoch or uuid.uuid4().hex
                 return self._epoch

@@ -311,6 +311,11 @@ class SmallDisk:
                 pass
         return filler
 
+    def read_only(self, on: bool) -> None:
+        """Remount read-only (an SD card the kernel turned read-only after errors) or back."""
+        opts = "remount,ro" if on else "remount,rw"
+        subprocess.run(["mount", "-o", opts, str(self.path)], check=True, capture_output=True)
+
     def close(self) -> None:
         if self.mounted:
             subprocess.run(["umount", "-l", str(self.path)], check=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faultkit import (
@@ -178,3 +179,65 @@ def test_alarms_reach_mqtt_while_the_database_could_never_be_made(
         assert alerts.epochs == {epoch}, "the live batches named the database made later"
     finally:
         alerts.close()
+
+
+def test_alarms_reach_mqtt_while_an_existing_database_is_on_a_read_only_disk(
+    tmp_path: Path,
+    signed_pass: Pass,
+    broker: Broker,  # noqa: F811
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """The SD card went read-only (the kernel does that after I/O errors) under a database that
+    holds records: sync still starts with the database's own id and numbers live alarms after
+    its records, so the central sees no new install; the record follows when it is writable."""
+    from edge.core.records import AlertBody, RecordKind
+    from edge.store.sqlite import Store
+
+    central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    sync = {
+        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
+        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
+        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+    }  # fmt: skip
+    perimeter = {
+        "enabled": True,
+        "snapshot_dir": str(tmp_path / "snaps"),
+        "cameras": [{"id": "cam-501", "source": str(tmp_path / "unplugged.jpg")}],
+    }
+    disk = small_disk(4096)
+    db = disk.path / "gate.sqlite3"
+    earlier = Store(db)  # an earlier run's database: an id and some records
+    epoch = earlier.epoch()
+    for i in range(5):
+        earlier.append(RecordKind.ALERT, 1_700_000_000.0 + i, AlertBody(alert="test", reason="x"))
+    top = max(s for s, _ in _rows_of(earlier))
+    earlier.close()
+    disk.read_only(True)
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    sections = base_config(tmp_path, signed_pass, camera, db, sync=sync, perimeter=perimeter)
+    alerts = UpWatch(broker, GATE, "alerts")
+    gate = gate_run(sections)
+    try:
+        notify.wait_for("READY", "1", timeout=60)
+        _, record = wait_until(
+            "camera_offline on MQTT", lambda: alerts.find("camera_offline"), 60, gate=gate
+        )[0]
+        assert alerts.epochs == {epoch}, "the live batch must name the database's own id"
+        assert record["seq"] > top, "a live alarm is numbered after the file's records"
+        assert gate.alive()
+        disk.read_only(False)
+        wait_until("the alarm record in the store", lambda: record["id"] in _ids(db), 40, gate=gate)
+        assert next(s for s, i in _rows(db) if i == record["id"]) == record["seq"]
+        assert gate.stop() == 0
+        assert "Traceback" not in gate.log()
+    finally:
+        alerts.close()
+
+
+def _rows_of(store: Any) -> list[tuple[int, str]]:
+    return [(r.seq, r.id) for r in store.records()]
