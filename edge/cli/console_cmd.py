@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -76,13 +77,16 @@ def _user_add(args: argparse.Namespace) -> int:
     config = _config(args)
     assert isinstance(config, Config)
     password = _read_password(args)
-    store = Store(config.store.path)
     try:
-        user = Accounts(store).add(args.name, password, args.role, args.lang)
+        store = Store(config.store.path)
+        try:
+            user = Accounts(store).add(args.name, password, args.role, args.lang)
+        finally:
+            store.close()
     except AccountError as exc:
         raise UsageError(str(exc)) from None
-    finally:
-        store.close()
+    except (OSError, sqlite3.Error) as exc:  # a read-only or full disk: say so, no traceback
+        raise UsageError(f"cannot save the account in {config.store.path}: {exc}") from None
     print(f"account {user.name} ({user.role}, {user.lang}) saved in {config.store.path}")
     return 0
 
@@ -94,12 +98,18 @@ def _user_list(args: argparse.Namespace) -> int:
 
     config = _config(args)
     assert isinstance(config, Config)
-    store = Store(config.store.path)
-    try:
-        for name, role in Accounts(store).names():
-            print(f"{name}\t{role}")
-    finally:
-        store.close()
+    if not config.store.path.exists():
+        return 0  # no store yet, so no accounts (and nothing is created by looking)
+    try:  # read-only: never writes, nor creates a -wal beside a stopped gate's file
+        store = Store(config.store.path, read_only=True)
+        try:
+            names = Accounts.names_in(store)
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise UsageError(f"cannot read {config.store.path}: {exc}") from None
+    for name, role in names:
+        print(f"{name}\t{role}")
     return 0
 
 

@@ -169,6 +169,17 @@ class Accounts:
         with self._store.transaction() as db:
             db.execute("UPDATE console_users SET lang=? WHERE name=?", (lang, name))
 
+    @staticmethod
+    def names_in(store: Store) -> list[tuple[str, str]]:
+        """(name, role) of every account, without creating anything: for a store opened
+        read-only (``edge-gate user list``); a store that never had accounts has none."""
+        with store.transaction() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name='console_users'").fetchone():
+                rows = db.execute("SELECT name, role FROM console_users ORDER BY name").fetchall()
+            else:
+                rows = []
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def names(self) -> list[tuple[str, str]]:
         """(name, role) of every account, sorted by name."""
         with self._store.transaction() as db:

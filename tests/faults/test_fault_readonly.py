@@ -61,6 +61,8 @@ def test_read_only_verbs_change_no_file_beside_a_stopped_gate(
     doctor = _run(config, "doctor")
     store_check = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "store")
     assert store_check["status"] == "ok", store_check
+    users = _user_list(config)
+    assert users.returncode == 0 and users.stdout == "", users.stderr  # no accounts yet
     assert _files(folder) == before, "a read-only verb created or changed a file"
 
 
@@ -70,6 +72,11 @@ def test_read_only_verbs_work_on_a_read_only_filesystem(
     disk = small_disk(1024)
     db = disk.path / "gate.sqlite3"
     _store_with_records(db, 3)
+    store = Store(db)
+    from edge.console.auth import Accounts
+
+    Accounts(store).add("ana", "correct horse battery", "guard")
+    store.close()
     res = subprocess.run(["mount", "-o", "remount,ro", str(disk.path)], capture_output=True)
     assert res.returncode == 0, res.stderr
     assert not os.access(disk.path, os.W_OK) or os.statvfs(disk.path).f_flag & os.ST_RDONLY
@@ -82,3 +89,15 @@ def test_read_only_verbs_work_on_a_read_only_filesystem(
     doctor = _run(config, "doctor")
     store_check = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "store")
     assert store_check["status"] == "ok", store_check
+    users = _user_list(config)
+    assert users.returncode == 0, users.stderr
+    assert users.stdout.split() == ["ana", "guard"], users.stdout
+
+
+def _user_list(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EDGE_GATE), "user", "list", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
