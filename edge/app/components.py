@@ -11,6 +11,7 @@ supervisor tries it again alone, with back-off (:func:`restart_failed`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ def start_components(runtime: Runtime, factories: list[tuple[str, Factory]]) -> 
         try:
             component = factory(runtime)
         except Exception as exc:  # any failure here degrades the gate, never stops it
-            expected = isinstance(exc, ValueError | OSError | ImportError)  # config, files
+            # config, files, a store that cannot be opened yet: said in one line, no traceback
+            expected = isinstance(exc, ValueError | OSError | ImportError | sqlite3.Error)
             log.error("%s failed to start: %s", name, exc, exc_info=not expected)
             component = FailedComponent(name, f"failed to start: {exc}")
         if component is not None:
@@ -96,15 +98,21 @@ def restart_failed(
     factories: list[tuple[str, Factory]],
     components: list[Component],
     now: float | None = None,
+    force: bool = False,
 ) -> list[Component]:
-    """The components with each failed one whose back-off has run out started again (alone:
-    the others and the entrance are not touched). Returns the new list."""
+    """The components with each failed one whose back-off has run out (every failed one
+    with ``force``) started again (alone: the others and the entrance are not touched).
+    Returns the new list."""
     now = time.monotonic() if now is None else now
     by_name = dict(factories)
     out: list[Component] = []
     for component in components:
         factory = by_name.get(component.name)
-        if not isinstance(component, FailedComponent) or component.next_try > now or not factory:
+        if (
+            not isinstance(component, FailedComponent)
+            or not factory
+            or not (force or component.next_try <= now)
+        ):
             out.append(component)
             continue
         try:

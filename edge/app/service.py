@@ -116,6 +116,7 @@ class Service:
         self.gate: Gate | None = None
         self.feeds: list[CameraFeed] = []
         self.components: list[Component] = []
+        self._store_was_open = True  # one that opens later retries the failed parts at once
         self.metrics = GateMetrics()
         self.metrics_server: MetricsServer | None = None
         self.healthy = False
@@ -220,6 +221,7 @@ class Service:
             self.config, self.gate, self.metrics, self.camera_fps, workers=self.worker_states
         )
         self.runtime = runtime
+        self._store_was_open = self.gate.store.opened
         self.components = start_components(runtime, FACTORIES)
         self.workers = [
             *probes,
@@ -503,8 +505,13 @@ class Service:
     def restart_components(self) -> None:
         """Start again, alone and with back-off, each component that failed."""
         if self.runtime is not None:
+            opened = self.runtime.gate.store.opened
+            # the parts that keep state in the store (console accounts) failed for want of it:
+            # once it opens they are tried now, not after a back-off grown to 10 minutes
+            force = opened and not self._store_was_open
+            self._store_was_open = opened
             # one assignment: the frame loop reads whichever list is current
-            self.components = restart_failed(self.runtime, FACTORIES, self.components)
+            self.components = restart_failed(self.runtime, FACTORIES, self.components, force=force)
 
     def sweep(self) -> None:
         """Forget what expired in memory: console sessions, login-throttle entries (the

@@ -230,6 +230,48 @@ def test_disk_full_before_the_database_exists_starts_and_recovers(
     assert lengths and all(pulse_kept(x) for x in lengths), lengths
 
 
+def test_the_console_returns_as_soon_as_the_store_opens(
+    tmp_path: Path,
+    signed_pass: Pass,
+    small_disk: Callable[[int], SmallDisk],
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    """The console keeps its accounts in the store, so it cannot start while the database
+    cannot be made. Before: it waited out its back-off (30 s, doubling to 10 min) after the
+    disk freed; now the store opening tries the failed parts again at once."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    disk = small_disk(1024)
+    filler = disk.fill()
+    store = disk.path / "gate.sqlite3"
+    camera = code_folder(tmp_path / "cam", every(signed_pass.text, 20, 40))
+    console = {"enabled": True, "port": port, "bind_retry_s": 0.0}
+    gate = gate_run(base_config(tmp_path, signed_pass, camera, store, console=console))
+    notify.wait_for("READY", "1", timeout=40)
+    notify.wait_for("STATUS", "console", timeout=20)  # failed to start: reported
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    assert not up()
+    filler.unlink()
+    wait_until("the store opened", lambda: "store not writable" not in notify.status(), gate=gate)
+    t0 = time.monotonic()
+    wait_until("the console up", up, timeout=12, gate=gate)
+    print(f"console up {time.monotonic() - t0:.1f} s after the store opened")
+    assert gate.stop() == 0
+    assert "Traceback" not in gate.log()
+
+
 def test_a_fifo_at_the_database_path_is_refused_and_never_opened(
     tmp_path: Path,
     signed_pass: Pass,
