@@ -17,8 +17,9 @@ DEMO_PKGS=(libzbar0)
 # tests/packaging (a --system-site-packages venv must keep them working).
 # rabbitmq-server: tests/sync/test_cluster_rabbitmq.py runs its own 3-node cluster (own ports, own
 # epmd); it never uses the Debian service the package starts.
+# fuse3, libfuse3-3: tests/faults/slowfs.py, a real slow filesystem for the slow-disk fault test.
 TEST_PKGS=(libzbar0 mosquitto chromium chromium-driver postgresql shellcheck systemd sqlite3 qemu-user
-  python3-numpy python3-bottleneck fonts-wqy-microhei nodejs rabbitmq-server)
+  python3-numpy python3-bottleneck fonts-wqy-microhei nodejs rabbitmq-server fuse3 libfuse3-3)
 case "$profile" in
   demo) want=("${DEMO_PKGS[@]}") ;;
   test) want=("${TEST_PKGS[@]}") ;;
