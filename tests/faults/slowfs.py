@@ -1,16 +1,20 @@
 """A real slow disk for the fault tests: a FUSE passthrough filesystem over a backing folder whose
-fsyncs, flushes and writes each wait a delay that can be changed while it is mounted.
+fsyncs and writes each wait a delay that can be changed while it is mounted.
 
 Run as its own process (FUSE serves requests from its own threads; a test process that mounted
 it in-process could deadlock on its own files)::
 
     python tests/faults/slowfs.py BACKING MOUNTPOINT --delay-file F [--log L]
 
-``F`` lies outside the mount and holds ``SYNC_S [WRITE_S]``: seconds each fsync and flush waits,
-and each write and truncate (default: the same; missing or empty = 0). It is read at every call,
+``F`` lies outside the mount and holds ``SYNC_S [WRITE_S]``: seconds each fsync waits, and each
+write and truncate (default: the same; missing or empty = 0). It is read at every call,
 so a test slows the disk down and speeds it up by rewriting it. A real disk's write() lands in
 the page cache and only the fsync waits for the device, but FUSE (without writeback caching)
-hands every write to this process at once — hence the second, usually smaller, figure. Every call
+hands every write to this process at once — hence the second, usually smaller, figure. FLUSH
+(sent on every close() of every copy of a descriptor, also in a forked child that closes the
+ones it inherited) does not wait: a local disk's close() never waits for the device, and a slow
+one would stall every subprocess the gate starts (seen: 15 s in ctypes' ``ldconfig`` lookup
+with a 5 s delay) — a FUSE artefact, not a slow disk. Every call
 that waited is one line in ``L``: ``<wall time> <op> <seconds> <file>`` — how a test proves
 the fault was real. :class:`SlowMount` starts and stops it (by its pid, then ``fusermount3 -u``).
 
@@ -69,7 +73,7 @@ class SlowFS:
 
     def _slow(self, op: str, path: str) -> None:
         """Wait the current delay, as a device that takes this long to answer."""
-        delay = self._delay(sync=op in ("fsync", "fsyncdir", "flush"))
+        delay = self._delay(sync=op in ("fsync", "fsyncdir"))
         if delay <= 0:
             return
         time.sleep(delay)
@@ -164,8 +168,7 @@ class SlowFS:
         return 0
 
     def flush(self, path: str, fh: int) -> int:
-        self._slow("flush", path)
-        return 0
+        return 0  # no wait: see the module docstring
 
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         self._slow("fsync", path)
@@ -215,7 +218,7 @@ class SlowMount:
             self.close()
 
     def slow(self, sync_s: float, write_s: float | None = None) -> None:
-        """Each fsync/flush waits ``sync_s`` from now on, each write ``write_s`` (default the
+        """Each fsync waits ``sync_s`` from now on, each write ``write_s`` (default the
         same); 0 makes the disk fast again."""
         self.delay_file.write_text(f"{sync_s} {sync_s if write_s is None else write_s}")
 

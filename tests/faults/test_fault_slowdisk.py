@@ -4,7 +4,11 @@ are shown, then is fast again — an SD card that stalls on wear-levelling, a fa
 
 The gate is durable-first (record committed, then the door moves), so a slow commit may make a
 decision slower; what must not happen is the door loop or the watchdog waiting on the disk, a
-pulse stretched or cut, or a decided pass missing from the store afterwards.
+pulse stretched or cut, or a decided pass missing from the store afterwards — nor when it is
+stopped while commits still wait for the disk.
+
+Without the door's event thread (door events written on the door's own loop, as before issue
+16) the first test fails: the watchdog gap reached 2.5 s (WatchdogSec=1 s).
 """
 
 from __future__ import annotations
@@ -135,3 +139,38 @@ def test_slow_disk_slows_decisions_but_never_the_door_or_the_watchdog_and_loses_
           f"{ {seq: round(x, 2) for seq, x in late.items()} }, while slow: {during}; "
           f"pulses {[round(x, 3) for x in lengths]}; watchdog max gap {max(gaps):.3f} s "
           f"({len(pings)} pings)")  # fmt: skip
+
+
+def test_sigterm_while_the_disk_is_slow_stops_cleanly_and_keeps_every_record(
+    tmp_path: Path,
+    signed_pass: Pass,
+    slow_disk: SlowMount,
+    gate_run: Callable[..., GateRun],
+    notify: NotifyListener,
+) -> None:
+    store = slow_disk.path / "gate.sqlite3"
+    shown: list[str | None] = [signed_pass.text] * 4 + [None] * 16
+    camera = code_folder(tmp_path / "cam", shown * 2)
+    gate = gate_run(base_config(tmp_path, signed_pass, camera, store))
+    notify.wait_for("READY", "1")
+    wait_until("a first decision", lambda: decisions(gate.log()), gate=gate)
+    slow_disk.slow(SLOW_SYNC_S, SLOW_WRITE_S)
+    first = len(decisions(gate.log()))
+    wait_until("a decision on the slow disk",
+               lambda: len(decisions(gate.log())) > first, timeout=20, gate=gate)  # fmt: skip
+    # stopped while the door events of that pass still wait for the disk
+    t = time.monotonic()
+    code = gate.stop()
+    took = time.monotonic() - t
+    log = gate.log()
+    assert code == 0 and "Traceback" not in log, log[-3000:]
+    slow_disk.slow(0)
+    records = read_records(store)
+    access = {seq for seq, kind, _ in records if kind == "access"}
+    missing = sorted({seq for _, _, seq in decisions(log)} - access)
+    assert not missing, f"logged but never stored: {missing}"
+    door_logged = log.count("edge.gate.door.controller: door ")
+    door_stored = [body["event"] for _, kind, body in records if kind == "door"]
+    print(f"SIGTERM on a slow disk: stopped in {took:.2f} s; door events logged {door_logged}, "
+          f"stored {door_stored}")  # fmt: skip
+    assert len(door_stored) >= door_logged, (door_logged, door_stored)
