@@ -259,6 +259,12 @@ def test_booth_on_a_running_gate_with_no_browser(
         # --- a colour change pushed by the platform; nobody acknowledges it ---------------
         publish(households(central_key, 2, "red"))
 
+        def applied_v2() -> bool:
+            publisher.poll(0.02)  # a loaded machine may need more than the first polls
+            return bool(service.gate.lists.version >= 2)
+
+        wait_for("lists v2 (the colour change) at the gate", applied_v2)
+
         def escalated() -> list[dict[str, Any]]:
             guard = central_records(central, "guard")
             return [g for g in guard if g.get("action") == "auto_escalate"]
