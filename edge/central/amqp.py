@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.central.db import CentralDB
 from edge.central.metrics import ReceiverMetrics
-from edge.central.receiver import GAP_CHECK_S, Ingest
+from edge.central.receiver import GAP_CHECK_S, Ingest, reconnect
 from edge.core.errors import InputError
 from edge.sync import topics
 
@@ -273,12 +273,4 @@ class AmqpReceiver:
         return db
 
     def _reopen(self, db: CentralDB) -> CentralDB:
-        with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
-            db.close()
-        while not self._stop.is_set():
-            try:
-                return CentralDB(self.db_url)
-            except Exception as exc:
-                log.error("database unavailable (%s); retrying in 2 s", exc)
-                self._stop.wait(2.0)
-        return db
+        return reconnect(db, self.db_url, self._stop)

@@ -57,6 +57,19 @@ def _waits_for_blob(db: CentralDB, gate: str, r: RecordItem) -> bool:
     return snap.blob_dropped is None and not db.has_blob(gate, snap.snapshot_id)
 
 
+def reconnect(db: CentralDB, url: str, stop: threading.Event) -> CentralDB:
+    """A fresh connection in place of a broken one, retried every 2 s until ``stop``."""
+    with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
+        db.close()
+    while not stop.is_set():
+        try:
+            return CentralDB(url)
+        except Exception as exc:
+            log.error("database unavailable (%s); retrying in 2 s", exc)
+            stop.wait(2.0)
+    return db
+
+
 class Ingest:
     """Stores uplink messages and builds the acks: the receiver without its transport.
 
@@ -362,15 +375,7 @@ class Receiver:
             log.exception("%s not stored; gates will resend it", what)
             if self.metrics:
                 self.metrics.failed.inc()
-        with contextlib.suppress(Exception):  # already broken: nothing to close cleanly
-            db.close()
-        while not self._stop.is_set():
-            try:
-                return CentralDB(self.db_url)
-            except Exception as exc:
-                log.error("database unavailable (%s); retrying in 2 s", exc)
-                self._stop.wait(2.0)
-        return db
+        return reconnect(db, self.db_url, self._stop)
 
     def _publish_acks(self, link: MqttLink, acks: list[tuple[str, bytes]]) -> None:
         for topic, payload in acks:

@@ -36,6 +36,19 @@ from edge.tools.localbroker import PASSWORD, Broker
 PERSON = Path(__file__).resolve().parents[2] / ".cache" / "testdata" / "messi5.jpg"
 
 
+def _sync(tmp_path: Path, on: Broker) -> dict[str, Any]:
+    """``[sync]`` for a gate on the test broker (TLS, its password), with a central key."""
+    central = Ed25519PrivateKey.generate()
+    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
+    pw = tmp_path / "gate.pw"
+    pw.write_text(PASSWORD)
+    return {
+        "enabled": True, "port": on.tls, "username": GATE, "password_file": str(pw),
+        "tls": True, "ca_file": str(on.ca()), "central_keys": [str(tmp_path / "central.pub")],
+        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+    }  # fmt: skip
+
+
 def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
     tmp_path: Path,
     signed_pass: Pass,
@@ -46,15 +59,7 @@ def test_perimeter_alarm_reaches_mqtt_at_once_while_the_store_is_full(
 ) -> None:
     if not PERSON.exists():
         unavailable(f"{PERSON} is missing (tests/vision_detect fetches it: make testdata)")
-    central = Ed25519PrivateKey.generate()
-    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
-    pw = tmp_path / "gate.pw"
-    pw.write_text(PASSWORD)
-    sync = {
-        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
-        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
-        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
-    }  # fmt: skip
+    sync = _sync(tmp_path, broker)
     scene = tmp_path / "corridor.jpg"  # the perimeter camera: absent until the person shows
     perimeter = {
         "enabled": True,
@@ -136,15 +141,7 @@ def test_alarms_reach_mqtt_while_the_database_could_never_be_made(
     """The disk is full before the gate ever made its database: sync still starts (the
     database's id is chosen now, written when the file is made), so a perimeter alarm
     (camera_offline) is on MQTT at once; its record follows when space returns."""
-    central = Ed25519PrivateKey.generate()
-    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
-    pw = tmp_path / "gate.pw"
-    pw.write_text(PASSWORD)
-    sync = {
-        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
-        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
-        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
-    }  # fmt: skip
+    sync = _sync(tmp_path, broker)
     perimeter = {
         "enabled": True,
         "snapshot_dir": str(tmp_path / "snaps"),
@@ -195,15 +192,7 @@ def test_alarms_reach_mqtt_while_an_existing_database_is_on_a_read_only_disk(
     from edge.core.records import AlertBody, RecordKind
     from edge.store.sqlite import Store
 
-    central = Ed25519PrivateKey.generate()
-    save_keypair(central, tmp_path / "central.key", tmp_path / "central.pub")
-    pw = tmp_path / "gate.pw"
-    pw.write_text(PASSWORD)
-    sync = {
-        "enabled": True, "port": broker.tls, "username": GATE, "password_file": str(pw),
-        "tls": True, "ca_file": str(broker.ca()), "central_keys": [str(tmp_path / "central.pub")],
-        "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
-    }  # fmt: skip
+    sync = _sync(tmp_path, broker)
     perimeter = {
         "enabled": True,
         "snapshot_dir": str(tmp_path / "snaps"),
