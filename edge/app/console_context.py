@@ -62,6 +62,9 @@ def console_context(gate: Gate, **overrides: Any) -> ConsoleContext:
     def lists() -> ListsSnapshot:
         return gate.lists  # read each time: the sync layer swaps the snapshot
 
+    def lists_since(version: int) -> list[ListsSnapshot]:
+        return [snap for snap in list(gate.lists_log) if snap.version > version]
+
     def door_state() -> dict[str, Any]:
         machine = getattr(gate.door, "machine", None)  # the door state machine, if fitted
         state = getattr(getattr(machine, "state", None), "value", None)
@@ -113,6 +116,7 @@ def console_context(gate: Gate, **overrides: Any) -> ConsoleContext:
         store=gate.store,
         now=gate.clock.time,
         lists=lists,
+        lists_since=lists_since,
         health=health_provider(gate),
         door_state=door_state,
         # a message to the door's loop (marks the door record): the console never drives it

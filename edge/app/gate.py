@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +42,7 @@ from edge.vision.qr.dedupe import Deduper
 from edge.vision.qr.scanner import Scanner
 
 log = logging.getLogger(__name__)
+LISTS_LOG = 32  # lists snapshots kept for the console's colour-change check (Gate.lists_log)
 DECIDED_KEPT = 50  # decided sessions kept for a guard's confirmation (Gate.decided)
 
 
@@ -74,6 +75,9 @@ class Gate:
         self.door = door
         self.scanner = scanner
         self.trust = trust
+        # every snapshot the gate takes, in order: the console's colour-change check walks
+        # them, so a list pushed twice within its one-second tick is not seen as one jump
+        self.lists_log: deque[ListsSnapshot] = deque(maxlen=LISTS_LOG)
         self.lists = lists
         self.rules = rules
         self.direction = config.gate.direction
@@ -97,6 +101,15 @@ class Gate:
             self.colours.learn(r.body for r in recent if r.kind == RecordKind.ACCESS)
         except Exception:  # a store that cannot be read only starts the memory empty
             log.exception("could not read the last health-code colours from the store")
+
+    @property
+    def lists(self) -> ListsSnapshot:
+        return self._lists
+
+    @lists.setter
+    def lists(self, snapshot: ListsSnapshot) -> None:
+        self._lists = snapshot  # one assignment: the next decision sees the new snapshot
+        self.lists_log.append(snapshot)
 
     def _on_door_event(self, event: DoorEvent, data: dict[str, Any], ts: float) -> None:
         """Every door event becomes a record and a live event for the guard. The store never

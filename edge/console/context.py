@@ -80,6 +80,10 @@ class ConsoleContext:
     # Run by the console server's timer (about once a second, on its worker pool): small
     # upkeep the runtime needs while the console runs, e.g. keeping the visitor key trusted.
     housekeeping: Callable[[], None] = _nothing
+    # The snapshots the gate took after version ``v``, oldest first (the colour-change check
+    # walks each, so two pushes between its ticks are two steps, not one jump). None: only
+    # ``lists()`` is sampled.
+    lists_since: Callable[[int], list[ListsSnapshot]] | None = None
     # The refused scan ``access_seq`` decided again as if a guard confirmed it (the rules
     # profile's ScanSession.confirm): the new decision as a dict with ``allow``, ``reasons``
     # and ``flags``, or None when the gate no longer holds that scan. None: not wired.

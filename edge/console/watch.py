@@ -96,6 +96,17 @@ class Watch:
         if current is self.lists or current.version == self.lists.version:
             self.lists = current
             return
+        # each snapshot taken since the last tick in turn: a household pushed new and then
+        # recoloured within one tick is a change, not a new household
+        steps = ctx.lists_since(self.lists.version) if ctx.lists_since else []
+        for snap in steps or [current]:
+            self._compare(snap, now)
+
+    def _compare(self, snap: ListsSnapshot, now: float) -> None:
+        ctx = self.con.ctx
+        if snap.version == self.lists.version:
+            return
+        current = snap
         found, self.lists = changes(self.lists, current), current
         for change in found:
             alert_id = "colour-" + uuid.uuid4().hex[:12]
