@@ -19,7 +19,7 @@ import numpy.typing as npt
 from edge.vision.geometry import Detection
 from edge.vision.person.yolo import Layout
 
-Family = Literal["ssd", "ssd_core", "yolo"]
+Family = Literal["ssd", "ssd_core", "nanodet", "yolo"]
 Frame = npt.NDArray[np.uint8]
 #: ``session.run(output_names, {input_name: tensor})`` of onnxruntime.
 RunFn = Callable[[list[str], dict[str, Any]], Sequence[Any]]
@@ -82,11 +82,13 @@ class DetectorPlugin(Protocol):
 
 
 def _registry() -> tuple[DetectorPlugin, ...]:
+    from edge.vision.person.plugins.nanodet import NanoDetPlugin
     from edge.vision.person.plugins.ssd import SsdCorePlugin, SsdPlugin
     from edge.vision.person.plugins.yolo import YoloPlugin
 
-    # the order matters: SSD outputs are recognised by name, YOLO by shape (the fallback)
-    return (SsdCorePlugin(), SsdPlugin(), YoloPlugin())
+    # the order matters: SSD outputs are recognised by name, NanoDet by its pairs of outputs
+    # (one of which would also pass for a YOLOv5 output), YOLO by shape (the fallback)
+    return (SsdCorePlugin(), SsdPlugin(), NanoDetPlugin(), YoloPlugin())
 
 
 PLUGINS: tuple[DetectorPlugin, ...] = _registry()
