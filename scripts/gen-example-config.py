@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.app.config import Config
-from edge.vision.person.settings import DEFAULT_MODEL
+from edge.vision.person.settings import DEFAULT_MODEL, OVERHEAD_MODEL
 
 INSTALL: dict[tuple[str, str], Any] = {
     ("gate", "id"): "main-gate",
@@ -26,6 +26,7 @@ INSTALL: dict[tuple[str, str], Any] = {
     ("trust", "pass_issuer_keys"): ["/etc/edge-gate/keys/issuer.pub"],
     ("metrics", "enabled"): True,
     ("detector", "model"): f"/opt/edge-gate/{DEFAULT_MODEL}",  # the installer copies models/
+    ("detector", "overhead_model"): f"/opt/edge-gate/{OVERHEAD_MODEL}",
     ("perimeter", "snapshot_dir"): "/var/lib/edge-gate/snapshots",
 }
 INTRO = {

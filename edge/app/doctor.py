@@ -281,6 +281,42 @@ def check_model(config: Config) -> Check:
     return Check("model", "ok", f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms")
 
 
+def check_overhead_model(config: Config) -> list[Check]:
+    """The high-view model, when a strategy in use needs it (``[detector] strategy`` or a
+    camera's): missing under ``auto`` is a warning (the street model's tiles stand in, seeing
+    far fewer people from above); under ``overhead`` a failure (that camera detects nothing)."""
+    settings = getattr(config, "detector", None)
+    perimeter = getattr(config, "perimeter", None)
+    cameras = list(perimeter.cameras) if perimeter is not None else []
+    if settings is None or not settings.uses_overhead(*(c.strategy for c in cameras)):
+        return []
+    import numpy as np
+
+    from edge.vision.person.detector import Detector
+
+    explicit = any(c.strategy == "overhead" for c in cameras) or (
+        settings.strategy == "overhead"
+        and (not cameras or any(c.strategy is None for c in cameras))
+    )
+    enabled = perimeter is not None and perimeter.enabled
+    bad: Status = "fail" if enabled and explicit else "warn"
+    det = Detector(settings.overhead())
+    st = det.status
+    if not st.ok:
+        fix = (
+            "reinstall models/ (scripts/install-pi.sh) or fix [detector] overhead_model/"
+            "overhead_sha256; until then auto uses the street model's tiles"
+        )
+        return [Check("overhead_model", bad, st.message, fix)]
+    t0 = time.perf_counter()
+    det.detect(np.zeros((480, 640, 3), dtype=np.uint8))
+    ms = (time.perf_counter() - t0) * 1000
+    if not det.status.ok:
+        return [Check("overhead_model", bad, det.status.message, "check the model file")]
+    detail = f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms"
+    return [Check("overhead_model", "ok", detail)]
+
+
 def check_broker(config: Config) -> Check:
     s = config.sync
     if not s.enabled:
@@ -452,7 +488,7 @@ def run_checks(path: Path | None) -> list[Check]:
         lambda: [check_picamera2(config)],
         lambda: check_cameras(config),
         lambda: [check_gpio(config)],
-        lambda: [check_model(config)],
+        lambda: [check_model(config), *check_overhead_model(config)],
         lambda: [check_broker(config)],
         lambda: [check_disk(config)],
         lambda: [check_store(config)],

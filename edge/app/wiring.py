@@ -110,15 +110,18 @@ class PerimeterComponent:
 
     name = "perimeter"
 
-    def __init__(self, service: Any, detector: Any) -> None:
+    def __init__(self, service: Any, detector: Any, overhead: Any = None) -> None:
         self.service = service
         self.detector = detector
+        self.overhead = overhead  # the high-view model's detector, when a strategy uses it
         self.last_ms: list[float] = []  # the detector's latest time per frame, ms
 
     def problem(self) -> str:
         problems = []
         if not self.detector.status.ok:
             problems.append(f"detector: {self.detector.status.message}")
+        if self.overhead is not None and not self.overhead.status.ok:
+            problems.append(f"overhead detector: {self.overhead.status.message}")
         for cam, report in self.service.health().items():
             bad = [n for n in ("offline", "frozen", "covered") if getattr(report, n, False)]
             if bad:
@@ -137,16 +140,37 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
     from edge.vision.perimeter.monitor import PerimeterService
     from edge.vision.person.detector import Detector
 
-    detector = Detector(rt.config.detector)
+    config = rt.config.detector
+    detector = Detector(config)
+    overhead = None
+    explicit = any(c.strategy == "overhead" for c in settings.cameras) or (
+        config.strategy == "overhead" and any(c.strategy is None for c in settings.cameras)
+    )
+    if config.uses_overhead(*(c.strategy for c in settings.cameras)):
+        overhead = Detector(config.overhead())
+        if not overhead.status.ok:
+            # auto falls back to the street-level model's regions and tiles: it still
+            # detects, but high cameras see far fewer people (docs/perimeter.md)
+            log.warning("overhead detector unavailable: %s", overhead.status.message)
     last_ms: list[float] = []
 
-    def detect(frame: Any) -> Any:
-        t0 = time.perf_counter()
-        found = detector.detect(frame)
-        ms = (time.perf_counter() - t0) * 1000.0
-        rt.metrics.detector_ms.observe(ms)
-        last_ms[:] = [ms]
-        return found
+    def timed(run: Any) -> Any:
+        def detect(frame: Any) -> Any:
+            t0 = time.perf_counter()
+            found = run(frame)
+            ms = (time.perf_counter() - t0) * 1000.0
+            rt.metrics.detector_ms.observe(ms)
+            last_ms[:] = [ms]
+            return found
+
+        return detect
+
+    def status() -> Any:
+        # A camera set to the overhead strategy detects nothing without its model: that is
+        # the "detector unavailable" alert too (auto falls back and only logs it).
+        if detector.status.ok and explicit and overhead is not None and not overhead.status.ok:
+            return overhead.status
+        return detector.status
 
     sync = rt.started.get("sync")
     snapshots = sync.service.add_snapshot if isinstance(sync, SyncComponent) else None
@@ -160,12 +184,14 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
         zoned = settings
     service = PerimeterService(
         zoned,
-        detect,
+        timed(detector.detect),
         AlertRecorder(rt.gate, snapshots),
         lambda: rt.gate.lists.statuses(),
         clock=rt.gate.clock,
-        detector_status=lambda: detector.status,
-        detection=rt.config.detector,  # [detector] strategy and time budget per camera frame
+        detector_status=status,
+        detection=config,  # [detector] strategy and time budget per camera frame
+        overhead=timed(overhead.detect) if overhead is not None else None,
+        overhead_ready=(lambda: overhead.status.ok) if overhead is not None else None,
     )
 
     def on_command(event: Any) -> None:
@@ -176,7 +202,7 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
 
     rt.gate.events.on(on_command)
     service.start()
-    component = PerimeterComponent(service, detector)
+    component = PerimeterComponent(service, detector, overhead)
     component.last_ms = last_ms
     return component
 

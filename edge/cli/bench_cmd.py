@@ -101,7 +101,7 @@ def run_detect(args: argparse.Namespace) -> int:
     strategies = bench_strategies(
         args.set,
         args.video,
-        strategies=args.strategy or ["single", "tiles", "regions", "auto"],
+        strategies=args.strategy or ["single", "tiles", "regions", "overhead", "auto"],
         budget_ms=args.budget_ms,
         vtest_count=args.frames,
         limit=args.limit,
@@ -163,7 +163,7 @@ def register(sub: Any) -> None:
     d.add_argument(
         "--strategy",
         action="append",
-        choices=["single", "tiles", "regions", "auto"],
+        choices=["single", "tiles", "regions", "overhead", "auto"],
         default=None,
         help="strategy to measure (repeatable; default all)",
     )

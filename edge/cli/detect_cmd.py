@@ -9,8 +9,10 @@ Boxes are pixels of the original image; ``ms`` is the detector's own time for th
 (resize, inference, decoding, merging), without reading the file or loading the model.
 ``--strategy`` scores a still with exactly the perimeter's path (``[detector] strategy``,
 ``edge.vision.person.regions``); a still has no motion, so ``regions``/``auto`` look inside
-the ``--region`` boxes given, else fall back to tiles. ``strategy`` in the output is the plan
-that ran, ``inferences`` how many model runs it took (the time budget decides).
+the ``--region`` boxes given, else fall back to tiles. ``overhead`` (and ``auto``, the default,
+when the overhead model loads) runs the high-view model once on the whole image. ``strategy``
+in the output is the plan that ran, ``inferences`` how many model runs it took (the time budget
+decides).
 """
 
 from __future__ import annotations
@@ -35,7 +37,18 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--min-score", type=float, default=None, help="lowest confidence to report, 0..1"
     )
-    p.add_argument("--model", type=Path, default=None, help="ONNX model (skips the sha256 check)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="street-level ONNX model for single/tiles/regions (skips the sha256 check)",
+    )
+    p.add_argument(
+        "--overhead-model",
+        type=Path,
+        default=None,
+        help="ONNX model for the overhead strategy (skips the sha256 check)",
+    )
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument(
         "--tiles",
@@ -131,10 +144,22 @@ def run_detect(args: argparse.Namespace) -> int:
     settings = DetectorSettings(threads=args.threads, strategy=args.strategy)
     if args.model is not None:
         settings = settings.model_copy(update={"model": args.model, "sha256": None})
+    if args.overhead_model is not None:
+        settings = settings.model_copy(
+            update={"overhead_model": args.overhead_model, "overhead_sha256": None}
+        )
     detector = Detector(settings)
     if not detector.status.ok:
         print(f"edge-gate detect: {detector.status.message}", file=sys.stderr)
         return 1
+    overhead = Detector(settings.overhead()) if settings.uses_overhead() else None
+    if overhead is not None and not overhead.status.ok:
+        if args.strategy == "overhead":
+            print(f"edge-gate detect: {overhead.status.message}", file=sys.stderr)
+            return 1
+        # auto falls back to the street-level model, as the perimeter does
+        print(f"edge-gate detect: overhead model: {overhead.status.message}", file=sys.stderr)
+        overhead = None
     if args.inferences is not None and not 1 <= args.inferences <= 64:
         raise UsageError("--inferences must be 1..64")
     budget = Budget(args.budget_ms, initial_ms=inference_ms(detector, runs=10))
@@ -154,6 +179,10 @@ def run_detect(args: argparse.Namespace) -> int:
         def detect(f: Any) -> Any:
             return detector.detect(f, args.min_score)
 
+        def detect_overhead(f: Any) -> Any:
+            assert overhead is not None
+            return overhead.detect(f, args.min_score)
+
         h, w = frame.shape[:2]
         regions = [(x1, y1, min(x2, w), min(y2, h)) for x1, y1, x2, y2 in args.region]
         regions = [r for r in regions if r[2] > r[0] and r[3] > r[1]]
@@ -172,8 +201,11 @@ def run_detect(args: argparse.Namespace) -> int:
                 region_px=settings.region_px,
                 overlap=settings.tile_overlap,
                 max_aspect=settings.tile_aspect,
+                overhead=overhead is not None,
             )
-            persons = run_plan(detect, frame, todo)
+            persons = run_plan(
+                detect, frame, todo, overhead=detect_overhead if overhead is not None else None
+            )
             inferences = todo.inferences
         ms = (time.perf_counter() - start) * 1000.0
         if args.json:

@@ -3,8 +3,8 @@
 Each strategy of :mod:`edge.vision.person.regions` runs on the same frames with the shipped
 detector on one thread, through the same plan the perimeter uses:
 
-* ``single``, ``tiles``, ``auto`` as ``edge-gate detect --strategy`` runs them on stills (no
-  motion: ``auto`` is ``tiles``);
+* ``single``, ``tiles``, ``overhead``, ``auto`` as ``edge-gate detect --strategy`` runs them
+  on stills (``auto`` is ``overhead`` when the overhead model loads, else ``tiles``: no motion);
 * ``regions`` with the motion a moving person would cause: a box around each true person
   (grown by 10 %), which is what the perimeter's motion regions give when everybody moves.
   It is an upper bound for people standing still outside any zone.
@@ -82,6 +82,10 @@ def bench_strategies(
     detector = Detector(s)
     if not detector.status.ok:
         return {"error": detector.status.message, "results": []}
+    overhead = Detector(s.overhead()) if s.uses_overhead(*strategies) else None
+    if overhead is not None and not overhead.status.ok:
+        strategies = [k for k in strategies if k != "overhead"]  # auto then falls back
+        overhead = None
     per_inference = inference_ms(detector, runs=5)
     budget = Budget(budget_ms, initial_ms=per_inference)
     count = inferences if inferences is not None else budget.count()
@@ -103,6 +107,10 @@ def bench_strategies(
     def detect(frame: Frame) -> list[Detection]:
         return detector.detect(frame, 0.05)  # low, for AP; recall counts ≥ min_score only
 
+    def detect_overhead(frame: Frame) -> list[Detection]:
+        assert overhead is not None
+        return overhead.detect(frame, 0.05)
+
     rows: list[dict[str, Any]] = []
     for set_name, frames in sets:
         # Strategies take turns on each frame (interleaved), so a burst of load from other
@@ -122,9 +130,15 @@ def bench_strategies(
                     region_px=s.region_px,
                     overlap=s.tile_overlap,
                     max_aspect=s.tile_aspect,
+                    overhead=overhead is not None,
                 )
                 start, start_cpu = time.perf_counter(), time.thread_time()
-                found = run_plan(detect, frame, todo)
+                found = run_plan(
+                    detect,
+                    frame,
+                    todo,
+                    overhead=detect_overhead if overhead is not None else None,
+                )
                 a.times.append((time.perf_counter() - start) * 1000.0)
                 a.cpu.append((time.thread_time() - start_cpu) * 1000.0)
                 a.runs.append(todo.inferences)
@@ -160,6 +174,7 @@ def bench_strategies(
         "budget_ms": budget_ms,
         "inference_ms": round(per_inference, 2),
         "inferences_per_frame": count,
+        "overhead_model": str(s.overhead_model) if overhead is not None else None,
         "results": rows,
     }
 

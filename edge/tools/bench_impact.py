@@ -41,7 +41,9 @@ class _Counted:
         return self.detector.detect(frame)
 
 
-def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
+def _service(
+    cameras: int, video: Path, snapshots: Path, detector: Any, overhead: Any = None
+) -> Any:
     from edge.vision.camera.settings import PerimeterCameraSettings
     from edge.vision.perimeter.alerts import ListSink
     from edge.vision.perimeter.monitor import PerimeterService
@@ -63,6 +65,8 @@ def _service(cameras: int, video: Path, snapshots: Path, detector: Any) -> Any:
         ListSink(),
         lambda: isolated,
         detector_status=lambda: detector.detector.status,
+        overhead=overhead,
+        overhead_ready=(lambda: overhead.detector.status.ok) if overhead is not None else None,
     )
 
 
@@ -94,9 +98,13 @@ def bench_door_impact(
 
     if not video.is_file():
         raise FileNotFoundError(f"{video} not found: run scripts/fetch-test-data.sh")
-    detector = Detector(DetectorSettings())
+    settings = DetectorSettings()
+    detector = Detector(settings)
     if not detector.status.ok:
         raise RuntimeError(f"person detector unavailable: {detector.status.message}")
+    overhead = Detector(settings.overhead()) if settings.uses_overhead() else None
+    if overhead is not None and not overhead.status.ok:
+        raise RuntimeError(f"overhead detector unavailable: {overhead.status.message}")
     cv2.setNumThreads(1)
     texts, trust = bench_passes(min(frames, DISTINCT))
     alone: list[dict[str, Any]] = []
@@ -108,7 +116,8 @@ def bench_door_impact(
         for _ in range(blocks):
             alone.append(measure_frames(*size, texts, frames, trust, work, keep=True))
             counted = _Counted(detector)
-            service = _service(cameras, video, work / "snapshots", counted)
+            counted_overhead = _Counted(overhead) if overhead is not None else None
+            service = _service(cameras, video, work / "snapshots", counted, counted_overhead)
             started = time.perf_counter()
             service.start()
             time.sleep(1.0)  # cameras open and reach their steady rate before timing
@@ -116,13 +125,14 @@ def bench_door_impact(
             service.stop()
             busy_s += time.perf_counter() - started
             inferences += sum(p.inferences for p in service.pipelines.values())
-            model_runs += counted.runs
+            model_runs += counted.runs + (counted_overhead.runs if counted_overhead else 0)
     a, b = _stats(alone), _stats(loaded)
     return {
         "machine": machine(),
         "size": f"{size[0]}x{size[1]}",
         "cameras": cameras,
         "model": detector.status.model,
+        "overhead_model": overhead.status.model if overhead is not None else None,
         "alone": a,
         "with_cameras": b,
         "opened": sum(r["opened"] for r in alone + loaded),

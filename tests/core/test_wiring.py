@@ -136,3 +136,62 @@ def test_console_shows_the_perimeter_cameras_newest_frame(tmp_path: Path) -> Non
         console.close()
         perimeter.close()
         gate.close()
+
+
+def _perimeter_with(tmp_path: Path, **detector: Any) -> tuple[Any, PerimeterComponent]:
+    from edge.vision.person.settings import DetectorSettings
+
+    config = _config(tmp_path)
+    config = config.model_copy(update={"detector": DetectorSettings(**detector)})
+    gate = build_gate(config, pin_factory=MockFactory())
+    component = start_perimeter(Runtime(config, gate, GateMetrics(), lambda: {}))
+    assert isinstance(component, PerimeterComponent)
+    return gate, component
+
+
+def test_perimeter_loads_the_overhead_model_for_the_default_strategy(tmp_path: Path) -> None:
+    gate, component = _perimeter_with(tmp_path)
+    try:
+        assert component.overhead is not None and component.overhead.status.ok
+        assert component.overhead.status.family == "nanodet"
+        pipe = component.service.pipelines["cam1"]
+        assert pipe.overhead is not None and pipe.overhead_ready()
+        assert "overhead" not in component.problem()
+    finally:
+        component.close()
+        gate.close()
+    # A street-level strategy does not load it (memory on a Pi).
+    gate, component = _perimeter_with(tmp_path, strategy="single")
+    try:
+        assert component.overhead is None
+        assert component.service.pipelines["cam1"].overhead is None
+    finally:
+        component.close()
+        gate.close()
+
+
+def test_a_missing_overhead_model_falls_back_under_auto_and_alerts_under_overhead(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-model.onnx"
+    gate, component = _perimeter_with(tmp_path, overhead_model=missing)
+    try:
+        assert component.overhead is not None and not component.overhead.status.ok
+        assert not component.service.pipelines["cam1"].overhead_ready()  # auto: regions/tiles
+        assert "overhead detector" in component.problem() and "not found" in component.problem()
+        # The street-level model still detects, so no "detector unavailable" alarm to guards.
+        assert [r for r in gate.store.records() if r.kind == "alert"] == []
+    finally:
+        component.close()
+        gate.close()
+    (tmp_path / "g.sqlite3").unlink()
+    gate, component = _perimeter_with(tmp_path, overhead_model=missing, strategy="overhead")
+    try:
+        # A camera set to overhead detects nothing without it: raised once, at start.
+        alerts = [r.body for r in gate.store.records() if r.kind == "alert"]
+        assert [(a["alert"], a["phase"]) for a in alerts] == [("detector_unavailable", "new")]
+        assert "no-such-model.onnx" in str(alerts[0])
+        assert component.service.check_detector() == []  # not again while it lasts
+    finally:
+        component.close()
+        gate.close()

@@ -13,7 +13,7 @@ from typing import Any
 from svckit import EDGE_GATE
 
 from edge.app.config import Config
-from edge.app.doctor import check_model, check_store
+from edge.app.doctor import check_model, check_overhead_model, check_store
 from edge.store.settings import StoreSettings
 from edge.store.sqlite import MIGRATIONS
 from edge.vision.perimeter.settings import PerimeterSettings
@@ -111,3 +111,16 @@ def test_model_check_hash_and_test_inference() -> None:
     used = tampered.model_copy(update={"perimeter": PerimeterSettings(enabled=True)})
     result = check_model(used)
     assert result.status == "fail" and "sha256" in result.detail and result.fix
+
+
+def test_overhead_model_check_follows_the_strategy(tmp_path: Path) -> None:
+    [good] = check_overhead_model(Config())  # auto, the default, uses the high-view model
+    assert good.status == "ok" and "nanodet" in good.detail and "test" in good.detail
+    assert check_overhead_model(Config(detector=DetectorSettings(strategy="single"))) == []
+    missing = DetectorSettings(overhead_model=tmp_path / "gone.onnx")
+    on = PerimeterSettings(enabled=True)
+    [soft] = check_overhead_model(Config(detector=missing, perimeter=on))
+    assert soft.status == "warn" and "gone.onnx" in soft.detail and "tiles" in (soft.fix or "")
+    strict = missing.model_copy(update={"strategy": "overhead"})
+    [hard] = check_overhead_model(Config(detector=strict, perimeter=on))
+    assert hard.status == "fail"

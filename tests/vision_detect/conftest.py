@@ -68,6 +68,14 @@ def detector() -> Detector:
     return det
 
 
+@pytest.fixture(scope="session")
+def overhead_detector() -> Detector:
+    """The shipped high-view model (NanoDet), as the overhead strategy loads it."""
+    det = Detector(DetectorSettings(threads=1).overhead())
+    assert det.status.ok, det.status.message
+    return det
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return HERE / "data"

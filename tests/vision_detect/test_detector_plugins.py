@@ -13,13 +13,15 @@ from edge.vision.person.settings import (
     FP32_MODEL_SHA256,
     NMS_MODEL,
     NMS_MODEL_SHA256,
+    OVERHEAD_MODEL,
+    OVERHEAD_MODEL_SHA256,
     DetectorSettings,
 )
 
 
 def test_each_family_has_one_plugin() -> None:
     keys = [p.type_key for p in PLUGINS]
-    assert sorted(keys) == ["ssd", "ssd_core", "yolo"]
+    assert sorted(keys) == ["nanodet", "ssd", "ssd_core", "yolo"]
     assert all(plugin_for(k).type_key == k for k in keys)
 
 
@@ -29,6 +31,7 @@ def test_each_family_has_one_plugin() -> None:
         (DEFAULT_MODEL, DEFAULT_MODEL_SHA256, "ssd_core"),
         (FP32_MODEL, FP32_MODEL_SHA256, "ssd_core"),
         (NMS_MODEL, NMS_MODEL_SHA256, "ssd"),
+        (OVERHEAD_MODEL, OVERHEAD_MODEL_SHA256, "nanodet"),
     ],
 )
 def test_shipped_models_are_matched_by_their_plugin(model: object, sha: str, family: str) -> None:

@@ -66,7 +66,7 @@ class PerimeterCameraSettings(Section):
         description="1 = detect on the whole frame; N = also on N×N overlapping crops, for "
         "small/far people (costs N²+1 inferences per frame); N > 1 overrides strategy",
     )
-    strategy: Literal["single", "tiles", "regions", "auto"] | None = Field(
+    strategy: Literal["single", "tiles", "regions", "overhead", "auto"] | None = Field(
         default=None,
         description="this camera's detection strategy; null = [detector] strategy",
     )

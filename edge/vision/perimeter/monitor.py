@@ -87,9 +87,13 @@ class CameraPipeline:
         snapshots: SnapshotStore | None = None,
         started: float = 0.0,
         detection: DetectorSettings | None = None,
+        overhead: DetectFn | None = None,
+        overhead_ready: Callable[[], bool] | None = None,
     ) -> None:
         self.camera = camera
         self.detect = detect
+        self.overhead = overhead  # the high-view model (strategies overhead and auto)
+        self.overhead_ready = overhead_ready or (lambda: overhead is not None)
         self.detection = detection or DetectorSettings()
         self.strategy = camera.strategy or self.detection.strategy
         self.budget = Budget(camera.budget_ms or self.detection.budget_ms)
@@ -277,9 +281,10 @@ class CameraPipeline:
                 region_px=d.region_px,
                 overlap=d.tile_overlap,
                 max_aspect=d.tile_aspect,
+                overhead=self.overhead_ready(),
             )
             start = time.perf_counter()
-            raw = run_plan(self.detect, frame, todo)
+            raw = run_plan(self.detect, frame, todo, overhead=self.overhead)
             self.budget.observe((time.perf_counter() - start) * 1000.0, todo.inferences)
             self.last_plan = todo
         found = [d.normalised(w, h) for d in raw if d.score >= self._min_score]
@@ -332,7 +337,9 @@ class PerimeterService:
     processed frame: a missing, corrupt or failed model raises one "detector unavailable"
     alert (ended if it recovers) while cameras keep running their health checks.
     ``detection``: the ``[detector]`` settings whose strategy and time budget the cameras use
-    (defaults when None).
+    (defaults when None). ``overhead`` runs the high-view model (strategies ``overhead`` and
+    ``auto``); ``overhead_ready`` says whether it can now (``auto`` falls back to the
+    street-level model's regions or tiles when it cannot).
     """
 
     def __init__(
@@ -346,6 +353,8 @@ class PerimeterService:
         open_source: Callable[[str], FrameSourceLike] = _open_opencv,
         detector_status: Callable[[], DetectorStatus] | None = None,
         detection: DetectorSettings | None = None,
+        overhead: DetectFn | None = None,
+        overhead_ready: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.detector_status = detector_status
@@ -366,6 +375,8 @@ class PerimeterService:
                 snapshots=snapshots,
                 started=start,
                 detection=detection,
+                overhead=overhead,
+                overhead_ready=overhead_ready,
             )
             for cam in settings.cameras
         }

@@ -16,7 +16,11 @@ Strategies (``[detector] strategy``, ``edge-gate detect --strategy``):
 * ``tiles``: overlapping tiles covering the whole frame, the finest the budget allows (plus the
   whole frame when a run is left over).
 * ``regions``: squares around the given regions (zones, motion); without any, as ``tiles``.
-* ``auto``: ``regions`` when there are regions, else ``tiles`` — the perimeter's default.
+* ``overhead``: the whole frame once, squeezed, through the *overhead* model
+  (``[detector] overhead_model``, NanoDet trained on COCO), which sees people from above at
+  sizes the street-level SSD misses even in tiles (docs/perimeter.md has the figures).
+* ``auto``: ``overhead`` when the overhead model is ready, else ``regions`` when there are
+  regions, else ``tiles`` — the perimeter's default.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from edge.vision.person.tiles import merge
 
 Frame = npt.NDArray[np.uint8]
 DetectFn = Callable[[Frame], Sequence[Detection]]
-Strategy = Literal["single", "tiles", "regions", "auto"]
+Strategy = Literal["single", "tiles", "regions", "overhead", "auto"]
+Model = Literal["street", "overhead"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 Rect = tuple[int, int, int, int]  # (x1, y1, x2, y2) pixels, x2/y2 exclusive
 PAD_GREY = 114  # letterbox fill: mid-grey carries no edges the model could take for a person
@@ -294,6 +299,7 @@ class Plan:
     whole: bool = False  # also the letterboxed whole frame
     squeezed: bool = False  # the whole frame stretched to the model's input (``single``)
     max_aspect: float = 1.0  # inputs are padded to at most this width/height, then squeezed
+    model: Model = "street"  # which model runs the inputs
 
     @property
     def inferences(self) -> int:
@@ -311,6 +317,7 @@ def plan(
     region_px: int = 224,
     overlap: float = 0.2,
     max_aspect: float = TILE_ASPECT,
+    overhead: bool = False,
 ) -> Plan:
     """Which inputs a frame gets under ``strategy`` with room for ``budget`` inferences.
 
@@ -321,9 +328,13 @@ def plan(
     tiling the budget holds, plus the whole frame if a run is left over. Tiles and the whole
     frame are padded to at most ``max_aspect`` (width/height) and squeezed by the model's
     input (1: squares, never squeezed); region squares stay squares. At least one inference
-    always runs.
+    always runs. ``overhead`` says whether the overhead model is ready: ``overhead`` and
+    ``auto`` then run it once on the whole frame; without it ``overhead`` still plans it (the
+    caller reports the model unavailable) and ``auto`` falls back to regions or tiles.
     """
     budget = max(1, budget)
+    if strategy == "overhead" or (strategy == "auto" and overhead):
+        return Plan("overhead", squeezed=True, model="overhead")
     if strategy == "single":
         return Plan("single", squeezed=True)
     if strategy in ("regions", "auto") and (zones or motion):
@@ -358,8 +369,23 @@ def _inside(inner: Rect, outer: Rect) -> bool:
     )
 
 
-def run_plan(detect: DetectFn, frame: Frame, p: Plan, nms_iou: float = 0.45) -> list[Detection]:
-    """Detections of every input of ``p``, mapped to ``frame``'s pixels and merged, best first."""
+def run_plan(
+    detect: DetectFn,
+    frame: Frame,
+    p: Plan,
+    nms_iou: float = 0.45,
+    *,
+    overhead: DetectFn | None = None,
+) -> list[Detection]:
+    """Detections of every input of ``p``, mapped to ``frame``'s pixels and merged, best first.
+
+    ``detect`` runs the street-level model, ``overhead`` the overhead one (for plans whose
+    ``model`` is ``overhead``; without it such a plan finds nobody).
+    """
+    if p.model == "overhead":
+        if overhead is None:
+            return []
+        detect = overhead
     found: list[Detection] = []
     if p.squeezed:
         found += detect(frame)

@@ -30,8 +30,17 @@ NMS_MODEL = Path("models/ssdlite_person_300.onnx")
 NMS_MODEL_SHA256 = "49bdc1d287d503405834d00d46548c37f22de9b770319f2d49091dc835a069ea"
 
 
-#: Every shipped variant, fastest first (what ``edge-gate bench detect`` times by default).
-SHIPPED_MODELS = (DEFAULT_MODEL, FP32_MODEL, NMS_MODEL)
+#: The high-view model (issue 20): NanoDet trained on COCO, int8 (``models/convert_nanodet.py``).
+#: It sees people from above that the street-level SSD misses (docs/perimeter.md).
+OVERHEAD_MODEL = Path("models/nanodet_coco_416_int8.onnx")
+
+
+OVERHEAD_MODEL_SHA256 = "461b72498d7df27d63bcf121cfee1f5bd04a79dac299d83bddcb87b5d9c7be80"
+
+
+#: Every shipped street-level variant, fastest first, then the overhead model (what
+#: ``edge-gate bench detect`` times by default).
+SHIPPED_MODELS = (DEFAULT_MODEL, FP32_MODEL, NMS_MODEL, OVERHEAD_MODEL)
 
 
 class DetectorSettings(Section):
@@ -77,12 +86,24 @@ class DetectorSettings(Section):
     warmup_runs: int = Field(
         default=2, ge=0, le=20, description="inferences on a blank frame at start, count"
     )
-    strategy: Literal["single", "tiles", "regions", "auto"] = Field(
+    strategy: Literal["single", "tiles", "regions", "overhead", "auto"] = Field(
         default="auto",
-        description="how a perimeter frame is fed to the model: single = the whole frame "
-        "squeezed into the input (street level); tiles = letterboxed frame + overlapping "
-        "square tiles; regions = squares around armed zones and motion; auto = regions when "
-        "there are any, else tiles (docs/perimeter.md)",
+        description="how a perimeter frame is fed to a model: single = the whole frame "
+        "squeezed into the street-level model's input; tiles = letterboxed frame + "
+        "overlapping tiles; regions = squares around armed zones and motion (both with the "
+        "street-level model); overhead = the whole frame once through overhead_model, made "
+        "for high corridor cameras; auto = overhead when that model is ready, else regions "
+        "when there are any, else tiles (docs/perimeter.md)",
+    )
+    overhead_model: Path = Field(
+        default=OVERHEAD_MODEL,
+        description="ONNX model for the overhead strategy (high cameras looking down); "
+        "resolved like model. NanoDet (shipped), TF-SSD or YOLOv5/v8",
+    )
+    overhead_sha256: str | None = Field(
+        default=OVERHEAD_MODEL_SHA256,
+        pattern=r"^([0-9a-f]{64})?$",
+        description="expected sha256 of overhead_model (hex); empty or null skips the check",
     )
     budget_ms: float = Field(
         default=50.0,
@@ -118,3 +139,20 @@ class DetectorSettings(Section):
         "default 16/9 squeezes a tile no more than a whole 16:9 frame is, and lets 4 runs "
         "cover a 16:9 frame with 2x2 tiles of half its size (docs/perimeter.md)",
     )
+
+    def uses_overhead(self, *strategies: str | None) -> bool:
+        """Whether the overhead model is needed by this section's strategy or any of
+        ``strategies`` (per-camera overrides; None = this section's)."""
+        wanted = {self.strategy} | {self.strategy if s is None else s for s in strategies}
+        return self.enabled and bool(wanted & {"overhead", "auto"})
+
+    def overhead(self) -> DetectorSettings:
+        """These settings with the overhead model in place of the street-level one."""
+        return self.model_copy(
+            update={
+                "model": self.overhead_model,
+                "sha256": self.overhead_sha256,
+                "strategy": "single",
+                "person_class": None,
+            }
+        )
