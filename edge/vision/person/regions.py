@@ -307,6 +307,7 @@ class Plan:
     max_aspect: float = 1.0  # inputs are padded to at most this width/height, then squeezed
     overhead: bool = False  # the whole frame through the overhead model, too
 
+
     @property
     def inferences(self) -> int:
         return len(self.rects) + int(self.whole) + int(self.squeezed) + int(self.overhead)
