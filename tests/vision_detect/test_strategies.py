@@ -149,49 +149,34 @@ def test_plans_per_strategy() -> None:
     # Without zones or motion a still is tiled; auto is the same when no overhead model is ready.
     assert plan("regions", 1280, 720, 6) == tiles == plan("auto", 1280, 720, 6)
     assert plan("auto", 1280, 720, 6, zones=[zone]).strategy == "regions"
-    # With the overhead model ready, auto runs it once on the whole frame, zones or not, and
-    # the street model's whole frame too when the budget holds it (never less than single).
-    overhead = Plan("overhead", overhead=True)
-    both = Plan("overhead+single", squeezed=True, overhead=True)
+    # With the overhead model ready, auto runs it once on the whole frame, zones or not.
+    overhead = Plan("overhead", squeezed=True, model="overhead")
     assert plan("overhead", 1280, 720, 6, overhead=True) == overhead
-    assert plan("auto", 1280, 720, 6, overhead=True) == both
-    assert plan("auto", 1280, 720, 4, zones=[zone], overhead=True) == both
-    assert plan("auto", 1280, 720, 3, overhead=True) == overhead  # a slow CPU: overhead only
-    assert overhead.inferences == 1 and both.inferences == 2
+    assert plan("auto", 1280, 720, 6, overhead=True) == overhead
+    assert plan("auto", 1280, 720, 6, zones=[zone], overhead=True) == overhead
+    assert overhead.inferences == 1
     # Asked for explicitly, overhead stays overhead without its model: the caller reports it
     # (the camera's "detector unavailable" alert) instead of silently detecting otherwise.
     assert plan("overhead", 1280, 720, 6) == overhead
 
 
-def test_overhead_plans_run_the_right_models_and_merge_their_boxes() -> None:
+def test_an_overhead_plan_runs_the_overhead_model_only() -> None:
     frame = scene_with_person((600, 300, 640, 380))
     calls: list[str] = []
 
     def street(f: np.ndarray) -> list[Detection]:
         calls.append("street")
-        return [Detection((598, 296, 642, 384), 0.7)]  # the same person, a looser box
+        return dark_blob_detector(f)
 
     def overhead(f: np.ndarray) -> list[Detection]:
         calls.append("overhead")
-        return [*dark_blob_detector(f), Detection((10, 10, 40, 80), 0.6)]  # and someone else
+        return dark_blob_detector(f)
 
     todo = plan("overhead", 1280, 720, 6)
-    found = run_plan(street, frame, todo, overhead=overhead)
-    assert calls == ["overhead"] and [d.box for d in found] == [
-        (600, 300, 640, 380),
-        (10, 10, 40, 80),
-    ]
+    [found] = run_plan(street, frame, todo, overhead=overhead)
+    assert calls == ["overhead"] and found.box == (600, 300, 640, 380)
     assert run_plan(street, frame, todo) == []  # no overhead model: nobody, never the other
     assert calls == ["overhead"]
-    calls.clear()
-    both = plan("auto", 1280, 720, 6, overhead=True)
-    found = run_plan(street, frame, both, overhead=overhead)
-    assert sorted(calls) == ["overhead", "street"]
-    # One box per person: the overlapping pair is merged, best score kept.
-    assert [(d.box, d.score) for d in found] == [
-        ((600, 300, 640, 380), 0.9),
-        ((10, 10, 40, 80), 0.6),
-    ]
 
 
 def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
@@ -327,7 +312,7 @@ def test_person_walking_into_an_armed_zone_from_a_high_view_raises_exactly_one_a
         return sink, ran
 
     default, ran = play(DetectorSettings().strategy)
-    assert ran == ({"overhead+single"} if with_overhead_model else {"regions"})
+    assert ran == ({"overhead"} if with_overhead_model else {"regions"})
     new = default.of(AlertKind.PERSON_IN_ZONE, AlertPhase.NEW)
     assert len(new) == 1
     assert len(default.of(AlertKind.PERSON_IN_ZONE)) == 1  # no second alert, no update storm
@@ -451,12 +436,7 @@ def test_detect_cli_strategy_and_region(highview: Path, capsys: pytest.CaptureFi
     [single] = _detect_cli(capsys, "--strategy", "single", image)
     assert single["strategy"] == "single" and single["inferences"] == 1
     [default] = _detect_cli(capsys, image)
-    # auto with the model ready: overhead, plus single when the budget holds 4 street runs
-    assert default["strategy"] in ("overhead+single", "overhead")
-    [both] = _detect_cli(capsys, "--inferences", "4", image)
-    assert both["strategy"] == "overhead+single" and both["inferences"] == 2
-    [slow] = _detect_cli(capsys, "--inferences", "3", image)
-    assert slow["strategy"] == "overhead" and slow["inferences"] == 1
+    assert default["strategy"] == "overhead" and default["inferences"] == 1  # auto, model ready
     [pinned] = _detect_cli(capsys, "--strategy", "tiles", "--inferences", "6", image)
     assert pinned["strategy"] == "tiles" and pinned["inferences"] == 6  # 3×2 tiles of 493 px
     with pytest.raises(SystemExit) as exc:
@@ -497,10 +477,8 @@ def test_bench_detect_reports_ms_and_recall_per_strategy(
     }
     for r in rows:
         assert r["median_ms"] > 0 and r["cpu_median_ms"] > 0
-        if r["strategy"] in ("single", "overhead"):
-            assert r["inferences"] == 1
-        if r["strategy"] == "auto":
-            assert r["inferences"] == 2  # overhead+single: the model is shipped, 4 runs
+        if r["strategy"] in ("single", "overhead", "auto"):
+            assert r["inferences"] == 1  # auto is overhead: the model is shipped
         assert r["inferences"] <= 4
         if r["set"].startswith("highview"):
             assert 0.0 <= r["recall"] <= 1.0 and r["persons"] > 0

@@ -285,8 +285,7 @@ class CameraPipeline:
             )
             start = time.perf_counter()
             raw = run_plan(self.detect, frame, todo, overhead=self.overhead)
-            if not todo.overhead:  # the budget counts street-model runs; NanoDet's are ~3×
-                self.budget.observe((time.perf_counter() - start) * 1000.0, todo.inferences)
+            self.budget.observe((time.perf_counter() - start) * 1000.0, todo.inferences)
             self.last_plan = todo
         found = [d.normalised(w, h) for d in raw if d.score >= self._min_score]
         masks = self.camera.masks

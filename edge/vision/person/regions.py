@@ -19,10 +19,8 @@ Strategies (``[detector] strategy``, ``edge-gate detect --strategy``):
 * ``overhead``: the whole frame once, squeezed, through the *overhead* model
   (``[detector] overhead_model``, NanoDet trained on COCO), which sees people from above at
   sizes the street-level SSD misses even in tiles (docs/perimeter.md has the figures).
-* ``auto``: when the overhead model is ready, ``overhead`` plus, if the budget holds
-  :data:`AUTO_SINGLE_RUNS` street-model runs, ``single`` too (``overhead+single``: the
-  street-level detector's own view, so a street-level camera never sees less than with
-  ``single``); else ``regions`` when there are regions, else ``tiles`` — the perimeter's default.
+* ``auto``: ``overhead`` when the overhead model is ready, else ``regions`` when there are
+  regions, else ``tiles`` — the perimeter's default.
 """
 
 from __future__ import annotations
@@ -38,16 +36,12 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.vision.geometry import Detection
-from edge.vision.person.nms import greedy_nms
 from edge.vision.person.tiles import merge
 
 Frame = npt.NDArray[np.uint8]
 DetectFn = Callable[[Frame], Sequence[Detection]]
 Strategy = Literal["single", "tiles", "regions", "overhead", "auto"]
-#: The street-model runs a budget must hold for ``auto`` to add ``single`` to the overhead
-#: run: one overhead (NanoDet) run costs about three street (SSD) runs (≈ 30 vs ≈ 9 ms here),
-#: so 4 is the whole-frame pair within the budget; a slow CPU (few runs) gets the overhead only.
-AUTO_SINGLE_RUNS = 4
+Model = Literal["street", "overhead"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 Rect = tuple[int, int, int, int]  # (x1, y1, x2, y2) pixels, x2/y2 exclusive
 PAD_GREY = 114  # letterbox fill: mid-grey carries no edges the model could take for a person
@@ -305,12 +299,11 @@ class Plan:
     whole: bool = False  # also the letterboxed whole frame
     squeezed: bool = False  # the whole frame stretched to the model's input (``single``)
     max_aspect: float = 1.0  # inputs are padded to at most this width/height, then squeezed
-    overhead: bool = False  # the whole frame through the overhead model, too
-
+    model: Model = "street"  # which model runs the inputs
 
     @property
     def inferences(self) -> int:
-        return len(self.rects) + int(self.whole) + int(self.squeezed) + int(self.overhead)
+        return len(self.rects) + int(self.whole) + int(self.squeezed)
 
 
 def plan(
@@ -340,12 +333,8 @@ def plan(
     caller reports the model unavailable) and ``auto`` falls back to regions or tiles.
     """
     budget = max(1, budget)
-    if strategy == "overhead":
-        return Plan("overhead", overhead=True)
-    if strategy == "auto" and overhead:
-        if budget >= AUTO_SINGLE_RUNS:
-            return Plan("overhead+single", squeezed=True, overhead=True)
-        return Plan("overhead", overhead=True)
+    if strategy == "overhead" or (strategy == "auto" and overhead):
+        return Plan("overhead", squeezed=True, model="overhead")
     if strategy == "single":
         return Plan("single", squeezed=True)
     if strategy in ("regions", "auto") and (zones or motion):
@@ -390,30 +379,22 @@ def run_plan(
 ) -> list[Detection]:
     """Detections of every input of ``p``, mapped to ``frame``'s pixels and merged, best first.
 
-    ``detect`` runs the street-level model, ``overhead`` the overhead one (a plan with
-    ``overhead`` set finds nobody more without it).
+    ``detect`` runs the street-level model, ``overhead`` the overhead one (for plans whose
+    ``model`` is ``overhead``; without it such a plan finds nobody).
     """
+    if p.model == "overhead":
+        if overhead is None:
+            return []
+        detect = overhead
     found: list[Detection] = []
-    if p.overhead and overhead is not None:
-        found += overhead(frame)
     if p.squeezed:
         found += detect(frame)
     if p.whole:
         found += detect_letterboxed(detect, frame, p.max_aspect)
     for rect in p.rects:
         found += detect_in(detect, frame, rect, p.max_aspect)
-    if p.inferences == 1 and not p.rects and not p.whole:
+    if p.squeezed and not p.whole and not p.rects:
         return sorted(found, key=lambda d: -d.score)  # the model's own NMS already ran
-    if p.overhead:
-        # Two models' boxes of the same person: plain NMS. ``merge``'s rule for half bodies
-        # cut by tile edges dropped well-placed boxes inside a looser one of the other model.
-        keep = greedy_nms(
-            np.array([d.box for d in found], dtype=np.float64).reshape(-1, 4),
-            np.array([d.score for d in found], dtype=np.float64),
-            nms_iou,
-            300,
-        )
-        return [found[i] for i in keep]
     return merge(found, nms_iou)
 
 
