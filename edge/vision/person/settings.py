@@ -50,7 +50,8 @@ class DetectorSettings(Section):
     model: Path = Field(
         default=DEFAULT_MODEL,
         description="ONNX model file; relative paths are tried from the working directory, "
-        "then from the installation root. TF-SSD (with or without in-graph NMS) or YOLOv5/v8",
+        "then from the installation root. TF-SSD (with or without in-graph NMS), NanoDet or "
+        "YOLOv5/v8",
     )
     sha256: str | None = Field(
         default=DEFAULT_MODEL_SHA256,
