@@ -118,6 +118,9 @@ class Watch:
                 phase="new",
                 household=change["household"],
                 started=now,
+                source="lists",
+                colour_from=change["from"],
+                colour_to=change["to"],
             )
             record = ctx.store.append(RecordKind.ALERT, now, body)
             live = {k: v for k, v in change.items() if v is not None and k != "reason"}

@@ -192,6 +192,13 @@ class AlertBody(RecordBody):
     snapshot: str | None = Field(default=None, description="file name of the JPEG, if any")
     of_seq: int | None = Field(default=None, description="dead_letter: the record taken out")
     size: int | None = Field(default=None, description="dead_letter: its size, bytes")
+    source: str | None = Field(
+        default=None,
+        description="colour_change: where the change was seen: scan (a resident showed another "
+        "colour at the gate) or lists (a pushed list recoloured a household or resident)",
+    )
+    colour_from: str | None = Field(default=None, description="colour_change: the earlier colour")
+    colour_to: str | None = Field(default=None, description="colour_change: the colour now")
 
 
 class GuardBody(RecordBody):

@@ -67,6 +67,9 @@ class ColourChange:
             phase="new",
             household=self.household or None,
             started=now,
+            source=SOURCE,
+            colour_from=self.old,
+            colour_to=self.new,
         )
 
     def event(self) -> dict[str, Any]:

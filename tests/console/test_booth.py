@@ -391,6 +391,11 @@ def test_colour_change_in_the_lists_warns_every_page(env: Env, vpage: Any) -> No
     by_household = {a["household"]: a for a in alerts if a["alert"] == "colour_change"}
     assert set(by_household) == {"3-1-103", "3-1-102"}
     assert by_household["3-1-103"]["reason"] == "colour green → red"
+    assert {k: by_household["3-1-103"][k] for k in ("source", "colour_from", "colour_to")} == {
+        "source": "lists",  # the durable record says where the change was seen, as fields
+        "colour_from": "green",
+        "colour_to": "red",
+    }
     assert "status normal → sealed" in by_household["3-1-102"]["reason"]
     page.click("[data-testid=attention] a.go")
     page.wait_for_url("**/live")

@@ -178,6 +178,11 @@ def test_a_scan_showing_another_colour_warns_once(rig: tuple[Gate, Client]) -> N
     assert not walk.visit("yellow")  # refused at the door (health code must be green) …
     [record] = colour_alerts(gate)  # … and one warning, with the change and no other detail
     assert record["reason"] == "scan: colour green → yellow"
+    assert (record["source"], record["colour_from"], record["colour_to"]) == (
+        "scan",
+        "green",
+        "yellow",
+    )
     assert record["household"] == "3-1-103" and record["gate"] == GATE
     _, attention = client.api("GET", "/api/attention")
     assert attention["count"] == 1

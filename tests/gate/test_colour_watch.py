@@ -102,6 +102,9 @@ def test_the_alert_record_and_event_say_the_change_and_no_other_health_detail() 
         "phase": "new",
         "household": "3-1-103",
         "started": 1000.0,
+        "source": "scan",
+        "colour_from": "green",
+        "colour_to": "red",
     }
     event = change.event()
     assert {k: event[k] for k in ("id", "type", "phase", "source", "from", "to")} == {
