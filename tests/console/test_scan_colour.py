@@ -321,12 +321,15 @@ def test_the_scan_warning_reaches_the_central_over_mqtt(
         gate.close()
 
 
+@pytest.mark.parametrize(("size", "viewport"), [("desktop", (1366, 768)), ("phone", (390, 844))])
 def test_browser_shows_the_scan_warning_on_another_page(
-    rig: tuple[Gate, Client], browser: Any
+    rig: tuple[Gate, Client], browser: Any, size: str, viewport: tuple[int, int]
 ) -> None:
-    """One walk-through at the booth PC's size: the guard is on the colour map."""
+    """The walk-through at the booth PC's size and a volunteer's phone: the guard is on the
+    colour map when a resident shows another colour at the gate."""
     gate, client = rig
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
@@ -349,6 +352,6 @@ def test_browser_shows_the_scan_warning_on_another_page(
             "docs/console" if os.environ.get("EDGE_UPDATE_SCREENSHOTS") == "1" else OUTPUT
         )
         shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / "colour-change-scan-desktop.png"))
+        page.screenshot(path=str(shots / f"colour-change-scan-{size}.png"))
     finally:
         context.close()
