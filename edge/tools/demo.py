@@ -145,6 +145,8 @@ def _perimeter(gate: Gate, config: Config, base: Path, out: TextIO, wall: float)
     if not detector.status.ok:
         out.write(f"\nperimeter: detector unavailable — {detector.status.message}\n")
         return 0
+    # the default strategy (auto) runs the high-view model when it loads, as the gate does
+    overhead = Detector(config.detector.overhead()) if config.detector.uses_overhead() else None
     household = "3-2-601"  # under home quarantine in the demo lists: its zone is armed
     alerts = run_scene(
         detector.detect,
@@ -154,6 +156,7 @@ def _perimeter(gate: Gate, config: Config, base: Path, out: TextIO, wall: float)
         household=household,
         sink=AlertRecorder(gate),
         background=corridor(stamp=False),  # the corridor the console shows, door 601 right
+        overhead=overhead.detect if overhead is not None and overhead.status.ok else None,
     )
     # The scene played in simulated time from ``wall``: move the gate's clock past its last
     # frame, so nothing recorded afterwards (an acknowledgement) is dated before the alert.
