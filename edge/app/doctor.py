@@ -294,10 +294,7 @@ def check_overhead_model(config: Config) -> list[Check]:
 
     from edge.vision.person.detector import Detector
 
-    explicit = any(c.strategy == "overhead" for c in cameras) or (
-        settings.strategy == "overhead"
-        and (not cameras or any(c.strategy is None for c in cameras))
-    )
+    explicit = settings.names_overhead(*(c.strategy for c in cameras))
     enabled = perimeter is not None and perimeter.enabled
     bad: Status = "fail" if enabled and explicit else "warn"
     det = Detector(settings.overhead())

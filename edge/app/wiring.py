@@ -143,9 +143,7 @@ def start_perimeter(rt: Runtime) -> PerimeterComponent | None:
     config = rt.config.detector
     detector = Detector(config)
     overhead = None
-    explicit = any(c.strategy == "overhead" for c in settings.cameras) or (
-        config.strategy == "overhead" and any(c.strategy is None for c in settings.cameras)
-    )
+    explicit = config.names_overhead(*(c.strategy for c in settings.cameras))
     if config.uses_overhead(*(c.strategy for c in settings.cameras)):
         overhead = Detector(config.overhead())
         if not overhead.status.ok:

@@ -39,3 +39,17 @@ def test_shipped_models_are_matched_by_their_plugin(model: object, sha: str, fam
     assert det.status.ok, det.status.message
     assert det.status.family == family
     assert det.status.message.startswith(f"{family} model ")
+
+
+def test_which_strategies_need_the_overhead_model() -> None:
+    auto, named, street = (DetectorSettings(strategy=s) for s in ("auto", "overhead", "single"))
+    # auto uses it when it loads; only a camera running `overhead` by name has no fallback
+    assert auto.uses_overhead() and not auto.names_overhead()
+    assert named.uses_overhead() and named.names_overhead() and named.names_overhead(None)
+    assert not named.names_overhead("auto")  # the one camera overrides the section
+    assert not street.uses_overhead() and not street.uses_overhead("single", "tiles")
+    assert street.uses_overhead("single", "auto") and street.names_overhead(None, "overhead")
+    assert not DetectorSettings(enabled=False).uses_overhead()
+    swapped = auto.overhead()
+    assert swapped.model == auto.overhead_model and swapped.sha256 == auto.overhead_sha256
+    assert swapped.strategy == "single" and swapped.person_class is None

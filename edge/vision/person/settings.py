@@ -147,6 +147,11 @@ class DetectorSettings(Section):
         wanted = {self.strategy} | {self.strategy if s is None else s for s in strategies}
         return self.enabled and bool(wanted & {"overhead", "auto"})
 
+    def names_overhead(self, *strategies: str | None) -> bool:
+        """Whether a camera runs the ``overhead`` strategy by name (so it has no fallback):
+        ``strategies`` are the cameras' own (None = this section's); none given = this one's."""
+        return any((self.strategy if s is None else s) == "overhead" for s in strategies or (None,))
+
     def overhead(self) -> DetectorSettings:
         """These settings with the overhead model in place of the street-level one."""
         return self.model_copy(
