@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,11 +25,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from brokerkit import running_broker
 from configkit import write_config
 from console_rig import Client
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
-from needs import unavailable
 
 from edge.central.publisher import list_message
 from edge.central.receiver import Receiver
@@ -39,7 +37,7 @@ from edge.console.auth import Accounts
 from edge.gate.credentials.trust import save_keypair
 from edge.store.sqlite import Store
 from edge.sync.client import LinkSettings, MqttLink
-from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker, free_port
+from edge.tools.localbroker import PASSWORD, Broker, free_port
 from edge.tools.render import render_frame
 
 GATE = "gate-booth"
@@ -48,16 +46,8 @@ HOUSEHOLD = "3-1-103"
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    if not os.path.exists(MOSQUITTO):
-        unavailable("mosquitto is not installed (make bootstrap installs it)")
-    # not under pytest's tmp_path: mosquitto must be able to read its files there
-    folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
-    b = Broker(folder, gates=(GATE,))
-    b.setup()
-    b.start()
-    yield b
-    b.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with running_broker((GATE,), prefix="edge-mq-") as b:
+        yield b
 
 
 @pytest.fixture

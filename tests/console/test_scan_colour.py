@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,10 +23,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from brokerkit import running_broker
 from console_rig import OUTPUT, PASSWORDS, Client, colour_map
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
-from needs import unavailable
 
 from edge.app.config import Config
 from edge.app.console_context import console_context
@@ -51,7 +49,7 @@ from edge.sync.client import LinkSettings
 from edge.sync.service import SyncService
 from edge.sync.settings import SyncSettings
 from edge.tools.demo import demo_trust
-from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker
+from edge.tools.localbroker import PASSWORD, Broker
 from edge.tools.render import render_frame
 
 GATE = "gate-colour"
@@ -257,16 +255,8 @@ def test_board_groups_scan_changes_per_resident_and_keeps_list_changes_apart() -
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    if not os.path.exists(MOSQUITTO):
-        unavailable("mosquitto is not installed (make bootstrap installs it)")
-    # not under pytest's tmp_path: mosquitto must be able to read its files there
-    folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
-    b = Broker(folder, gates=(GATE,))
-    b.setup()
-    b.start()
-    yield b
-    b.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with running_broker((GATE,), prefix="edge-mq-") as b:
+        yield b
 
 
 def central_alerts(db: Path) -> list[dict[str, Any]]:

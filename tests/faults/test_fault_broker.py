@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from brokerkit import running_broker
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faultkit import (
     GateRun,
@@ -43,15 +43,8 @@ DOWN_S = 6.0
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    if not os.path.exists(MOSQUITTO):
-        unavailable("mosquitto is not installed (make bootstrap installs it)")
-    folder = Path(tempfile.mkdtemp(prefix="edge-mq-fault-"))
-    b = Broker(folder, gates=(GATE,))
-    b.setup()
-    b.start()
-    yield b
-    b.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with running_broker((GATE,), prefix="edge-mq-fault-") as b:
+        yield b
 
 
 def test_broker_down_and_back_loses_nothing_and_never_holds_the_door(

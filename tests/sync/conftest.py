@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from brokerkit import running_broker
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from needs import unavailable
 from synckit import PG_BIN, Postgres, central_link
 
 from edge.central.receiver import Receiver
 from edge.gate.credentials.trust import save_keypair
-from edge.tools.localbroker import MOSQUITTO, Broker
+from edge.tools.localbroker import Broker
 
 # every test uses its own gate ids: broker sessions persist across the tests of a module
 TEST_GATES = (
@@ -32,15 +31,8 @@ TEST_GATES = (
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    if not os.path.exists(MOSQUITTO):
-        unavailable("mosquitto is not installed (make bootstrap installs it)")
-    folder = Path(tempfile.mkdtemp(prefix="edge-mq-"))
-    b = Broker(folder, gates=TEST_GATES)
-    b.setup()
-    b.start()
-    yield b
-    b.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with running_broker(TEST_GATES, prefix="edge-mq-") as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

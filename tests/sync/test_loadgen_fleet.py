@@ -6,18 +6,16 @@ record validates against its kind's schema, and an operator sees them per kind
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
+from brokerkit import running_broker
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from needs import unavailable
 from synckit import central_link
 
 from edge.central.db import CentralDB
@@ -29,7 +27,7 @@ from edge.sync import topics
 from edge.sync.client import LinkSettings
 from edge.sync.signing import Verifier
 from edge.tools.loadgen import Fleet, GateModel, generate, rush_factor
-from edge.tools.localbroker import MOSQUITTO, PASSWORD, Broker
+from edge.tools.localbroker import PASSWORD, Broker
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = tuple(f"lg-{i:05d}" for i in range(1, 25))
@@ -38,14 +36,8 @@ PER_GATE = 60
 
 @pytest.fixture(scope="module")
 def fleet_broker() -> Iterator[Broker]:
-    if not Path(MOSQUITTO).exists():
-        unavailable("mosquitto is not installed (make bootstrap installs it)")
-    b = Broker(Path(tempfile.mkdtemp(prefix="edge-mq-fleet-")), gates=FLEET)
-    b.setup()
-    b.start()
-    yield b
-    b.stop()
-    shutil.rmtree(b.folder, ignore_errors=True)
+    with running_broker(FLEET, prefix="edge-mq-fleet-") as b:
+        yield b
 
 
 def test_the_mix_is_the_fields() -> None:
