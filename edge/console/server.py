@@ -44,6 +44,7 @@ SSE_POLL_S = SSE_IDLE_S  # the old name (before the stream was push-driven)
 # The console's own checks (colour changes in the lists, overdue alerts) run this often on
 # the server, whether or not any page is open; an alert or a sync event runs them at once.
 WATCH_S = 1.0
+STOP_WAIT_S = 5.0  # at most this long for running console work at stop
 BIND_FIRST_WAIT_S = 0.5  # seconds before the first retry of a taken port; doubles each time
 
 __all__ = ["Console", "ConsoleServer", "start_console"]
@@ -136,7 +137,17 @@ class ConsoleServer:
             fut.result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        # Work already running (a check writing an escalation, a request's store write) is
+        # let finish before the caller closes the store under it; queued work is dropped. A
+        # worker stuck on a hung disk must not hold the gate's stop: the wait is bounded.
+        waiter = threading.Thread(
+            target=self._workers.shutdown,
+            kwargs={"wait": True, "cancel_futures": True},
+            name="console-stop",
+            daemon=True,
+        )
+        waiter.start()
+        waiter.join(timeout=STOP_WAIT_S)
 
     # --- the loop thread ----------------------------------------------------------------------
     def _run(self) -> None:

@@ -61,3 +61,41 @@ def test_without_the_log_the_jump_hides_the_change(tmp_path: Path) -> None:
     log.append(_snap(2, ColourClass.RED))
     w.check(100.0)
     assert _colour_alerts(store) == []
+
+
+def test_stop_waits_for_the_check_in_flight(tmp_path: Path) -> None:
+    """Stopping the console waits (bounded) for a check that is running, so the store is not
+    closed under it: before, ``stop`` returned at once and the gate closed the store while an
+    escalation was being written ("Cannot operate on a closed database", seen once in CI)."""
+    import threading
+    import time
+
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.app.config import Config
+    from edge.app.console_context import console_context
+    from edge.app.gate import build_gate
+    from edge.console import ConsoleServer
+    from edge.console.settings import ConsoleSettings
+    from edge.store.settings import StoreSettings
+
+    gate = build_gate(
+        Config(store=StoreSettings(path=tmp_path / "gate.sqlite3")), pin_factory=MockFactory()
+    )
+    ctx = console_context(gate)
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_housekeeping() -> None:  # a check that takes a while (a slow disk)
+        started.set()
+        time.sleep(0.8)
+        finished.set()
+
+    ctx.housekeeping = slow_housekeeping
+    server = ConsoleServer(ctx, ConsoleSettings(port=0)).start()
+    try:
+        assert started.wait(5), "the console's checks never ran"
+    finally:
+        server.stop()
+        stopped_with_check_done = finished.is_set()
+        gate.close()
+    assert stopped_with_check_done
