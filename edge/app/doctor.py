@@ -259,8 +259,6 @@ def check_model(config: Config) -> Check:
     settings = getattr(config, "detector", None)
     if settings is None or importlib.util.find_spec("edge.vision.person.detector") is None:
         return Check("model", "skip", "no person detector configured")
-    import numpy as np
-
     from edge.vision.person.detector import Detector
 
     # Only perimeter cameras use the detector: without them a broken model is a warning.
@@ -273,12 +271,20 @@ def check_model(config: Config) -> Check:
     if not st.ok:
         fix = "reinstall models/ (scripts/install-pi.sh) or fix [detector] model/sha256"
         return Check("model", bad, st.message, fix)
+    return _test_inference("model", det, bad)
+
+
+def _test_inference(name: str, det: Any, bad: Status) -> Check:
+    """One inference of a loaded detector on a blank VGA frame: its time, or why it failed."""
+    import numpy as np
+
     t0 = time.perf_counter()
     det.detect(np.zeros((480, 640, 3), dtype=np.uint8))
-    ms = (time.perf_counter() - t0) * 1000  # test inference on a blank VGA frame, ms
-    if not det.status.ok:
-        return Check("model", bad, det.status.message, "check the model file and onnxruntime")
-    return Check("model", "ok", f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms")
+    ms = (time.perf_counter() - t0) * 1000
+    st = det.status
+    if not st.ok:
+        return Check(name, bad, st.message, "check the model file and onnxruntime")
+    return Check(name, "ok", f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms")
 
 
 def check_overhead_model(config: Config) -> list[Check]:
@@ -290,8 +296,6 @@ def check_overhead_model(config: Config) -> list[Check]:
     cameras = list(perimeter.cameras) if perimeter is not None else []
     if settings is None or not settings.uses_overhead(*(c.strategy for c in cameras)):
         return []
-    import numpy as np
-
     from edge.vision.person.detector import Detector
 
     explicit = settings.names_overhead(*(c.strategy for c in cameras))
@@ -305,13 +309,7 @@ def check_overhead_model(config: Config) -> list[Check]:
             "overhead_sha256; until then auto uses the street model's tiles"
         )
         return [Check("overhead_model", bad, st.message, fix)]
-    t0 = time.perf_counter()
-    det.detect(np.zeros((480, 640, 3), dtype=np.uint8))
-    ms = (time.perf_counter() - t0) * 1000
-    if not det.status.ok:
-        return [Check("overhead_model", bad, det.status.message, "check the model file")]
-    detail = f"{st.message}; sha256 {(st.sha256 or '')[:12]}…; test {ms:.0f} ms"
-    return [Check("overhead_model", "ok", detail)]
+    return [_test_inference("overhead_model", det, bad)]
 
 
 def check_broker(config: Config) -> Check:
