@@ -36,17 +36,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} not listening")
-
-
 def _pem(obj: x509.Certificate) -> bytes:
     return obj.public_bytes(serialization.Encoding.PEM)
 
@@ -123,6 +112,7 @@ class Broker:
     tls: int = 0
     mtls: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    _started: bool = False  # started once: its ports are known to clients
 
     def setup(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -133,7 +123,16 @@ class Broker:
         for user in ("central", *self.gates):
             subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, PASSWORD], check=True)
         (self.folder / "acl").write_text(ACL)
-        self.plain, self.tls, self.mtls = free_port(), free_port(), free_port()
+        self._write_conf(free_port(), free_port(), free_port())
+        if os.geteuid() == 0:  # mosquitto drops root for this user: it must read and write here
+            mq = pwd.getpwnam("mosquitto")
+            for root, dirs, files in os.walk(self.folder):
+                for n in (root, *(os.path.join(root, f) for f in dirs + files)):
+                    os.chown(n, mq.pw_uid, mq.pw_gid)
+
+    def _write_conf(self, plain: int, tls: int, mtls: int) -> None:
+        self.plain, self.tls, self.mtls = plain, tls, mtls
+        passwd = self.folder / "passwd"
         pki = self.folder / "pki"
         certs = f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\n"
         (self.folder / "mosquitto.conf").write_text(
@@ -146,11 +145,6 @@ class Broker:
             f"listener {self.mtls} 127.0.0.1\n{certs}"
             "require_certificate true\nuse_identity_as_username true\n"
         )
-        if os.geteuid() == 0:  # mosquitto drops root for this user: it must read and write here
-            mq = pwd.getpwnam("mosquitto")
-            for root, dirs, files in os.walk(self.folder):
-                for n in (root, *(os.path.join(root, f) for f in dirs + files)):
-                    os.chown(n, mq.pw_uid, mq.pw_gid)
 
     @classmethod
     def throwaway(cls, gates: tuple[str, ...] = GATES) -> Broker:
@@ -165,12 +159,45 @@ class Broker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def start(self) -> None:
-        with open(self.folder / "mosquitto.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [MOSQUITTO, "-c", str(self.folder / "mosquitto.conf")], stdout=log, stderr=log
-            )
-        for p in (self.plain, self.tls, self.mtls):
-            wait_port(p)
+        """Start it and wait for its three listeners. A port taken by another process between
+        :func:`free_port` and mosquitto's bind (seen once in CI: "port … not listening" after
+        10 s) gets fresh ports on the first start; a restart keeps its ports (clients know
+        them) and raises with mosquitto's own words instead of waiting out the timeout."""
+        for attempt in range(3):
+            log_path = self.folder / "mosquitto.log"
+            start = log_path.stat().st_size if log_path.exists() else 0
+            with open(log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [MOSQUITTO, "-c", str(self.folder / "mosquitto.conf")], stdout=log, stderr=log
+                )
+            if self._listening():
+                self._started = True
+                return
+            said = log_path.read_bytes()[start:].decode(errors="replace").strip()
+            self.proc = None
+            if self._started or "in use" not in said or attempt == 2:
+                raise RuntimeError(f"mosquitto did not start: {said[-500:] or 'no output'}")
+            self._write_conf(free_port(), free_port(), free_port())
+
+    def _listening(self, timeout: float = 10.0) -> bool:
+        """Whether all three listeners accept before ``timeout``; False as soon as mosquitto
+        has exited."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        for port in (self.plain, self.tls, self.mtls):
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if self.proc.poll() is not None:
+                        return False
+                    if time.monotonic() > deadline:
+                        self.proc.kill()
+                        self.proc.wait(5)
+                        return False
+                    time.sleep(0.05)
+        return True
 
     def kill(self) -> None:
         if self.proc is not None:
