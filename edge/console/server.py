@@ -210,8 +210,6 @@ class ConsoleServer:
                     self._workers, lambda: watch.check(con, con.ctx.now())
                 )
             except Exception:  # a failed check is retried at the next tick, never fatal
-                if self._stopping:
-                    return  # the workers or the store are going away with the console
                 log.exception("console: watch check failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._watch_now.wait(), WATCH_S)
